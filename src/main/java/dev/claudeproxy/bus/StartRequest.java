@@ -1,0 +1,87 @@
+package dev.claudeproxy.bus;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A request to start one upstream call, sent to {@link StreamBus#START_ADDRESS}. The body is the upstream request
+ * body, byte for byte; everything else travels in headers.
+ *
+ * @param streamId unique id of the stream, carried by every later message about it
+ * @param replyTo the inbox address the events go to
+ * @param endpoint the shape the events should have
+ * @param method upstream HTTP method
+ * @param path upstream path, such as {@code /v1/messages}
+ * @param streaming whether the upstream answer is an SSE stream
+ * @param credits bytes the worker may send before it must wait for a credit grant
+ * @param forward caller headers to pass upstream unchanged ({@code anthropic-version}, {@code anthropic-beta})
+ * @param body the upstream request body
+ */
+public record StartRequest(
+    String streamId,
+    String replyTo,
+    Endpoint endpoint,
+    String method,
+    String path,
+    boolean streaming,
+    long credits,
+    Map<String, String> forward,
+    Buffer body) {
+
+  public DeliveryOptions deliveryOptions() {
+    DeliveryOptions options = new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, StreamBus.OP_START)
+        .addHeader(StreamBus.H_STREAM, streamId)
+        .addHeader(StreamBus.H_REPLY_TO, replyTo)
+        .addHeader(StreamBus.H_ENDPOINT, endpoint.wire())
+        .addHeader(StreamBus.H_METHOD, method)
+        .addHeader(StreamBus.H_PATH, path)
+        .addHeader(StreamBus.H_STREAMING, Boolean.toString(streaming))
+        .addHeader(StreamBus.H_CREDITS, Long.toString(credits));
+    forward.forEach((name, value) -> options.addHeader(StreamBus.H_FORWARD_PREFIX + name, value));
+    return options;
+  }
+
+  /** Decodes a start message; throws {@link IllegalArgumentException} naming what is missing or malformed. */
+  public static StartRequest from(Message<Buffer> message) {
+    MultiMap h = message.headers();
+    Map<String, String> forward = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : h) {
+      String name = e.getKey().toLowerCase(java.util.Locale.ROOT);
+      if (name.startsWith(StreamBus.H_FORWARD_PREFIX)) {
+        forward.put(name.substring(StreamBus.H_FORWARD_PREFIX.length()), e.getValue());
+      }
+    }
+    String credits = required(h, StreamBus.H_CREDITS);
+    long creditBytes;
+    try {
+      creditBytes = Long.parseLong(credits);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(StreamBus.H_CREDITS + " is not a number: " + credits);
+    }
+    Buffer body = message.body() == null ? Buffer.buffer() : message.body();
+    return new StartRequest(
+        required(h, StreamBus.H_STREAM),
+        required(h, StreamBus.H_REPLY_TO),
+        Endpoint.fromWire(required(h, StreamBus.H_ENDPOINT)),
+        required(h, StreamBus.H_METHOD),
+        required(h, StreamBus.H_PATH),
+        Boolean.parseBoolean(required(h, StreamBus.H_STREAMING)),
+        creditBytes,
+        forward,
+        body);
+  }
+
+  private static String required(MultiMap headers, String name) {
+    String value = headers.get(name);
+    if (value == null) {
+      throw new IllegalArgumentException("missing header " + name);
+    }
+    return value;
+  }
+}

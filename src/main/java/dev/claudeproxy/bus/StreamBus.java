@@ -1,0 +1,66 @@
+package dev.claudeproxy.bus;
+
+/**
+ * The event-bus contract between HTTP verticles and stream workers, version 1. See {@code docs/event-bus.md}.
+ *
+ * <p>Every message body is a {@link io.vertx.core.buffer.Buffer}; what a message is travels in its headers, so a
+ * receiver can route it without decoding the body, and other Vert.x applications can speak the contract
+ * with nothing but the core API.
+ */
+public final class StreamBus {
+  /** The contract version, sent in {@link #H_VERSION} on every message. */
+  public static final String VERSION = "1";
+
+  /** Where HTTP verticles send new streams; every worker instance consumes it, the bus spreads the load. */
+  public static final String START_ADDRESS = "claude-proxy.v1.streams";
+
+  private static final String INBOX_PREFIX = "claude-proxy.v1.inbox.";
+  private static final String WORKER_PREFIX = "claude-proxy.v1.worker.";
+
+  // Headers. All names are lower case.
+  public static final String H_VERSION = "cp-version";
+  /** On start-address messages: {@code start} (default) or {@code ping}. On inbox messages: the event kind. */
+  public static final String H_OP = "cp-op";
+  public static final String H_STREAM = "cp-stream";
+  public static final String H_SEQ = "cp-seq";
+  public static final String H_REPLY_TO = "cp-reply-to";
+  public static final String H_ENDPOINT = "cp-endpoint";
+  public static final String H_METHOD = "cp-method";
+  public static final String H_PATH = "cp-path";
+  public static final String H_STREAMING = "cp-streaming";
+  public static final String H_CREDITS = "cp-credits";
+  public static final String H_WORKER = "cp-worker";
+  public static final String H_EVENTS = "cp-events";
+  /** Prefix of the caller's request headers that the worker forwards upstream ({@code anthropic-version} ...). */
+  public static final String H_FORWARD_PREFIX = "cp-fwd-";
+
+  // Start-address operations.
+  public static final String OP_START = "start";
+  public static final String OP_PING = "ping";
+
+  // Worker → inbox event kinds.
+  public static final String EV_HEAD = "head";
+  public static final String EV_DATA = "data";
+  public static final String EV_END = "end";
+  public static final String EV_ERROR = "error";
+
+  // Inbox → worker control operations.
+  public static final String CTL_CREDIT = "credit";
+  public static final String CTL_CANCEL = "cancel";
+
+  /** Failure codes a worker uses when it refuses a start request. */
+  public static final int REFUSED_SHUTTING_DOWN = 503;
+  public static final int REFUSED_BAD_REQUEST = 400;
+
+  private StreamBus() {}
+
+  /** The inbox of one HTTP verticle instance: all events of the streams it owns arrive here. */
+  public static String inboxAddress(String instanceId) {
+    return INBOX_PREFIX + instanceId;
+  }
+
+  /** The control address of one worker instance: credits and cancels of the streams it runs arrive here. */
+  public static String workerAddress(String instanceId) {
+    return WORKER_PREFIX + instanceId;
+  }
+}

@@ -1,0 +1,76 @@
+package dev.claudeproxy.upstream;
+
+import io.vertx.core.buffer.Buffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One complete server-sent event: its name and the exact bytes it arrived as, from its first line up to and
+ * including the blank line that ended it. The data is decoded only when asked for, so pass-through forwarding never
+ * pays for it.
+ */
+public final class SseEvent {
+  private final String name;
+  private final Buffer raw;
+  private String data;
+
+  SseEvent(String name, Buffer raw) {
+    this.name = name;
+    this.raw = raw;
+  }
+
+  /** The {@code event:} field, or null when the event had none. */
+  public String name() {
+    return name;
+  }
+
+  /** The event's bytes exactly as received. */
+  public Buffer raw() {
+    return raw;
+  }
+
+  /** The {@code data:} lines joined by {@code \n}, as the SSE specification defines; null when there were none. */
+  public String data() {
+    if (data == null) {
+      data = decodeData();
+    }
+    return data;
+  }
+
+  private String decodeData() {
+    byte[] bytes = raw.getBytes();
+    StringBuilder out = null;
+    int i = 0;
+    while (i < bytes.length) {
+      int end = i;
+      while (end < bytes.length && bytes[end] != '\n' && bytes[end] != '\r') {
+        end++;
+      }
+      if (end - i >= 5 && bytes[i] == 'd' && bytes[i + 1] == 'a' && bytes[i + 2] == 't' && bytes[i + 3] == 'a'
+          && bytes[i + 4] == ':') {
+        int start = i + 5;
+        if (start < end && bytes[start] == ' ') {
+          start++;
+        }
+        if (out == null) {
+          out = new StringBuilder(end - start);
+        } else {
+          out.append('\n');
+        }
+        out.append(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+      }
+      i = end;
+      if (i < bytes.length && bytes[i] == '\r') {
+        i++;
+      }
+      if (i < bytes.length && bytes[i] == '\n') {
+        i++;
+      }
+    }
+    return out == null ? null : out.toString();
+  }
+
+  @Override
+  public String toString() {
+    return "SseEvent[" + name + "]";
+  }
+}

@@ -1,0 +1,122 @@
+package dev.claudeproxy.upstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.buffer.Buffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SseParserTest {
+  private static final String STREAM = ""
+      + "event: message_start\n"
+      + "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n"
+      + "\n"
+      + "event: content_block_start\n"
+      + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n"
+      + "\n"
+      + "event: ping\n"
+      + "data: {\"type\": \"ping\"}\n"
+      + "\n"
+      + "event: content_block_delta\n"
+      + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"h\u00e9llo \u4e16\u754c \ud83d\ude00\"}}\n"
+      + "\n"
+      + ": a comment line\n"
+      + "event: content_block_stop\n"
+      + "data: {\"type\":\"content_block_stop\",\"index\":0  }\n"
+      + "\n"
+      + "event: message_stop\n"
+      + "data: {\"type\":\"message_stop\"}\n"
+      + "\n";
+
+  private static final List<String> NAMES = List.of(
+      "message_start", "content_block_start", "ping", "content_block_delta", "content_block_stop", "message_stop");
+
+  @Test
+  void reportsEveryEventWithItsExactBytesWhateverTheChunking() {
+    for (String eol : List.of("\n", "\r\n", "\r")) {
+      byte[] bytes = STREAM.replace("\n", eol).getBytes(StandardCharsets.UTF_8);
+      for (int split = 0; split <= bytes.length; split++) {
+        SseParser parser = new SseParser();
+        List<SseEvent> events = parse(parser, bytes, split, bytes.length);
+        assertEquals(NAMES, events.stream().map(SseEvent::name).toList(), "eol=" + escape(eol) + " split=" + split);
+        assertEquals(STREAM.replace("\n", eol), joined(events) + parser.remainder().toString(StandardCharsets.UTF_8),
+            "bytes kept, eol=" + escape(eol) + " split=" + split);
+        assertTrue(events.get(3).data().endsWith("\"text\":\"h\u00e9llo \u4e16\u754c \ud83d\ude00\"}}"));
+      }
+    }
+  }
+
+  @Test
+  void survivesThreeWaySplitsAtEveryPosition() {
+    byte[] bytes = STREAM.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+    for (int a = 0; a < bytes.length; a += 3) {
+      for (int b = a; b < bytes.length; b += 7) {
+        List<SseEvent> events = parse(new SseParser(), bytes, a, b);
+        assertEquals(NAMES, events.stream().map(SseEvent::name).toList(), "splits " + a + "," + b);
+      }
+    }
+  }
+
+  @Test
+  void feedsOneByteAtATime() {
+    byte[] bytes = STREAM.getBytes(StandardCharsets.UTF_8);
+    SseParser parser = new SseParser();
+    List<SseEvent> events = new ArrayList<>();
+    for (byte b : bytes) {
+      parser.feed(Buffer.buffer(new byte[] {b}), events::add);
+    }
+    assertEquals(NAMES, events.stream().map(SseEvent::name).toList());
+    assertFalse(parser.hasPartialEvent());
+  }
+
+  @Test
+  void joinsMultiLineDataAndStripsOneLeadingSpace() {
+    SseParser parser = new SseParser();
+    List<SseEvent> events = new ArrayList<>();
+    parser.feed(Buffer.buffer("event: x\ndata:a\ndata:  b\ndata\n\n"), events::add);
+    assertEquals(1, events.size());
+    assertEquals("a\n b", events.get(0).data());
+  }
+
+  @Test
+  void anEventWithoutItsBlankLineIsPartial() {
+    SseParser parser = new SseParser();
+    List<SseEvent> events = new ArrayList<>();
+    parser.feed(Buffer.buffer("event: message_stop\ndata: {\"type\":\"message_stop\"}\n"), events::add);
+    assertTrue(events.isEmpty());
+    assertTrue(parser.hasPartialEvent());
+    parser.feed(Buffer.buffer("\n"), events::add);
+    assertEquals(1, events.size());
+    assertFalse(parser.hasPartialEvent());
+  }
+
+  @Test
+  void aHalfLineIsPartial() {
+    SseParser parser = new SseParser();
+    parser.feed(Buffer.buffer("event: mess"), e -> {});
+    assertTrue(parser.hasPartialEvent());
+  }
+
+  private static List<SseEvent> parse(SseParser parser, byte[] bytes, int split1, int split2) {
+    List<SseEvent> events = new ArrayList<>();
+    parser.feed(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, 0, split1)), events::add);
+    parser.feed(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, split1, split2)), events::add);
+    parser.feed(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, split2, bytes.length)), events::add);
+    assertFalse(parser.hasPartialEvent());
+    return events;
+  }
+
+  private static String joined(List<SseEvent> events) {
+    Buffer all = Buffer.buffer();
+    events.forEach(e -> all.appendBuffer(e.raw()));
+    return all.toString(StandardCharsets.UTF_8);
+  }
+
+  private static String escape(String s) {
+    return s.replace("\r", "\\r").replace("\n", "\\n");
+  }
+}
