@@ -22,6 +22,8 @@ import java.time.Duration;
  * @param startTimeout how long the HTTP side waits for a worker to accept a stream ({@code PROXY_START_TIMEOUT_MS})
  * @param chatModel the model {@code /v1/chat} uses when the caller names none ({@code PROXY_CHAT_MODEL})
  * @param chatMaxTokens the max_tokens {@code /v1/chat} uses when the caller gives none ({@code PROXY_CHAT_MAX_TOKENS})
+ * @param forwardSimHeaders whether callers' {@code x-sim-*} headers (the simulator's scenario and timing knobs) go
+ *     upstream ({@code PROXY_FORWARD_SIM_HEADERS}; default on when the upstream is the built-in simulator)
  */
 public record ProxyConfig(
     String host,
@@ -37,7 +39,8 @@ public record ProxyConfig(
     int streamCreditBytes,
     Duration startTimeout,
     String chatModel,
-    int chatMaxTokens) {
+    int chatMaxTokens,
+    boolean forwardSimHeaders) {
 
   public static final String DEFAULT_BASE_URL = "https://api.anthropic.com";
 
@@ -58,7 +61,8 @@ public record ProxyConfig(
         (int) s.longInRange("PROXY_STREAM_CREDIT_BYTES", 256 * 1024, 1024, 64L * 1024 * 1024),
         Duration.ofMillis(s.longInRange("PROXY_START_TIMEOUT_MS", 5_000, 1, 600_000)),
         s.string("PROXY_CHAT_MODEL", "claude-sonnet-4-6"),
-        (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000));
+        (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000),
+        s.bool("PROXY_FORWARD_SIM_HEADERS", key == null));
   }
 
   /** True when replies come from the built-in simulator rather than Claude. */
@@ -68,7 +72,8 @@ public record ProxyConfig(
 
   public ProxyConfig withUpstream(URI baseUrl) {
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, usersFile,
-        maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens);
+        maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
+        forwardSimHeaders);
   }
 
   private static URI baseUrl(String value) {

@@ -1,0 +1,123 @@
+package dev.claudeproxy;
+
+import dev.claudeproxy.config.ConfigException;
+import dev.claudeproxy.config.ProxyConfig;
+import dev.claudeproxy.config.Settings;
+import dev.claudeproxy.http.HttpVerticle;
+import dev.claudeproxy.simulator.Simulator;
+import dev.claudeproxy.simulator.SimulatorConfig;
+import dev.claudeproxy.upstream.StreamWorkerVerticle;
+import dev.claudeproxy.upstream.UpstreamTarget;
+import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.users.User;
+import dev.claudeproxy.users.UserDirectory;
+import dev.claudeproxy.users.UsersFile;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The whole proxy in one process: the built-in simulator when there is no upstream key, the stream workers, and the
+ * HTTP verticles. The two halves can also be deployed apart ({@link #deployWorkers}, {@link #deployHttp}), on
+ * different nodes of a cluster.
+ */
+public final class ProxyServer {
+  private final Vertx vertx;
+  private final ProxyConfig config;
+  private final int port;
+  private final Simulator simulator;
+  private final String developmentKey;
+
+  private ProxyServer(Vertx vertx, ProxyConfig config, int port, Simulator simulator, String developmentKey) {
+    this.vertx = vertx;
+    this.config = config;
+    this.port = port;
+    this.simulator = simulator;
+    this.developmentKey = developmentKey;
+  }
+
+  /** Starts everything the settings describe. */
+  public static Future<ProxyServer> start(Vertx vertx, Settings settings) {
+    ProxyConfig config;
+    try {
+      config = ProxyConfig.from(settings);
+    } catch (ConfigException e) {
+      return Future.failedFuture(e);
+    }
+    Future<Simulator> simulator = config.simulated()
+        ? Simulator.start(vertx, SimulatorConfig.from(settings).withHost("127.0.0.1").withPort(0))
+        : Future.succeededFuture();
+    return simulator.compose(sim -> {
+      ProxyConfig effective = sim == null ? config : config.withUpstream(URI.create(sim.baseUrl()));
+      String[] devKey = {null};
+      UserDirectory users;
+      try {
+        users = users(effective, devKey);
+      } catch (ConfigException e) {
+        return (sim == null ? Future.<Void>succeededFuture() : sim.close()).compose(v -> Future.failedFuture(e));
+      }
+      return deployWorkers(vertx, effective)
+          .compose(v -> deployHttp(vertx, effective, users))
+          .map(port -> new ProxyServer(vertx, effective, port, sim, devKey[0]));
+    });
+  }
+
+  /** Deploys the stream workers. */
+  public static Future<Void> deployWorkers(Vertx vertx, ProxyConfig config) {
+    UpstreamTarget target = UpstreamTarget.from(config);
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target),
+        new DeploymentOptions().setInstances(config.workerInstances())).mapEmpty();
+  }
+
+  /**
+   * Deploys the HTTP verticles and returns the port they listen on. Port 0 becomes Vert.x's shared random port (-1),
+   * so that every instance of the deployment binds the same one.
+   */
+  public static Future<Integer> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users) {
+    AtomicInteger bound = new AtomicInteger();
+    int port = config.port() == 0 ? -1 : config.port();
+    return vertx.deployVerticle(() -> new HttpVerticle(config, users, port, bound),
+        new DeploymentOptions().setInstances(config.httpInstances())).map(id -> bound.get());
+  }
+
+  private static UserDirectory users(ProxyConfig config, String[] devKey) {
+    UserDirectory users = Files.exists(config.usersFile()) ? UsersFile.read(config.usersFile())
+        : new UserDirectory(List.of());
+    if (!users.isEmpty()) {
+      return users;
+    }
+    if (!config.simulated()) {
+      throw new ConfigException("no users in " + config.usersFile() + ": the proxy will not expose a real"
+          + " Anthropic key without them. Create one with: java -jar target/claude-stream-proxy.jar keys create"
+          + " --user <id>");
+    }
+    devKey[0] = ApiKeys.generate();
+    return users.with(new User("dev", List.of(ApiKeys.hash(devKey[0]))));
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public ProxyConfig config() {
+    return config;
+  }
+
+  /** The embedded simulator, or null when the upstream is Claude. */
+  public Simulator simulator() {
+    return simulator;
+  }
+
+  /** The development key made at start in simulator mode without users, or null. */
+  public String developmentKey() {
+    return developmentKey;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+}

@@ -1,0 +1,71 @@
+package dev.claudeproxy.bus;
+
+import dev.claudeproxy.api.ApiError;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The worker's side of one stream: sends its events, numbered, to the owning HTTP verticle's inbox.
+ *
+ * <p>Sequence numbers start at 0 and grow by one per message, whatever its kind, so the receiver can tell a lost or
+ * reordered message from a quiet stream.
+ */
+public final class StreamEventSender {
+  private final EventBus bus;
+  private final String address;
+  private final String streamId;
+  private long seq;
+  private boolean finished;
+
+  public StreamEventSender(EventBus bus, String address, String streamId) {
+    this.bus = bus;
+    this.address = address;
+    this.streamId = streamId;
+  }
+
+  /** The upstream response's status and the headers worth passing on. */
+  public void head(int status, MultiMap headers) {
+    JsonObject h = new JsonObject();
+    headers.forEach(e -> h.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue()));
+    send(StreamBus.EV_HEAD, Buffer.buffer(new JsonObject().put("status", status).put("headers", h).encode()), -1);
+  }
+
+  /** Bytes for the client, ready to write; {@code events} counts the client-visible events in them. */
+  public void data(Buffer bytes, int events) {
+    send(StreamBus.EV_DATA, bytes, events);
+  }
+
+  /** The stream ended as the upstream ended it; {@code summary} holds usage, stop reason and outcome. */
+  public void end(JsonObject summary) {
+    send(StreamBus.EV_END, Buffer.buffer(summary.encode()), -1);
+    finished = true;
+  }
+
+  /** The stream failed; the HTTP side turns the error into a status (before the head) or an SSE error event. */
+  public void error(ApiError error) {
+    send(StreamBus.EV_ERROR, Buffer.buffer(StreamErrors.encode(error).encode()), -1);
+    finished = true;
+  }
+
+  public boolean finished() {
+    return finished;
+  }
+
+  private void send(String kind, Buffer body, int events) {
+    if (finished) {
+      return;
+    }
+    DeliveryOptions options = new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, kind)
+        .addHeader(StreamBus.H_STREAM, streamId)
+        .addHeader(StreamBus.H_SEQ, Long.toString(seq++));
+    if (events >= 0) {
+      options.addHeader(StreamBus.H_EVENTS, Integer.toString(events));
+    }
+    bus.send(address, body, options);
+  }
+}

@@ -1,0 +1,175 @@
+package dev.claudeproxy.http;
+
+import dev.claudeproxy.api.ApiError;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Checks of request bodies, done before anything goes upstream: the shapes every caller must get right. Deeper
+ * rules (role order, model limits) are the upstream's to enforce, and its answer passes through.
+ */
+final class RequestChecks {
+  private RequestChecks() {}
+
+  /** A failed check, carried as a value up to the route that answers it. */
+  static final class Invalid extends Exception {
+    final ApiError error;
+
+    Invalid(ApiError error) {
+      super(error.message(), null, false, false);
+      this.error = error;
+    }
+  }
+
+  static Invalid invalid(String message) {
+    return new Invalid(ApiError.invalidRequest(message));
+  }
+
+  /** The JSON object body, after checking the content type. */
+  static JsonObject jsonBody(RoutingContext ctx) throws Invalid {
+    String type = ctx.request().getHeader("content-type");
+    if (type == null || !type.toLowerCase(Locale.ROOT).trim().startsWith("application/json")) {
+      throw new Invalid(ApiError.unsupportedMediaType(
+          "content-type must be application/json, got " + (type == null ? "none" : "\"" + type + "\"")));
+    }
+    Buffer body = ctx.body().buffer();
+    if (body == null || body.length() == 0) {
+      throw invalid("request body is empty: expected a JSON object");
+    }
+    int first = 0;
+    while (first < body.length() && Character.isWhitespace(body.getByte(first))) {
+      first++;
+    }
+    if (first < body.length() && body.getByte(first) != '{') {
+      throw invalid("request body must be a JSON object");
+    }
+    try {
+      return new JsonObject(body);
+    } catch (DecodeException | ClassCastException e) {
+      throw invalid("request body is not valid JSON: " + firstLine(e.getMessage()));
+    }
+  }
+
+  /** Checks the fields of a Messages API request that the proxy relies on or that are plainly mistyped. */
+  static void messagesRequest(JsonObject body) throws Invalid {
+    requiredString(body, "model");
+    requiredCount(body, "max_tokens", 0);
+    messages(body, "messages", Set.of("user", "assistant", "system"));
+    optional(body, "stream", Boolean.class, "a boolean");
+    systemPrompt(body);
+    optional(body, "temperature", Number.class, "a number");
+    optional(body, "top_p", Number.class, "a number");
+    if (body.containsKey("top_k") && !isWhole(body.getValue("top_k"))) {
+      throw invalid("top_k: must be an integer");
+    }
+    if (body.containsKey("stop_sequences")) {
+      if (!(body.getValue("stop_sequences") instanceof JsonArray seqs)) {
+        throw invalid("stop_sequences: must be an array of strings");
+      }
+      for (int i = 0; i < seqs.size(); i++) {
+        if (!(seqs.getValue(i) instanceof String)) {
+          throw invalid("stop_sequences." + i + ": must be a string");
+        }
+      }
+    }
+    if (body.containsKey("tools")) {
+      if (!(body.getValue("tools") instanceof JsonArray tools)) {
+        throw invalid("tools: must be an array");
+      }
+      for (int i = 0; i < tools.size(); i++) {
+        if (!(tools.getValue(i) instanceof JsonObject)) {
+          throw invalid("tools." + i + ": must be an object");
+        }
+      }
+    }
+    optional(body, "tool_choice", JsonObject.class, "an object");
+    optional(body, "thinking", JsonObject.class, "an object");
+    optional(body, "metadata", JsonObject.class, "an object");
+  }
+
+  static void systemPrompt(JsonObject body) throws Invalid {
+    Object system = body.getValue("system");
+    if (system != null && !(system instanceof String) && !(system instanceof JsonArray)) {
+      throw invalid("system: must be a string or an array of text blocks");
+    }
+  }
+
+  static void messages(JsonObject body, String field, Set<String> roles) throws Invalid {
+    if (!body.containsKey(field)) {
+      throw invalid(field + ": field required");
+    }
+    if (!(body.getValue(field) instanceof JsonArray messages)) {
+      throw invalid(field + ": must be an array");
+    }
+    if (messages.isEmpty()) {
+      throw invalid(field + ": at least one message is required");
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      if (!(messages.getValue(i) instanceof JsonObject message)) {
+        throw invalid(field + "." + i + ": must be an object");
+      }
+      if (!(message.getValue("role") instanceof String role) || !roles.contains(role)) {
+        throw invalid(field + "." + i + ".role: must be one of " + String.join(", ", roles.stream().sorted().toList()));
+      }
+      Object content = message.getValue("content");
+      if (!(content instanceof String) && !(content instanceof JsonArray)) {
+        throw invalid(field + "." + i + ".content: must be a string or an array of content blocks");
+      }
+    }
+  }
+
+  static String requiredString(JsonObject body, String field) throws Invalid {
+    if (!body.containsKey(field)) {
+      throw invalid(field + ": field required");
+    }
+    if (!(body.getValue(field) instanceof String s) || s.isBlank()) {
+      throw invalid(field + ": must be a non-empty string");
+    }
+    return s;
+  }
+
+  static long requiredCount(JsonObject body, String field, long min) throws Invalid {
+    if (!body.containsKey(field)) {
+      throw invalid(field + ": field required");
+    }
+    return count(body, field, min);
+  }
+
+  static long count(JsonObject body, String field, long min) throws Invalid {
+    Object value = body.getValue(field);
+    if (!isWhole(value)) {
+      throw invalid(field + ": must be an integer");
+    }
+    long n = ((Number) value).longValue();
+    if (n < min) {
+      throw invalid(field + ": must be at least " + min);
+    }
+    return n;
+  }
+
+  static void optional(JsonObject body, String field, Class<?> type, String what) throws Invalid {
+    Object value = body.getValue(field);
+    if (body.containsKey(field) && !type.isInstance(value)) {
+      throw invalid(field + ": must be " + what);
+    }
+  }
+
+  private static boolean isWhole(Object value) {
+    return value instanceof Integer || value instanceof Long
+        || value instanceof Number n && !(value instanceof Double d && (d != Math.rint(d) || d.isInfinite()))
+            && !(value instanceof Float);
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "malformed";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+}

@@ -1,0 +1,53 @@
+package dev.claudeproxy.upstream;
+
+import dev.claudeproxy.config.ProxyConfig;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import java.net.URI;
+import java.util.List;
+
+/**
+ * Where upstream calls go and how the worker's HTTP client is set up for it.
+ *
+ * @param pathPrefix the base URL's path, kept in front of {@code /v1/...} as the SDKs do
+ * @param apiKey the upstream key, or null (the built-in simulator needs none)
+ */
+public record UpstreamTarget(
+    String host, int port, boolean ssl, String pathPrefix, String apiKey, int poolSize, int connectTimeoutMs) {
+
+  public static UpstreamTarget from(ProxyConfig config) {
+    URI uri = config.upstreamBaseUrl();
+    boolean ssl = "https".equals(uri.getScheme());
+    int port = uri.getPort() != -1 ? uri.getPort() : ssl ? 443 : 80;
+    String prefix = uri.getRawPath() == null ? "" : uri.getRawPath();
+    return new UpstreamTarget(uri.getHost(), port, ssl, prefix, config.upstreamKey(), config.upstreamPoolSize(),
+        (int) config.connectTimeout().toMillis());
+  }
+
+  /**
+   * Client options: over TLS, HTTP/2 is offered through ALPN and HTTP/1.1 taken when the server declines it; in
+   * clear text (the simulator), HTTP/1.1 without an upgrade dance.
+   */
+  public HttpClientOptions clientOptions() {
+    HttpClientOptions options = new HttpClientOptions()
+        .setDefaultHost(host)
+        .setDefaultPort(port)
+        .setSsl(ssl)
+        .setConnectTimeout(connectTimeoutMs)
+        .setKeepAlive(true)
+        .setTcpNoDelay(true)
+        .setDecompressionSupported(false);
+    if (ssl) {
+      options.setUseAlpn(true)
+          .setProtocolVersion(HttpVersion.HTTP_2)
+          .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+    }
+    return options;
+  }
+
+  public PoolOptions poolOptions() {
+    return new PoolOptions().setHttp1MaxSize(poolSize).setHttp2MaxSize(Math.max(1, poolSize / 100))
+        .setMaxWaitQueueSize(-1);
+  }
+}

@@ -1,0 +1,167 @@
+package dev.claudeproxy;
+
+import com.anthropic.client.AnthropicClient;
+import com.anthropic.client.okhttp.AnthropicOkHttpClient;
+import dev.claudeproxy.config.Settings;
+import dev.claudeproxy.simulator.Simulator;
+import dev.claudeproxy.simulator.SimulatorConfig;
+import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.users.UsersFile;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real proxy on a loopback port in front of a real simulator on another, as the tests' world. The simulator
+ * demands {@link #UPSTREAM_KEY}, so every answer that gets through proves the proxy sent the server's key.
+ */
+public final class TestStack implements AutoCloseable {
+  public static final String UPSTREAM_KEY = "sk-ant-upstream-key-for-tests";
+
+  public final Vertx vertx;
+  public final Simulator simulator;
+  public final ProxyServer proxy;
+  public final String callerKey;
+  private final Path dir;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestStack(Vertx vertx, Simulator simulator, ProxyServer proxy, String callerKey, Path dir) {
+    this.vertx = vertx;
+    this.simulator = simulator;
+    this.proxy = proxy;
+    this.callerKey = callerKey;
+    this.dir = dir;
+  }
+
+  /** Settings shared by both halves; {@code overrides} replace any of them. */
+  public static Settings settings(Map<String, Object> overrides) {
+    JsonObject json = new JsonObject()
+        .put("SIM_HOST", "127.0.0.1")
+        .put("SIM_PORT", 0)
+        .put("SIM_API_KEY", UPSTREAM_KEY)
+        .put("SIM_TTFT_MS", 0)
+        .put("SIM_TOKENS_PER_SECOND", 0)
+        .put("SIM_JITTER", 0)
+        .put("SIM_INSTANCES", 1)
+        .put("SIM_OUTPUT_TOKENS", 40)
+        .put("SIM_RETRY_AFTER_S", 0)
+        .put("PROXY_HOST", "127.0.0.1")
+        .put("PROXY_PORT", 0)
+        .put("PROXY_HTTP_INSTANCES", 2)
+        .put("PROXY_WORKER_INSTANCES", 2)
+        .put("ANTHROPIC_API_KEY", UPSTREAM_KEY)
+        .put("PROXY_FORWARD_SIM_HEADERS", true)
+        .put("PROXY_MAX_BODY_BYTES", 65536);
+    overrides.forEach(json::put);
+    return new Settings(json);
+  }
+
+  public static TestStack start() {
+    return start(Map.of());
+  }
+
+  public static TestStack start(Map<String, Object> overrides) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      Path dir = Files.createTempDirectory("csp-test");
+      String callerKey = ApiKeys.generate();
+      Path users = dir.resolve("users.json");
+      UsersFile.addKey(users, "tester", callerKey);
+      Settings base = settings(overrides).with("PROXY_USERS", users.toString());
+      Simulator sim = await(Simulator.start(vertx, SimulatorConfig.from(base)));
+      ProxyServer proxy = await(ProxyServer.start(vertx, base.with("ANTHROPIC_BASE_URL", sim.baseUrl())));
+      return new TestStack(vertx, sim, proxy, callerKey, dir);
+    } catch (IOException e) {
+      vertx.close();
+      throw new IllegalStateException(e);
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+  }
+
+  public static <T> T await(Future<T> future) {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("did not complete: " + e.getMessage(), e);
+    }
+  }
+
+  public String proxyUrl() {
+    return "http://127.0.0.1:" + proxy.port();
+  }
+
+  public String simulatorUrl() {
+    return simulator.baseUrl();
+  }
+
+  /** The official SDK pointed at the proxy with the caller's key. */
+  public AnthropicClient viaProxy(int maxRetries) {
+    return sdk(proxyUrl(), callerKey, maxRetries);
+  }
+
+  /** The official SDK pointed straight at the simulator with the upstream key. */
+  public AnthropicClient direct(int maxRetries) {
+    return sdk(simulatorUrl(), UPSTREAM_KEY, maxRetries);
+  }
+
+  public static AnthropicClient sdk(String baseUrl, String key, int maxRetries) {
+    return AnthropicOkHttpClient.builder().baseUrl(baseUrl).apiKey(key).maxRetries(maxRetries)
+        .timeout(Duration.ofSeconds(30)).build();
+  }
+
+  /** A raw POST with the caller's key; the whole body is read. */
+  public HttpResponse<String> post(String path, String body, Map<String, String> headers) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(proxyUrl() + path))
+        .timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return send(request.build());
+  }
+
+  public HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public HttpClient http() {
+    return http;
+  }
+
+  /** The caller's key and the JSON content type, plus {@code extra}. */
+  public Map<String, String> jsonHeaders(Map<String, String> extra) {
+    java.util.Map<String, String> h = new java.util.LinkedHashMap<>();
+    h.put("content-type", "application/json");
+    h.put("x-api-key", callerKey);
+    h.put("anthropic-version", "2023-06-01");
+    h.putAll(extra);
+    return h;
+  }
+
+  @Override
+  public void close() {
+    await(vertx.close());
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temp dir left behind is harmless
+    }
+  }
+}
