@@ -1,6 +1,7 @@
 package dev.claudeproxy;
 
 import dev.claudeproxy.config.ConfigException;
+import dev.claudeproxy.config.ListenPorts;
 import dev.claudeproxy.config.ProxyConfig;
 import dev.claudeproxy.config.Settings;
 import dev.claudeproxy.http.HttpVerticle;
@@ -74,12 +75,12 @@ public final class ProxyServer {
   }
 
   /**
-   * Deploys the HTTP verticles and returns the port they listen on. Port 0 becomes Vert.x's shared random port (-1),
-   * so that every instance of the deployment binds the same one.
+   * Deploys the HTTP verticles and returns the port they listen on; with port 0, one free port shared by all
+   * instances.
    */
   public static Future<Integer> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users) {
     AtomicInteger bound = new AtomicInteger();
-    int port = config.port() == 0 ? -1 : config.port();
+    int port = ListenPorts.bindPort(config.port());
     return vertx.deployVerticle(() -> new HttpVerticle(config, users, port, bound),
         new DeploymentOptions().setInstances(config.httpInstances())).map(id -> bound.get());
   }

@@ -52,7 +52,6 @@ public final class TestStack implements AutoCloseable {
         .put("SIM_TTFT_MS", 0)
         .put("SIM_TOKENS_PER_SECOND", 0)
         .put("SIM_JITTER", 0)
-        .put("SIM_INSTANCES", 1)
         .put("SIM_OUTPUT_TOKENS", 40)
         .put("SIM_RETRY_AFTER_S", 0)
         .put("PROXY_HOST", "127.0.0.1")

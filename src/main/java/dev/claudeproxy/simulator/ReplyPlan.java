@@ -186,7 +186,7 @@ public final class ReplyPlan {
       if (auto) {
         String[] preamble = {"I'll", " use", " the", " " + name, " tool", " for", " this", "."};
         TextCut cut = cut(List.of(preamble), budget - used, stops);
-        segs.add(cut.segment(0, 0));
+        segs.add(cut.fixed());
         used += cut.consumed;
         if (cut.stopSequence != null) {
           return new ReplyPlan(model, seed, inputTokens, used, "stop_sequence", cut.stopSequence, List.copyOf(segs));
@@ -219,7 +219,7 @@ public final class ReplyPlan {
       }
       TextCut cut = cut(tokens, room, stops);
       if (cut.stopSequence != null) {
-        segs.add(cut.segment(textSeed, cut.whole));
+        segs.add(cut.generated(textSeed));
         used += cut.consumed;
         return new ReplyPlan(model, seed, inputTokens, used, "stop_sequence", cut.stopSequence, List.copyOf(segs));
       }
@@ -242,11 +242,13 @@ public final class ReplyPlan {
       this.tokens = tokens;
     }
 
-    /** A segment from the cut: generated (seed != 0 means re-generate {@code count} tokens) or fixed tokens. */
-    Segment segment(long genSeed, int count) {
-      if (genSeed != 0) {
-        return new Segment(TEXT, genSeed, count, null, tail, null, null, null, null, null);
-      }
+    /** The cut as a block of generated text: the first {@code whole} tokens of the seed's stream, then the tail. */
+    Segment generated(long genSeed) {
+      return new Segment(TEXT, genSeed, whole, null, tail, null, null, null, null, null);
+    }
+
+    /** The cut as a block of the given fixed tokens. */
+    Segment fixed() {
       return new Segment(TEXT, 0, 0, tokens.subList(0, whole).toArray(new String[0]), tail, null, null, null,
           null, null);
     }

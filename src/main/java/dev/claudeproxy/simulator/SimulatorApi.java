@@ -18,12 +18,12 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The simulator's HTTP surface: routes, authentication, validation, fault scenarios and responses. One instance
- * per server verticle; the stats and the attempt tracker are shared by all of them.
+ * per server verticle, created on its event loop (it owns that loop's {@link TokenClock}); the stats and the
+ * attempt tracker are shared by all of them.
  *
  * <p>Fault scenarios on non-streaming requests: {@code overloaded}, {@code rate_limited}, {@code server_error} and
  * {@code fail_then_succeed:N} answer exactly as for streams. A non-streaming reply is held back for as long as the
@@ -45,7 +45,9 @@ final class SimulatorApi {
   private final SimulatorConfig config;
   private final SimulatorStats stats;
   private final AttemptTracker attempts;
+  private final TokenClock clock;
   private final String retryAfter;
+  private final String retryAfterMs;
 
   /** The reset timestamp, recomputed at most once a second: formatting a date per request would show up. */
   private long resetSecond = -1;
@@ -56,8 +58,10 @@ final class SimulatorApi {
     this.config = config;
     this.stats = stats;
     this.attempts = attempts;
+    this.clock = new TokenClock(vertx);
     double r = config.retryAfterSeconds();
     this.retryAfter = r == Math.rint(r) ? Long.toString((long) r) : Double.toString(r);
+    this.retryAfterMs = Long.toString(Math.round(r * 1000));
   }
 
   Router router() {
@@ -81,10 +85,10 @@ final class SimulatorApi {
         ApiError.methodNotAllowed("Method " + ctx.request().method() + " is not allowed for "
             + ctx.request().path()), null));
     router.errorHandler(413, ctx -> {
-      sendError(ctx.request(), newRequestId(), ApiError.tooLarge("Request exceeds the maximum allowed number of "
-          + "bytes (" + BODY_LIMIT + ")"), null);
       // The rest of an oversized upload is not worth reading.
       ctx.response().putHeader("connection", "close");
+      sendError(ctx.request(), newRequestId(), ApiError.tooLarge("Request exceeds the maximum allowed number of "
+          + "bytes (" + BODY_LIMIT + ")"), null);
     });
     router.errorHandler(400, ctx -> sendError(ctx.request(), newRequestId(),
         ApiError.invalidRequest("The request could not be read"), null));
@@ -155,7 +159,8 @@ final class SimulatorApi {
     if (stream) {
       res.putHeader("content-type", "text/event-stream; charset=utf-8");
       res.putHeader("cache-control", "no-cache");
-      new StreamSession(vertx, req, plan, knobs, config.faultAfterDeltas(), stats).start(messageId, knobs.ttftMs());
+      new StreamSession(vertx, clock, req, plan, knobs, config.faultAfterDeltas(), stats)
+          .start(messageId, knobs.ttftMs());
     } else {
       replyWhole(req, requestId, plan, knobs, messageId);
     }
@@ -340,12 +345,19 @@ final class SimulatorApi {
     return body;
   }
 
+  /** The parser's complaint without Jackson's framing ("Failed to decode:", source location). */
   private static String firstLine(String s) {
     if (s == null) {
       return "invalid JSON";
     }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
+    String t = s.startsWith("Failed to decode:") ? s.substring("Failed to decode:".length()).trim() : s;
+    for (String cut : new String[] {"\n", " at [Source", " (start marker"}) {
+      int i = t.indexOf(cut);
+      if (i > 0) {
+        t = t.substring(0, i);
+      }
+    }
+    return t;
   }
 
   private void sendJson(HttpServerRequest req, String requestId, int status, JsonObject body) {
@@ -368,7 +380,9 @@ final class SimulatorApi {
         .putHeader("content-type", "application/json")
         .putHeader("request-id", requestId);
     if (error.status() == 429 || error.status() == 529) {
+      // Both forms: retry-after as the API sends it, retry-after-ms for sub-second values the SDKs also honour.
       res.putHeader("retry-after", retryAfter);
+      res.putHeader("retry-after-ms", retryAfterMs);
     }
     if (error.status() == 429) {
       putRateLimitHeaders(res, 0, 0, true);
@@ -421,9 +435,5 @@ final class SimulatorApi {
       c[i] = BASE62[r.nextInt(62)];
     }
     return new String(c);
-  }
-
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 }

@@ -8,12 +8,15 @@ import io.vertx.core.http.HttpServerOptions;
 /** One event loop's HTTP server for the simulator; all logic lives in {@link SimulatorApi}. */
 final class SimulatorVerticle extends VerticleBase {
   private final SimulatorConfig config;
+  private final int bindPort;
   private final SimulatorStats stats;
   private final AttemptTracker attempts;
   private HttpServer server;
 
-  SimulatorVerticle(SimulatorConfig config, SimulatorStats stats, AttemptTracker attempts) {
+  /** {@code bindPort} is the configured port, or a negative one for a random port shared by all instances. */
+  SimulatorVerticle(SimulatorConfig config, int bindPort, SimulatorStats stats, AttemptTracker attempts) {
     this.config = config;
+    this.bindPort = bindPort;
     this.stats = stats;
     this.attempts = attempts;
   }
@@ -22,7 +25,7 @@ final class SimulatorVerticle extends VerticleBase {
   public Future<?> start() {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
-        .setPort(config.port())
+        .setPort(bindPort)
         .setTcpNoDelay(true)
         // Thousands of clients may connect at once in load tests.
         .setAcceptBacklog(16_384)

@@ -13,14 +13,14 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * One streaming reply in flight: writes the plan's events on the event loop at the planned pace.
  *
- * <p>There is one timer outstanding per stream at any time (re-armed after each tick, so jitter can vary each
- * delay); token due times are kept in nanoseconds, so rounding timers to milliseconds does not drift the rate, and
- * every token that is due when the timer fires goes out in the same write. At 0 tokens per second the stream is
+ * <p>Streams are woken by their event loop's {@link TokenClock} (one periodic timer for all of them); token due
+ * times are kept in nanoseconds, so the clock's tick does not drift the rate, jitter varies each delay, and every
+ * token that is due when the stream wakes goes out in the same write. At 0 tokens per second the stream is
  * written in batches of events as fast as the socket drains, pausing on {@code writeQueueFull} until the drain
  * handler fires and yielding the event loop between bursts. A client that closes the connection is noticed by the
  * response close handler, which cancels the timer at once.
  */
-final class StreamSession implements Handler<Long> {
+final class StreamSession implements TokenClock.Task {
   private static final int BATCH_BYTES = 16 * 1024;
   /** Bytes written in one go at full speed before giving the event loop back to other connections. */
   private static final int BURST_BYTES = 256 * 1024;
@@ -29,8 +29,8 @@ final class StreamSession implements Handler<Long> {
   private static final int STALLED = 1;
   private static final int DONE = 2;
 
-  private final Vertx vertx;
   private final Context context;
+  private final TokenClock clock;
   private final HttpServerRequest request;
   private final HttpServerResponse response;
   private final ReplyPlan plan;
@@ -42,14 +42,13 @@ final class StreamSession implements Handler<Long> {
   private final int faultAfter;
 
   private long nextDue;
-  private long timerId = -1;
   private int state = OPEN;
   private final Handler<Void> resume = v -> resume();
 
-  StreamSession(Vertx vertx, HttpServerRequest request, ReplyPlan plan, RequestKnobs knobs, int faultAfter,
-      SimulatorStats stats) {
-    this.vertx = vertx;
+  StreamSession(Vertx vertx, TokenClock clock, HttpServerRequest request, ReplyPlan plan, RequestKnobs knobs,
+      int faultAfter, SimulatorStats stats) {
     this.context = vertx.getOrCreateContext();
+    this.clock = clock;
     this.request = request;
     this.response = request.response();
     this.plan = plan;
@@ -75,14 +74,18 @@ final class StreamSession implements Handler<Long> {
     if (ttftMs == 0) {
       pump();
     } else {
-      timerId = vertx.setTimer(ttftMs, this);
+      clock.schedule(this, nextDue);
     }
   }
 
-  /** The timer. */
   @Override
-  public void handle(Long id) {
-    timerId = -1;
+  public boolean live() {
+    return state == OPEN;
+  }
+
+  /** The clock says a token is due. */
+  @Override
+  public void fire() {
     pump();
   }
 
@@ -138,8 +141,7 @@ final class StreamSession implements Handler<Long> {
     } else if (intervalNanos == 0) {
       context.runOnContext(resume);
     } else {
-      long waitMs = Math.max(1, (nextDue - System.nanoTime() + 999_999) / 1_000_000);
-      timerId = vertx.setTimer(waitMs, this);
+      clock.schedule(this, nextDue);
     }
   }
 
@@ -195,11 +197,8 @@ final class StreamSession implements Handler<Long> {
     if (state == DONE) {
       return;
     }
+    // The clock drops the session when its slot comes round: no token is produced for it from now on.
     state = DONE;
-    if (timerId >= 0) {
-      vertx.cancelTimer(timerId);
-      timerId = -1;
-    }
     stats.streamCancelled();
   }
 }

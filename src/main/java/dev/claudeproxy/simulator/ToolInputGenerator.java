@@ -2,6 +2,7 @@ package dev.claudeproxy.simulator;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -169,8 +170,8 @@ final class ToolInputGenerator {
     String s = switch (format) {
       case "date-time" -> "2025-0" + (1 + below(9)) + "-1" + below(10) + "T12:00:00Z";
       case "date" -> "2025-0" + (1 + below(9)) + "-1" + below(10);
-      case "email" -> WORDS[below(WORDS.length)].toLowerCase() + "@example.com";
-      case "uri", "url" -> "https://example.com/" + WORDS[below(WORDS.length)].toLowerCase();
+      case "email" -> WORDS[below(WORDS.length)].toLowerCase(Locale.ROOT) + "@example.com";
+      case "uri", "url" -> "https://example.com/" + WORDS[below(WORDS.length)].toLowerCase(Locale.ROOT);
       case "uuid" -> "00000000-0000-4000-8000-" + String.format("%012x", nextLong() & 0xFFFFFFFFFFFFL);
       default -> words(1, 3);
     };
