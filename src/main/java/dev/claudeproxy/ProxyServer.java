@@ -32,13 +32,18 @@ public final class ProxyServer {
   private final int port;
   private final Simulator simulator;
   private final String developmentKey;
+  private final String workersDeployment;
+  private final String httpDeployment;
 
-  private ProxyServer(Vertx vertx, ProxyConfig config, int port, Simulator simulator, String developmentKey) {
+  private ProxyServer(Vertx vertx, ProxyConfig config, int port, Simulator simulator, String developmentKey,
+      String workersDeployment, String httpDeployment) {
     this.vertx = vertx;
     this.config = config;
     this.port = port;
     this.simulator = simulator;
     this.developmentKey = developmentKey;
+    this.workersDeployment = workersDeployment;
+    this.httpDeployment = httpDeployment;
   }
 
   /** Starts everything the settings describe. */
@@ -61,17 +66,18 @@ public final class ProxyServer {
       } catch (ConfigException e) {
         return (sim == null ? Future.<Void>succeededFuture() : sim.close()).compose(v -> Future.failedFuture(e));
       }
+      AtomicInteger bound = new AtomicInteger();
       return deployWorkers(vertx, effective)
-          .compose(v -> deployHttp(vertx, effective, users))
-          .map(port -> new ProxyServer(vertx, effective, port, sim, devKey[0]));
+          .compose(workers -> deployHttp(vertx, effective, users, bound)
+              .map(http -> new ProxyServer(vertx, effective, bound.get(), sim, devKey[0], workers, http)));
     });
   }
 
-  /** Deploys the stream workers. */
-  public static Future<Void> deployWorkers(Vertx vertx, ProxyConfig config) {
+  /** Deploys the stream workers; returns the deployment id. */
+  public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target),
-        new DeploymentOptions().setInstances(config.workerInstances())).mapEmpty();
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy()),
+        new DeploymentOptions().setInstances(config.workerInstances()));
   }
 
   /**
@@ -80,9 +86,25 @@ public final class ProxyServer {
    */
   public static Future<Integer> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users) {
     AtomicInteger bound = new AtomicInteger();
+    return deployHttp(vertx, config, users, bound).map(id -> bound.get());
+  }
+
+  private static Future<String> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users,
+      AtomicInteger bound) {
     int port = ListenPorts.bindPort(config.port());
     return vertx.deployVerticle(() -> new HttpVerticle(config, users, port, bound),
-        new DeploymentOptions().setInstances(config.httpInstances())).map(id -> bound.get());
+        new DeploymentOptions().setInstances(config.httpInstances()));
+  }
+
+  /**
+   * Stops in the order that lets streams end well: the HTTP verticles first (no new streams; open ones run on for
+   * {@code PROXY_DRAIN_MS}, then end with an error event), then the workers, then the simulator.
+   */
+  public Future<Void> shutdown() {
+    return vertx.undeploy(httpDeployment)
+        .eventually(() -> vertx.undeploy(workersDeployment))
+        .eventually(() -> simulator == null ? Future.succeededFuture() : simulator.close())
+        .mapEmpty();
   }
 
   private static UserDirectory users(ProxyConfig config, String[] devKey) {

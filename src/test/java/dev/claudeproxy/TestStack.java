@@ -60,7 +60,8 @@ public final class TestStack implements AutoCloseable {
         .put("PROXY_WORKER_INSTANCES", 2)
         .put("ANTHROPIC_API_KEY", UPSTREAM_KEY)
         .put("PROXY_FORWARD_SIM_HEADERS", true)
-        .put("PROXY_MAX_BODY_BYTES", 65536);
+        .put("PROXY_MAX_BODY_BYTES", 65536)
+        .put("PROXY_DRAIN_MS", 100);
     overrides.forEach(json::put);
     return new Settings(json);
   }

@@ -14,6 +14,12 @@ public final class StreamBus {
   /** Where HTTP verticles send new streams; every worker instance consumes it, the bus spreads the load. */
   public static final String START_ADDRESS = "claude-proxy.v1.streams";
 
+  /**
+   * Where each worker publishes, on its own node, how every call ended and the usage it saw (cancelled and failed
+   * calls included): for usage accounting and audit.
+   */
+  public static final String USAGE_ADDRESS = "claude-proxy.v1.usage";
+
   private static final String INBOX_PREFIX = "claude-proxy.v1.inbox.";
   private static final String WORKER_PREFIX = "claude-proxy.v1.worker.";
 

@@ -7,25 +7,28 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 /** Starts a long-running command on a fresh Vert.x and keeps the process alive until it is stopped. */
 final class Launch {
   private Launch() {}
 
   /**
-   * Loads the configuration, runs {@code starter}, and blocks until the JVM is asked to stop.
+   * Loads the configuration, runs {@code starter}, and blocks until the JVM is asked to stop (SIGTERM, SIGINT). Then
+   * it runs the stop sequence {@code starter} returned, closes Vert.x and exits 0: a stop on request is a success.
    *
-   * @return the process exit code
+   * @return the exit code when starting failed
    */
-  static <T> int run(Path configFile, BiFunction<Vertx, Settings, Future<T>> starter) {
+  static int run(Path configFile, BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
     Vertx vertx = Vertx.vertx();
     CountDownLatch started = new CountDownLatch(1);
-    Throwable[] failure = {null};
+    Object[] outcome = {null};
     ConfigLoader.load(vertx, configFile)
         .compose(settings -> starter.apply(vertx, settings))
         .onComplete(ar -> {
-          failure[0] = ar.cause();
+          outcome[0] = ar.succeeded() ? ar.result() : ar.cause();
           started.countDown();
         });
     try {
@@ -34,18 +37,27 @@ final class Launch {
       Thread.currentThread().interrupt();
       return 1;
     }
-    if (failure[0] != null) {
-      System.err.println("Cannot start: " + message(failure[0]));
+    if (outcome[0] instanceof Throwable failure) {
+      System.err.println("Cannot start: " + message(failure));
       vertx.close();
       return 2;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
+    @SuppressWarnings("unchecked")
+    Supplier<Future<Void>> stop = (Supplier<Future<Void>>) outcome[0];
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      vertx.close().toCompletionStage().toCompletableFuture().join();
-      stopped.countDown();
+      System.out.println("Stopping: finishing open streams first");
+      try {
+        stop.get().eventually(vertx::close).toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
+        System.out.println("Stopped");
+      } catch (Exception e) {
+        System.err.println("Stopped with an error: " + message(e));
+      }
+      System.out.flush();
+      // A stop the operator asked for is a clean exit, not the JVM's 143 for SIGTERM.
+      Runtime.getRuntime().halt(0);
     }, "shutdown"));
     try {
-      stopped.await();
+      new CountDownLatch(1).await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -28,7 +28,7 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("No users file at " + c.usersFile() + "; a key for this run only:");
         System.out.println("Development API key: " + server.developmentKey());
       }
-    }));
+    }).map(server -> server::shutdown));
   }
 
   private static String displayHost(String host) {

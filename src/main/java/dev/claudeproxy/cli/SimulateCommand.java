@@ -18,6 +18,7 @@ final class SimulateCommand implements Callable<Integer> {
   public Integer call() {
     return Launch.run(config, (vertx, settings) -> Simulator.start(vertx, SimulatorConfig.from(settings))
         .onSuccess(sim -> System.out.println("Claude simulator listening on " + sim.baseUrl()
-            + " (counters at " + sim.baseUrl() + "/sim/stats)")));
+            + " (counters at " + sim.baseUrl() + "/sim/stats)"))
+        .map(sim -> sim::close));
   }
 }

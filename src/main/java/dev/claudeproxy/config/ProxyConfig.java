@@ -24,6 +24,8 @@ import java.time.Duration;
  * @param chatMaxTokens the max_tokens {@code /v1/chat} uses when the caller gives none ({@code PROXY_CHAT_MAX_TOKENS})
  * @param forwardSimHeaders whether callers' {@code x-sim-*} headers (the simulator's scenario and timing knobs) go
  *     upstream ({@code PROXY_FORWARD_SIM_HEADERS}; default on when the upstream is the built-in simulator)
+ * @param upstreamPolicy retries and timeouts towards the upstream
+ * @param clientPolicy keepalives, stalls, worker checks and draining towards clients
  */
 public record ProxyConfig(
     String host,
@@ -40,7 +42,9 @@ public record ProxyConfig(
     Duration startTimeout,
     String chatModel,
     int chatMaxTokens,
-    boolean forwardSimHeaders) {
+    boolean forwardSimHeaders,
+    UpstreamPolicy upstreamPolicy,
+    ClientPolicy clientPolicy) {
 
   public static final String DEFAULT_BASE_URL = "https://api.anthropic.com";
 
@@ -62,7 +66,9 @@ public record ProxyConfig(
         Duration.ofMillis(s.longInRange("PROXY_START_TIMEOUT_MS", 5_000, 1, 600_000)),
         s.string("PROXY_CHAT_MODEL", "claude-sonnet-4-6"),
         (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000),
-        s.bool("PROXY_FORWARD_SIM_HEADERS", key == null));
+        s.bool("PROXY_FORWARD_SIM_HEADERS", key == null),
+        UpstreamPolicy.from(s),
+        ClientPolicy.from(s));
   }
 
   /** True when replies come from the built-in simulator rather than Claude. */
@@ -73,7 +79,7 @@ public record ProxyConfig(
   public ProxyConfig withUpstream(URI baseUrl) {
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
-        forwardSimHeaders);
+        forwardSimHeaders, upstreamPolicy, clientPolicy);
   }
 
   private static URI baseUrl(String value) {

@@ -19,6 +19,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -51,21 +52,33 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    dispatcher = new StreamDispatcher(vertx, config.streamCreditBytes(), config.startTimeout().toMillis());
+    dispatcher = new StreamDispatcher(vertx, config.streamCreditBytes(), config.startTimeout().toMillis(),
+        config.clientPolicy());
     Router router = router();
     server = vertx.createHttpServer(new HttpServerOptions()
         .setCompressionSupported(false)
         .setTcpNoDelay(true)
-        .setHandle100ContinueAutomatically(true));
+        .setHandle100ContinueAutomatically(true)
+        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.clientPolicy().idleTimeoutMs()))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
     return dispatcher.listen()
         .compose(v -> server.requestHandler(router).listen(port, config.host()))
         .onSuccess(s -> boundPort.set(s.actualPort()));
   }
 
+  /**
+   * Graceful stop: no new connections or streams, open streams run on for up to the drain time, then end with an
+   * error event; the server closes once they are gone.
+   */
   @Override
   public Future<?> stop() {
-    return Future.join(server == null ? Future.succeededFuture() : server.close(),
-        dispatcher == null ? Future.succeededFuture() : dispatcher.close());
+    if (server == null || dispatcher == null) {
+      return Future.succeededFuture();
+    }
+    long drainMs = config.clientPolicy().drainMs();
+    Future<Void> drained = dispatcher.drain(drainMs);
+    Future<Void> shutdown = server.shutdown(drainMs + 5_000, TimeUnit.MILLISECONDS);
+    return Future.join(drained, shutdown).eventually(() -> dispatcher.close());
   }
 
   private Router router() {
@@ -85,11 +98,15 @@ public final class HttpVerticle extends VerticleBase {
 
     Authenticator auth = new Authenticator(users);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
-    router.post("/v1/messages").handler(body).handler(auth).handler(this::messages);
-    router.post("/v1/messages/count_tokens").handler(body).handler(auth).handler(this::countTokens);
+    BodyDeadline deadline = new BodyDeadline(vertx, config.clientPolicy().requestTimeoutMs());
+    for (String path : new String[] {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat"}) {
+      router.post(path).handler(deadline).handler(body).handler(deadline::arrived);
+    }
+    router.post("/v1/messages").handler(auth).handler(this::messages);
+    router.post("/v1/messages/count_tokens").handler(auth).handler(this::countTokens);
     router.get("/v1/models").handler(auth).handler(this::passThrough);
     router.get("/v1/models/:id").handler(auth).handler(this::passThrough);
-    router.post("/v1/chat").handler(body).handler(auth).handler(this::chat);
+    router.post("/v1/chat").handler(auth).handler(this::chat);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
     router.errorHandler(404, ctx -> fail(ctx, ApiError.notFound(

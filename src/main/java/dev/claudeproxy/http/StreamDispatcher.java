@@ -4,7 +4,9 @@ import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.config.ClientPolicy;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -12,43 +14,81 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
- * One HTTP verticle instance's side of the bus: its inbox, where the events of all its streams arrive, and the
- * sending of new streams to the workers.
+ * One HTTP verticle instance's side of the bus: its inbox, where the events of all its streams arrive; the sending of
+ * new streams to the workers; and one periodic sweep that sends keepalives, drops stalled clients and checks that the
+ * workers of open streams are still there.
  */
 final class StreamDispatcher {
   private final Vertx vertx;
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
   private final Map<String, StreamSession> sessions = new HashMap<>();
+  private final Set<String> workersBeingChecked = new HashSet<>();
   private final long creditBytes;
   private final long startTimeoutMs;
+  private final ClientPolicy policy;
   private MessageConsumer<Buffer> consumer;
+  private long sweepTimer = -1;
+  private long lastWorkerCheck;
+  private boolean draining;
+  private Promise<Void> drained;
 
-  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs) {
+  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs, ClientPolicy policy) {
     this.vertx = vertx;
     this.creditBytes = creditBytes;
     this.startTimeoutMs = startTimeoutMs;
+    this.policy = policy;
   }
 
   Future<Void> listen() {
     consumer = vertx.eventBus().consumer(inbox, this::onEvent);
+    sweepTimer = vertx.setPeriodic(policy.sweepIntervalMs(), id -> sweep(System.currentTimeMillis()));
     return consumer.completion();
   }
 
   Future<Void> close() {
+    vertx.cancelTimer(sweepTimer);
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+
+  boolean draining() {
+    return draining;
+  }
+
+  /**
+   * Refuses new streams, lets open ones run for up to {@code drainMs}, then ends the rest with an error event.
+   * Completes when no stream is left.
+   */
+  Future<Void> drain(long drainMs) {
+    draining = true;
+    drained = Promise.promise();
+    if (sessions.isEmpty()) {
+      drained.tryComplete();
+    } else {
+      vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true)));
+    }
+    return drained.future();
   }
 
   /** Starts a stream whose answer goes to {@code response}. */
   void start(HttpServerResponse response, Endpoint endpoint, String method, String path, boolean streaming,
       Map<String, String> forward, Buffer body) {
+    if (draining) {
+      ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
     String id = UUID.randomUUID().toString();
     StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
-        () -> sessions.remove(id));
+        () -> closed(id));
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body);
     DeliveryOptions options = start.deliveryOptions().setSendTimeout(startTimeoutMs);
@@ -57,11 +97,69 @@ final class StreamDispatcher {
         .onFailure(failure -> session.refused(refusal(failure)));
   }
 
+  private void closed(String id) {
+    sessions.remove(id);
+    if (drained != null && sessions.isEmpty()) {
+      drained.tryComplete();
+    }
+  }
+
   private void onEvent(Message<Buffer> message) {
     StreamSession session = sessions.get(message.headers().get(StreamBus.H_STREAM));
     if (session != null) {
       session.onEvent(message);
     }
+  }
+
+  private void sweep(long now) {
+    if (sessions.isEmpty()) {
+      return;
+    }
+    for (StreamSession session : new ArrayList<>(sessions.values())) {
+      session.tick(now, policy.keepaliveMs(), policy.stallTimeoutMs());
+    }
+    if (now - lastWorkerCheck >= policy.workerCheckMs()) {
+      lastWorkerCheck = now;
+      checkWorkers();
+    }
+  }
+
+  /**
+   * Pings each worker that owns an open stream, once per worker whatever its number of streams. A worker whose
+   * address has no consumer left (undeployed, or its node left the cluster) or that does not answer in time is gone:
+   * its streams end with an error instead of hanging.
+   */
+  private void checkWorkers() {
+    Set<String> workers = new HashSet<>();
+    sessions.values().forEach(s -> {
+      if (s.worker() != null) {
+        workers.add(s.worker());
+      }
+    });
+    for (String worker : workers) {
+      if (!workersBeingChecked.add(worker)) {
+        continue;
+      }
+      DeliveryOptions ping = new DeliveryOptions().setSendTimeout(policy.workerCheckMs())
+          .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING);
+      vertx.eventBus().request(worker, Buffer.buffer(), ping)
+          .onComplete(ar -> {
+            workersBeingChecked.remove(worker);
+            if (ar.failed()) {
+              workerLost(worker);
+            }
+          });
+    }
+  }
+
+  private void workerLost(String worker) {
+    List<StreamSession> orphans = new ArrayList<>();
+    sessions.values().forEach(s -> {
+      if (worker.equals(s.worker())) {
+        orphans.add(s);
+      }
+    });
+    orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false));
   }
 
   int openStreams() {

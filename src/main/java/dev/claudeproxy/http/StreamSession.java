@@ -12,13 +12,20 @@ import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
 /**
  * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants
- * credits as the client drains, and cancels the upstream call when the client goes away.
+ * credits as the client drains, keeps a quiet stream alive with pings, and cancels the upstream call when the client
+ * goes away.
  */
 final class StreamSession {
+  private static final Buffer MESSAGES_PING = Buffer.buffer("event: ping\ndata: {\"type\": \"ping\"}\n\n");
+  private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
+  /** The most of an upstream error body kept to turn into an SSE error event. */
+  private static final int MAX_ERROR_BODY = 64 * 1024;
+
   private final String id;
   private final HttpServerResponse response;
   private final Endpoint endpoint;
@@ -30,10 +37,16 @@ final class StreamSession {
   private String worker;
   private boolean cancelWhenKnown;
   private long expectedSeq;
+  /** The response is an SSE stream (the upstream said 200, or a keepalive had to commit to one first). */
   private boolean sse;
+  /** A keepalive sent the head before the upstream's: an upstream error must then become an SSE error event. */
+  private boolean committedEarly;
+  private int upstreamStatus;
+  private Buffer errorBody;
   private long eventsSent;
   private long ungranted;
-  private boolean awaitingDrain;
+  private long lastWriteAt;
+  private long drainWaitSince = -1;
   private boolean finished;
 
   StreamSession(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
@@ -45,11 +58,16 @@ final class StreamSession {
     this.bus = bus;
     this.creditBytes = creditBytes;
     this.onClose = onClose;
+    this.lastWriteAt = System.currentTimeMillis();
     response.closeHandler(v -> clientClosed());
   }
 
   String id() {
     return id;
+  }
+
+  String worker() {
+    return worker;
   }
 
   /** The worker accepted the stream; credits and cancels go to {@code address} from now on. */
@@ -89,41 +107,63 @@ final class StreamSession {
   }
 
   private void head(JsonObject head) {
-    int status = head.getInteger("status", 502);
+    upstreamStatus = head.getInteger("status", 502);
+    if (committedEarly) {
+      if (upstreamStatus != 200) {
+        errorBody = Buffer.buffer();
+      }
+      return;
+    }
     JsonObject upstreamHeaders = head.getJsonObject("headers", new JsonObject());
-    sse = streaming && status == 200;
-    response.setStatusCode(status).setChunked(true);
+    sse = streaming && upstreamStatus == 200;
+    response.setStatusCode(upstreamStatus).setChunked(true);
     for (String name : upstreamHeaders.fieldNames()) {
       response.putHeader(name, upstreamHeaders.getString(name));
     }
     if (sse) {
-      response.putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
-          .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
-          .putHeader("x-accel-buffering", "no");
+      sseHeaders();
     }
     // Send the head now: SDKs and browsers learn the stream has started before the first token.
     response.writeHead();
+    lastWriteAt = System.currentTimeMillis();
+  }
+
+  private void sseHeaders() {
+    response.putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+        .putHeader("x-accel-buffering", "no");
   }
 
   private void data(Buffer bytes, long events) {
+    if (errorBody != null) {
+      if (errorBody.length() + bytes.length() <= MAX_ERROR_BODY) {
+        errorBody.appendBuffer(bytes);
+      }
+      return;
+    }
     if (!response.headWritten()) {
       fail(ApiError.api("stream data arrived before its head"), true);
       return;
     }
     eventsSent += Math.max(0, events);
-    response.write(bytes);
+    write(bytes);
     ungranted += bytes.length();
     if (response.writeQueueFull()) {
-      if (!awaitingDrain) {
-        awaitingDrain = true;
+      if (drainWaitSince < 0) {
+        drainWaitSince = System.currentTimeMillis();
         response.drainHandler(v -> {
-          awaitingDrain = false;
+          drainWaitSince = -1;
           grant();
         });
       }
     } else if (ungranted >= creditBytes / 2) {
       grant();
     }
+  }
+
+  private void write(Buffer bytes) {
+    response.write(bytes);
+    lastWriteAt = System.currentTimeMillis();
   }
 
   private void grant() {
@@ -134,8 +174,55 @@ final class StreamSession {
   }
 
   private void end() {
+    if (errorBody != null) {
+      fail(upstreamError(), false);
+      return;
+    }
     finish();
     response.end();
+  }
+
+  private ApiError upstreamError() {
+    try {
+      ApiError error = ApiError.fromJson(upstreamStatus, new JsonObject(errorBody));
+      if (error != null) {
+        return error;
+      }
+    } catch (DecodeException | ClassCastException e) {
+      // not Anthropic-shaped: described below
+    }
+    return new ApiError(upstreamStatus, "api_error", "upstream answered " + upstreamStatus);
+  }
+
+  /**
+   * Called by the owner's sweep: sends a keepalive ping after a quiet spell, and disconnects a client that has taken
+   * nothing for too long.
+   *
+   * @return false when the stream was ended because of its client
+   */
+  boolean tick(long now, long keepaliveMs, long stallTimeoutMs) {
+    if (finished) {
+      return true;
+    }
+    if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
+      // The client reads nothing: let it go, and the upstream with it.
+      cancel();
+      finish();
+      response.reset();
+      return false;
+    }
+    if (streaming && drainWaitSince < 0 && errorBody == null && now - lastWriteAt >= keepaliveMs) {
+      if (!response.headWritten()) {
+        committedEarly = true;
+        sse = true;
+        response.setStatusCode(200).setChunked(true);
+        sseHeaders();
+      }
+      if (sse) {
+        write(endpoint == Endpoint.CHAT ? CHAT_PING.copy() : MESSAGES_PING.copy());
+      }
+    }
+    return true;
   }
 
   /**
@@ -143,7 +230,7 @@ final class StreamSession {
    * once the stream has begun, or by cutting the connection when a plain body was half sent (so a truncated body can
    * never pass for a whole one).
    */
-  private void fail(ApiError error, boolean cancelUpstream) {
+  void fail(ApiError error, boolean cancelUpstream) {
     if (finished) {
       return;
     }
@@ -151,7 +238,7 @@ final class StreamSession {
       cancel();
     }
     finish();
-    if (!response.headWritten()) {
+    if (!response.headWritten() && !committedEarly) {
       ErrorResponses.send(response, error);
     } else if (sse) {
       Buffer event = endpoint == Endpoint.CHAT ? ChatEvents.error(eventsSent + 1, error) : error.toSseEvent();

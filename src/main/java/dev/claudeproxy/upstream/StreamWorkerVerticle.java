@@ -1,8 +1,10 @@
 package dev.claudeproxy.upstream;
 
+import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEventSender;
+import dev.claudeproxy.config.UpstreamPolicy;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -10,25 +12,33 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 
 /**
  * A stream worker: takes start requests from {@link StreamBus#START_ADDRESS}, calls the upstream, and streams each
- * answer back to the inbox that asked. Credits and cancels for its streams arrive on its own control address.
+ * answer back to the inbox that asked. Credits, cancels and liveness pings for its streams arrive on its own control
+ * address. Every finished call, cancelled ones included, is published on {@link StreamBus#USAGE_ADDRESS} with the
+ * usage seen.
  *
  * <p>An event-loop verticle: the upstream client is non-blocking, so one worker instance carries thousands of
- * streams.
+ * streams. One periodic sweep per instance enforces the deadlines of all its calls.
  */
 public final class StreamWorkerVerticle extends VerticleBase {
   private final UpstreamTarget target;
+  private final UpstreamPolicy policy;
   private final Map<String, UpstreamCall> calls = new HashMap<>();
   private final String controlAddress = StreamBus.workerAddress(UUID.randomUUID().toString());
   private HttpClient client;
+  private long sweep;
+  private boolean stopping;
 
-  public StreamWorkerVerticle(UpstreamTarget target) {
+  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy) {
     this.target = target;
+    this.policy = policy;
   }
 
   @Override
@@ -36,18 +46,30 @@ public final class StreamWorkerVerticle extends VerticleBase {
     client = vertx.createHttpClient(target.clientOptions(), target.poolOptions());
     MessageConsumer<Buffer> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
+    sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
+      long now = System.currentTimeMillis();
+      new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
+    });
     return Future.all(starts.completion(), control.completion());
   }
 
+  /** Ends every open stream with an error the client sees at once, rather than leaving it to hang. */
   @Override
   public Future<?> stop() {
-    calls.values().forEach(UpstreamCall::cancel);
+    stopping = true;
+    vertx.cancelTimer(sweep);
+    new ArrayList<>(calls.values()).forEach(call ->
+        call.fail("worker_stopped", ApiError.overloaded("the stream worker stopped; please retry")));
     return client.close();
   }
 
   private void onStart(Message<Buffer> message) {
     if (StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
       message.reply(Buffer.buffer(), workerHeaders());
+      return;
+    }
+    if (stopping) {
+      message.fail(StreamBus.REFUSED_SHUTTING_DOWN, "the stream worker is stopping");
       return;
     }
     StartRequest start;
@@ -58,18 +80,30 @@ public final class StreamWorkerVerticle extends VerticleBase {
       return;
     }
     StreamEventSender sender = new StreamEventSender(vertx.eventBus(), start.replyTo(), start.streamId());
-    UpstreamCall call = new UpstreamCall(client, target, start, sender, () -> calls.remove(start.streamId()));
+    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone);
     calls.put(start.streamId(), call);
     message.reply(Buffer.buffer(), workerHeaders());
     call.begin();
   }
 
+  private void onDone(UpstreamCall.Outcome outcome) {
+    calls.remove(outcome.streamId());
+    JsonObject record = outcome.facts().summary(outcome.outcome()).put("stream", outcome.streamId());
+    vertx.eventBus().publish(StreamBus.USAGE_ADDRESS, Buffer.buffer(record.encode()),
+        new DeliveryOptions().addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+            .addHeader(StreamBus.H_STREAM, outcome.streamId()).setLocalOnly(true));
+  }
+
   private void onControl(Message<Buffer> message) {
+    String op = message.headers().get(StreamBus.H_OP);
+    if (StreamBus.OP_PING.equals(op)) {
+      message.reply(Buffer.buffer(), workerHeaders());
+      return;
+    }
     UpstreamCall call = calls.get(message.headers().get(StreamBus.H_STREAM));
     if (call == null) {
       return; // already finished: a late credit or cancel is harmless
     }
-    String op = message.headers().get(StreamBus.H_OP);
     if (StreamBus.CTL_CANCEL.equals(op)) {
       call.cancel();
     } else if (StreamBus.CTL_CREDIT.equals(op)) {

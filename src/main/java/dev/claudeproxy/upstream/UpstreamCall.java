@@ -4,7 +4,10 @@ import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamEventSender;
+import dev.claudeproxy.config.UpstreamPolicy;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -14,14 +17,17 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
- * One upstream call on a worker: sends the request, and streams the response back over the bus.
+ * One upstream call on a worker: sends the request (again, before the first byte, when the upstream asks for a
+ * retry), and streams the response back over the bus.
  *
  * <p>For an SSE answer each upstream read becomes at most one bus message holding the complete events it finished:
  * their original bytes on {@link Endpoint#MESSAGES}, or their chat translation on {@link Endpoint#CHAT}. Only the
  * events that carry usage, stop reason or errors are decoded. A stream that ends without {@code message_stop} or an
- * {@code error} event is reported as an error, never as a clean end.
+ * {@code error} event, is cut, goes silent or carries an unreadable event is reported as an error, never as a clean
+ * end.
  *
  * <p>Flow control: the HTTP side grants bytes; once they are spent the upstream socket is paused until more come.
  */
@@ -29,35 +35,68 @@ final class UpstreamCall {
   static final String DEFAULT_VERSION = "2023-06-01";
   private static final String USER_AGENT = "claude-stream-proxy/0.1";
 
+  /** How a call ended, for usage accounting: {@code completed}, {@code upstream_error}, {@code failed}, ... */
+  record Outcome(String streamId, String outcome, StreamFacts facts) {}
+
+  private final Vertx vertx;
   private final HttpClient client;
   private final UpstreamTarget target;
+  private final UpstreamPolicy policy;
   private final StartRequest start;
   private final StreamEventSender sender;
-  private final Runnable onDone;
+  private final Consumer<Outcome> onDone;
   private final StreamFacts facts = new StreamFacts();
   private final SseParser parser = new SseParser();
   private final ChatTranslator chat;
+  private final long startedAt;
 
+  private int attempt;
+  /** The attempt whose callbacks still count; -1 while none does (between attempts, after a timeout). */
+  private int current = -1;
+  private long attemptStartedAt;
+  private long lastByteAt;
+  private long retryTimer = -1;
   private HttpClientRequest request;
   private HttpClientResponse response;
   private boolean sse;
   private long credits;
   private boolean paused;
-  private boolean cancelled;
   private boolean done;
 
-  UpstreamCall(HttpClient client, UpstreamTarget target, StartRequest start, StreamEventSender sender,
-      Runnable onDone) {
+  UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
+      StreamEventSender sender, Consumer<Outcome> onDone) {
+    this.vertx = vertx;
     this.client = client;
     this.target = target;
+    this.policy = policy;
     this.start = start;
     this.sender = sender;
     this.onDone = onDone;
     this.credits = start.credits();
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
+    this.startedAt = System.currentTimeMillis();
   }
 
   void begin() {
+    attempt++;
+    current = attempt;
+    attemptStartedAt = System.currentTimeMillis();
+    retryTimer = -1;
+    int thisAttempt = attempt;
+    client.request(requestOptions())
+        .compose(req -> {
+          if (done || current != thisAttempt) {
+            req.reset();
+            return Future.failedFuture("abandoned");
+          }
+          request = req;
+          return start.body().length() > 0 ? req.send(start.body()) : req.send();
+        })
+        .onSuccess(resp -> onResponse(thisAttempt, resp))
+        .onFailure(e -> onAttemptFailure(thisAttempt, e));
+  }
+
+  private RequestOptions requestOptions() {
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.valueOf(start.method()))
         .setHost(target.host())
@@ -78,36 +117,75 @@ final class UpstreamCall {
     if (start.body().length() > 0) {
       options.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
     }
-    client.request(options)
-        .compose(req -> {
-          request = req;
-          if (cancelled) {
-            req.reset();
-            return io.vertx.core.Future.failedFuture("cancelled");
-          }
-          return start.body().length() > 0 ? req.send(start.body()) : req.send();
-        })
-        .onSuccess(this::onResponse)
-        .onFailure(this::onFailure);
+    return options;
   }
 
-  private void onResponse(HttpClientResponse resp) {
-    if (cancelled) {
+  private void onResponse(int thisAttempt, HttpClientResponse resp) {
+    if (done || thisAttempt != current) {
+      resp.request().reset();
+      return;
+    }
+    int status = resp.statusCode();
+    if (status >= 300 && RetryDecision.retryableStatus(status, resp.headers())
+        && scheduleRetry(resp.headers())) {
+      // Read the refused answer to its end so the connection can serve the retry.
+      resp.body();
       return;
     }
     response = resp;
-    sse = start.streaming() && resp.statusCode() == 200;
-    sender.head(resp.statusCode(), passedHeaders(resp.headers()));
-    resp.exceptionHandler(this::onFailure);
+    lastByteAt = System.currentTimeMillis();
+    sse = start.streaming() && status == 200;
+    sender.head(status, passedHeaders(resp.headers()));
+    resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
     resp.endHandler(v -> onEnd());
   }
 
+  private void onAttemptFailure(int thisAttempt, Throwable failure) {
+    if (done || thisAttempt != current) {
+      return;
+    }
+    if (scheduleRetry(null)) {
+      return;
+    }
+    finish("failed", () -> sender.error(new ApiError(502, "api_error", "upstream request failed after " + attempt
+        + (attempt == 1 ? " attempt: " : " attempts: ") + reason(failure))));
+  }
+
+  /** Schedules the next attempt if the policy allows one; false when this answer is final. */
+  private boolean scheduleRetry(MultiMap headers) {
+    long now = System.currentTimeMillis();
+    if (attempt >= policy.maxAttempts()) {
+      return false;
+    }
+    long delay = RetryDecision.delayMs(policy, attempt + 1, headers, now);
+    if (now + delay - startedAt > policy.retryBudgetMs()) {
+      return false;
+    }
+    current = -1;
+    request = null;
+    retryTimer = vertx.setTimer(Math.max(1, delay), id -> {
+      if (!done) {
+        begin();
+      }
+    });
+    return true;
+  }
+
   private void onSseChunk(Buffer chunk) {
+    lastByteAt = System.currentTimeMillis();
     Buffer batch = Buffer.buffer(chunk.length() + 64);
     int[] events = {0};
+    boolean[] unreadable = {false};
     parser.feed(chunk, event -> {
+      if (unreadable[0]) {
+        return;
+      }
       JsonObject decoded = facts.observe(event);
+      if (facts.malformed()) {
+        unreadable[0] = true;
+        return;
+      }
       if (chat == null) {
         batch.appendBuffer(event.raw());
         events[0]++;
@@ -118,9 +196,13 @@ final class UpstreamCall {
     if (batch.length() > 0) {
       forward(batch, events[0]);
     }
+    if (unreadable[0]) {
+      fail("failed", ApiError.api("upstream sent an event that is not valid JSON"));
+    }
   }
 
   private void onRawChunk(Buffer chunk) {
+    lastByteAt = System.currentTimeMillis();
     forward(chunk, 0);
   }
 
@@ -134,39 +216,50 @@ final class UpstreamCall {
   }
 
   private void onEnd() {
-    if (cancelled || done) {
+    if (done) {
       return;
     }
     if (!sse) {
-      finish(() -> sender.end(facts.summary("completed")));
+      finish("completed", () -> sender.end(facts.summary("completed")));
       return;
     }
     Buffer rest = parser.remainder();
     if (parser.hasPartialEvent()) {
-      finish(() -> sender.error(ApiError.api("upstream stream was cut off in the middle of an event")));
+      finish("failed", () -> sender.error(ApiError.api("upstream stream was cut off in the middle of an event")));
     } else if (facts.upstreamError() != null) {
-      finish(() -> sender.end(facts.summary("upstream_error")));
+      finish("upstream_error", () -> sender.end(facts.summary("upstream_error")));
     } else if (!facts.sawStop()) {
-      finish(() -> sender.error(ApiError.api("upstream stream ended before message_stop")));
+      finish("failed", () -> sender.error(ApiError.api("upstream stream ended before message_stop")));
     } else {
       if (rest.length() > 0 && chat == null) {
         sender.data(rest, 0);
       }
-      finish(() -> sender.end(facts.summary("completed")));
+      finish("completed", () -> sender.end(facts.summary("completed")));
     }
   }
 
-  private void onFailure(Throwable failure) {
-    if (cancelled || done) {
+  private void onStreamFailure(Throwable failure) {
+    fail("failed", ApiError.api("upstream connection failed mid-stream: " + reason(failure)));
+  }
+
+  /** Called by the worker's sweep: ends the call if one of its deadlines has passed. */
+  void checkDeadlines(long now) {
+    if (done) {
       return;
     }
-    String reason = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
-    ApiError error = response == null
-        ? new ApiError(502, "api_error", "upstream request failed: " + reason)
-        : ApiError.api("upstream connection failed mid-stream: " + reason);
-    finish(() -> sender.error(error));
-    if (request != null) {
-      request.reset();
+    if (now - startedAt > policy.totalTimeoutMs()) {
+      fail("timeout", ApiError.timeout("the stream took longer than " + policy.totalTimeoutMs() + " ms in all"));
+    } else if (response == null && current != -1 && now - attemptStartedAt > policy.firstByteTimeoutMs()) {
+      HttpClientRequest timedOut = request;
+      current = -1; // whatever the timed-out attempt still delivers is ignored
+      if (timedOut != null) {
+        timedOut.reset();
+      }
+      if (!scheduleRetry(null)) {
+        fail("timeout", ApiError.timeout("upstream did not answer within " + policy.firstByteTimeoutMs() + " ms"));
+      }
+    } else if (response != null && !paused && now - lastByteAt > policy.idleTimeoutMs()) {
+      fail("timeout", ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
     }
   }
 
@@ -175,6 +268,7 @@ final class UpstreamCall {
     credits += bytes;
     if (paused && credits > 0 && response != null && !done) {
       paused = false;
+      lastByteAt = System.currentTimeMillis();
       response.resume();
     }
   }
@@ -184,22 +278,38 @@ final class UpstreamCall {
     if (done) {
       return;
     }
-    cancelled = true;
     done = true;
+    stopUpstream();
+    onDone.accept(new Outcome(start.streamId(), "cancelled", facts));
+  }
+
+  /** Ends the call with {@code error} sent to the client, and stops the upstream. */
+  void fail(String outcome, ApiError error) {
+    if (done) {
+      return;
+    }
+    finish(outcome, () -> sender.error(error));
+    stopUpstream();
+  }
+
+  private void stopUpstream() {
+    if (retryTimer != -1) {
+      vertx.cancelTimer(retryTimer);
+      retryTimer = -1;
+    }
     if (request != null) {
       request.reset();
     }
-    onDone.run();
   }
 
-  private void finish(Runnable last) {
+  private void finish(String outcome, Runnable last) {
     done = true;
     last.run();
-    onDone.run();
+    onDone.accept(new Outcome(start.streamId(), outcome, facts));
   }
 
-  StreamFacts facts() {
-    return facts;
+  private static String reason(Throwable failure) {
+    return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
   }
 
   /** The response headers a client may need: ids, rate limits and the retry hints the SDKs honour. */
