@@ -140,6 +140,11 @@ public final class ProxyServer {
     return developmentKey;
   }
 
+  /** The deployment id of the stream workers. */
+  public String workersDeployment() {
+    return workersDeployment;
+  }
+
   public Vertx vertx() {
     return vertx;
   }

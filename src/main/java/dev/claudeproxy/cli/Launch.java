@@ -47,7 +47,9 @@ final class Launch {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("Stopping: finishing open streams first");
       try {
-        stop.get().eventually(vertx::close).toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
+        // Closed from this thread: a Vert.x closed from one of its own event loops never reports back.
+        stop.get().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
+        vertx.close().toCompletionStage().toCompletableFuture().get(1, TimeUnit.MINUTES);
         System.out.println("Stopped");
       } catch (Exception e) {
         System.err.println("Stopped with an error: " + message(e));

@@ -44,7 +44,22 @@ public final class RequestValidator {
     return check(body, version, false);
   }
 
+  /** Top-level fields of a Messages request; like the real API, anything else is refused. */
+  private static final Set<String> MESSAGES_FIELDS = Set.of("model", "max_tokens", "messages", "system", "stream",
+      "temperature", "top_p", "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "metadata",
+      "service_tier", "container", "output_config", "output_format", "cache_control", "inference_geo", "mcp_servers",
+      "context_management");
+  private static final Set<String> COUNT_TOKENS_FIELDS = Set.of("model", "messages", "system", "tools",
+      "tool_choice", "thinking", "output_config", "output_format", "cache_control", "mcp_servers",
+      "context_management");
+
   private static ApiError check(JsonObject body, String version, boolean messagesEndpoint) {
+    Set<String> known = messagesEndpoint ? MESSAGES_FIELDS : COUNT_TOKENS_FIELDS;
+    for (String field : body.fieldNames()) {
+      if (!known.contains(field)) {
+        return bad(field + ": Extra inputs are not permitted");
+      }
+    }
     Object model = body.getValue("model");
     if (model == null) {
       return bad("model: Field required");

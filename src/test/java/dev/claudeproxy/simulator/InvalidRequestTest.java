@@ -42,6 +42,8 @@ class InvalidRequestTest {
             "model"),
         Arguments.of("model not a string", "{\"model\":5,\"max_tokens\":10," + OK_MESSAGES + "}", 400,
             "invalid_request_error", "model"),
+        Arguments.of("unknown field", "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10,\"temprature\":1,"
+            + OK_MESSAGES + "}", 400, "invalid_request_error", "temprature"),
         Arguments.of("unknown model", "{\"model\":\"claude-nope-9\",\"max_tokens\":10," + OK_MESSAGES + "}", 404,
             "not_found_error", "claude-nope-9"),
         Arguments.of("missing max_tokens", "{\"model\":\"claude-sonnet-4-5\"," + OK_MESSAGES + "}", 400,
