@@ -1,0 +1,103 @@
+package dev.claudeproxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.claudeproxy.bus.StartRequest;
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.bus.StreamEventSender;
+import dev.claudeproxy.config.ProxyConfig;
+import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.users.User;
+import dev.claudeproxy.users.UserDirectory;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** When the worker of a stream goes away, its client gets an error event instead of a stream that hangs. */
+class WorkerLossTest {
+  private static final String STREAM = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":2000,\"stream\":true,"
+      + "\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}";
+
+  @Test
+  void undeployedWorkersEndTheirStreamsWithAnErrorEvent() throws Exception {
+    try (TestStack stack = TestStack.start()) {
+      CompletableFuture<HttpResponse<String>> response = stack.http().sendAsync(
+          request(stack.proxyUrl(), stack.callerKey, String.format(STREAM, "worker leaves"),
+              Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "1000")),
+          HttpResponse.BodyHandlers.ofString());
+      StreamRelayTest.waitFor(() -> stack.simulator.stats().deltas() > 2, "the stream to be under way");
+      long undeployedAt = System.nanoTime();
+      TestStack.await(stack.vertx.undeploy(stack.proxy.workersDeployment()));
+      HttpResponse<String> r = response.get(10, TimeUnit.SECONDS);
+      long millis = (System.nanoTime() - undeployedAt) / 1_000_000;
+      String last = StreamRelayTest.lastEvent(r.body());
+      assertTrue(last.startsWith("event: error\n") && last.contains("overloaded_error"), last);
+      assertTrue(millis < 5_000, millis + " ms");
+    }
+  }
+
+  /**
+   * A worker that speaks the bus contract, starts a stream, and then vanishes without a word (as a crashed node
+   * would): the HTTP side's worker check notices that its control address has no consumer any more.
+   */
+  @Test
+  void aWorkerThatVanishesIsDetectedByTheWorkerCheck() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      ProxyConfig config = ProxyConfig.from(TestStack.settings(Map.of("PROXY_WORKER_CHECK_MS", 200,
+          "PROXY_HTTP_INSTANCES", 1)));
+      String key = ApiKeys.generate();
+      int port = TestStack.await(ProxyServer.deployHttp(vertx, config,
+          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key)))))));
+
+      String control = "test.vanishing-worker";
+      MessageConsumer<Buffer> controlConsumer = vertx.eventBus().consumer(control,
+          m -> m.reply(Buffer.buffer()));
+      TestStack.await(controlConsumer.completion());
+      MessageConsumer<Buffer> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, m -> {
+        StartRequest start = StartRequest.from(m);
+        m.reply(Buffer.buffer(), new DeliveryOptions().addHeader(StreamBus.H_WORKER, control));
+        StreamEventSender sender = new StreamEventSender(vertx.eventBus(), start.replyTo(), start.streamId());
+        sender.head(200, MultiMap.caseInsensitiveMultiMap().add("request-id", "req_vanishing"));
+        sender.data(Buffer.buffer("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+            + "\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":"
+            + "null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n"), 1);
+        // ... and then it is gone.
+        vertx.setTimer(100, id -> controlConsumer.unregister());
+      });
+      TestStack.await(starts.completion());
+
+      long started = System.nanoTime();
+      HttpResponse<String> r = HttpClient.newHttpClient().send(request("http://127.0.0.1:" + port, key,
+          String.format(STREAM, "hello?"), Map.of()), HttpResponse.BodyHandlers.ofString());
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      assertEquals(200, r.statusCode());
+      assertTrue(r.body().startsWith("event: message_start\n"));
+      String last = StreamRelayTest.lastEvent(r.body());
+      assertTrue(last.startsWith("event: error\n") && last.contains("went away"), last);
+      assertTrue(millis < 3_000, millis + " ms");
+    } finally {
+      TestStack.await(vertx.close());
+    }
+  }
+
+  private static HttpRequest request(String base, String key, String body, Map<String, String> headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/messages"))
+        .header("content-type", "application/json").header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01").POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(b::header);
+    return b.build();
+  }
+}
