@@ -11,6 +11,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
@@ -61,6 +62,7 @@ public final class HttpVerticle extends VerticleBase {
         .setHandle100ContinueAutomatically(true)
         .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.clientPolicy().idleTimeoutMs()))
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+    server.invalidRequestHandler(HttpVerticle::invalidRequest);
     return dispatcher.listen()
         .compose(v -> server.requestHandler(router).listen(port, config.host()))
         .onSuccess(s -> boundPort.set(s.actualPort()));
@@ -182,6 +184,24 @@ public final class HttpVerticle extends VerticleBase {
       });
     }
     return forward;
+  }
+
+  /**
+   * Requests HTTP itself could not read (a bad request line, an unknown HTTP version, lines or headers too long):
+   * a 4xx in the API's shape, never the 501 Netty would give an unknown version, and the connection closed.
+   */
+  private static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    ApiError error;
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+      error = new ApiError(414, "invalid_request_error", "the request line is too long");
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+      error = new ApiError(431, "invalid_request_error", "the request headers are too large");
+    } else {
+      error = ApiError.invalidRequest("malformed HTTP request");
+    }
+    request.response().putHeader("connection", "close");
+    ErrorResponses.send(request.response(), error);
   }
 
   private static void fail(RoutingContext ctx, ApiError error) {

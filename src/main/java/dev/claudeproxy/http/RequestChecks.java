@@ -41,6 +41,12 @@ final class RequestChecks {
     if (body == null || body.length() == 0) {
       throw invalid("request body is empty: expected a JSON object");
     }
+    try {
+      // Strictly: Jackson lets some malformed sequences (encoded surrogates) through, the API does not.
+      java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(body.getBytes()));
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw invalid("request body is not valid UTF-8");
+    }
     int first = 0;
     while (first < body.length() && Character.isWhitespace(body.getByte(first))) {
       first++;
