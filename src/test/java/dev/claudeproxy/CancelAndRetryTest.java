@@ -51,7 +51,7 @@ class CancelAndRetryTest {
       HttpClientResponse response = openSlowStream(client, String.format(STREAM, "cancel me"), 3);
       long closedAt = System.nanoTime();
       response.request().connection().close();
-      StreamRelayTest.waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1, "the upstream cancel");
+      Wire.waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1, "the upstream cancel");
       long millis = (System.nanoTime() - closedAt) / 1_000_000;
       System.out.println("upstream cancelled " + millis + " ms after the client closed");
       assertTrue(millis < 1_000, "cancel took " + millis + " ms");
@@ -83,7 +83,7 @@ class CancelAndRetryTest {
         });
       });
       sent.get(5, TimeUnit.SECONDS);
-      StreamRelayTest.waitFor(() -> stats.messagesCancelled() == before + 1, "the upstream cancel");
+      Wire.waitFor(() -> stats.messagesCancelled() == before + 1, "the upstream cancel");
     } finally {
       TestStack.await(client.close());
     }
@@ -129,7 +129,7 @@ class CancelAndRetryTest {
     HttpResponse<String> r = stack.post("/v1/messages", String.format(STREAM, "fail midway"),
         stack.jsonHeaders(Map.of("x-sim-scenario", "midstream_error")));
     assertEquals(200, r.statusCode());
-    assertTrue(StreamRelayTest.lastEvent(r.body()).startsWith("event: error\n"));
+    assertTrue(Wire.lastEvent(r.body()).startsWith("event: error\n"));
     assertEquals(1, stack.simulator.stats().requests() - requestsBefore);
   }
 

@@ -38,9 +38,9 @@ class FlowControlTest {
         String body = readToEnd(client.getInputStream());
         assertTrue(body.contains("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
             "every byte arrives once the client reads");
-        assertEquals(1, count(body, "event: message_stop"));
+        assertEquals(1, Wire.count(body, "event: message_stop"));
       }
-      StreamRelayTest.waitFor(() -> stats.streamsOpen() == 0, "the stream to finish");
+      Wire.waitFor(() -> stats.streamsOpen() == 0, "the stream to finish");
     }
   }
 
@@ -50,7 +50,7 @@ class FlowControlTest {
       SimulatorStats stats = stack.simulator.stats();
       long cancelledBefore = stats.streamsCancelled();
       try (Socket client = openUnreadStream(stack)) {
-        StreamRelayTest.waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1,
+        Wire.waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1,
             "the stalled client's upstream to be cancelled");
         String body = readToEnd(client.getInputStream());
         assertTrue(!body.contains("message_stop"), "the response was cut, not completed");
@@ -110,13 +110,5 @@ class FlowControlTest {
     byte[] b = all.toByteArray();
     String tail = new String(b, Math.max(0, b.length - 7), Math.min(7, b.length), StandardCharsets.US_ASCII);
     return tail.endsWith("\r\n0\r\n\r\n");
-  }
-
-  private static int count(String haystack, String needle) {
-    int n = 0;
-    for (int i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + 1)) {
-      n++;
-    }
-    return n;
   }
 }

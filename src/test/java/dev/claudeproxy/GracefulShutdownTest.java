@@ -74,7 +74,7 @@ class GracefulShutdownTest {
       assertTrue(finished.body().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
           finished.body());
       HttpResponse<String> cut = longOne.get(10, TimeUnit.SECONDS);
-      String last = StreamRelayTest.lastEvent(cut.body());
+      String last = Wire.lastEvent(cut.body());
       assertTrue(last.startsWith("event: error\n") && last.contains("shutting down"), last);
 
       assertTrue(process.waitFor(20, TimeUnit.SECONDS), "the process exited");

@@ -13,11 +13,9 @@ import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,7 +60,7 @@ class StreamRelayTest {
     assertEquals(200, r.statusCode());
     assertTrue(r.body().contains("event: content_block_delta"), "what was delivered stays delivered");
     assertTrue(r.body().endsWith("\n\n"));
-    String last = lastEvent(r.body());
+    String last = Wire.lastEvent(r.body());
     assertTrue(last.startsWith("event: error\ndata: "), last);
     assertTrue(last.contains("overloaded_error"), last);
     assertFalse(r.body().contains("message_stop"));
@@ -74,7 +72,7 @@ class StreamRelayTest {
         stack.jsonHeaders(Map.of("x-sim-scenario", "disconnect")));
     assertEquals(200, r.statusCode());
     assertTrue(r.body().contains("event: content_block_delta"));
-    String last = lastEvent(r.body());
+    String last = Wire.lastEvent(r.body());
     assertTrue(last.startsWith("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""), last);
     assertFalse(r.body().contains("message_stop"));
   }
@@ -116,26 +114,11 @@ class StreamRelayTest {
       gotData.get(10, TimeUnit.SECONDS);
       assertEquals(1, stats.streamsOpen());
       response.request().connection().close();
-      waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1, "the upstream stream to be cancelled");
-      waitFor(() -> stats.streamsOpen() == 0, "no upstream stream left open");
+      Wire.waitFor(() -> stats.streamsCancelled() == cancelledBefore + 1, "the upstream stream to be cancelled");
+      Wire.waitFor(() -> stats.streamsOpen() == 0, "no upstream stream left open");
     } finally {
       TestStack.await(client.close());
     }
-  }
-
-  static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(10);
-    }
-  }
-
-  static String lastEvent(String body) {
-    String trimmed = body.substring(0, body.length() - 2);
-    return trimmed.substring(trimmed.lastIndexOf("\n\n") + 2) + "\n\n";
   }
 
   private static String withoutIds(String body) {

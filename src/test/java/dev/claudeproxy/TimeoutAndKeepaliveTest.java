@@ -56,10 +56,10 @@ class TimeoutAndKeepaliveTest {
         stack.jsonHeaders(Map.of("x-sim-scenario", "stall", "x-sim-tokens-per-second", "0")));
     assertEquals(200, r.statusCode());
     assertTrue(r.body().contains("content_block_delta"));
-    String last = StreamRelayTest.lastEvent(r.body());
+    String last = Wire.lastEvent(r.body());
     assertTrue(last.startsWith("event: error\n") && last.contains("timeout_error"), last);
     assertTrue(last.contains("sent nothing for 400 ms"), last);
-    StreamRelayTest.waitFor(() -> stack.simulator.stats().streamsCancelled() == cancelledBefore + 1,
+    Wire.waitFor(() -> stack.simulator.stats().streamsCancelled() == cancelledBefore + 1,
         "the stalled upstream to be let go");
   }
 
@@ -69,7 +69,7 @@ class TimeoutAndKeepaliveTest {
     HttpResponse<String> r = stack.post("/v1/messages", String.format(STREAM, "too long"),
         stack.jsonHeaders(Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "1000")));
     long millis = (System.nanoTime() - started) / 1_000_000;
-    String last = StreamRelayTest.lastEvent(r.body());
+    String last = Wire.lastEvent(r.body());
     assertTrue(last.startsWith("event: error\n") && last.contains("timeout_error"), last);
     assertTrue(last.contains("1500 ms in all"), last);
     assertTrue(millis >= 1500 && millis < 10_000, millis + " ms");
@@ -82,7 +82,7 @@ class TimeoutAndKeepaliveTest {
     assertEquals(200, r.statusCode());
     String beforeFirstBlock = r.body().substring(0, r.body().indexOf("event: content_block_start"));
     assertTrue(beforeFirstBlock.startsWith("event: message_start\n"));
-    assertTrue(count(beforeFirstBlock, PING) >= 2, beforeFirstBlock);
+    assertTrue(Wire.count(beforeFirstBlock, PING) >= 2, beforeFirstBlock);
     assertTrue(r.body().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
   }
 
@@ -104,7 +104,7 @@ class TimeoutAndKeepaliveTest {
         stack.jsonHeaders(Map.of("x-sim-scenario", "overloaded")));
     assertEquals(200, r.statusCode(), "the head went out with the first ping");
     assertTrue(r.body().startsWith(PING));
-    String last = StreamRelayTest.lastEvent(r.body());
+    String last = Wire.lastEvent(r.body());
     assertEquals("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",", last.substring(0,
         last.indexOf("\"message\"")));
   }
@@ -116,13 +116,5 @@ class TimeoutAndKeepaliveTest {
     assertEquals(200, r.statusCode());
     assertTrue(r.body().contains("\n\n: ping\n\n"), r.body());
     assertTrue(r.body().contains("event: done"));
-  }
-
-  private static int count(String haystack, String needle) {
-    int n = 0;
-    for (int i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + 1)) {
-      n++;
-    }
-    return n;
   }
 }

@@ -37,12 +37,12 @@ class WorkerLossTest {
           request(stack.proxyUrl(), stack.callerKey, String.format(STREAM, "worker leaves"),
               Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "1000")),
           HttpResponse.BodyHandlers.ofString());
-      StreamRelayTest.waitFor(() -> stack.simulator.stats().deltas() > 2, "the stream to be under way");
+      Wire.waitFor(() -> stack.simulator.stats().deltas() > 2, "the stream to be under way");
       long undeployedAt = System.nanoTime();
       TestStack.await(stack.vertx.undeploy(stack.proxy.workersDeployment()));
       HttpResponse<String> r = response.get(10, TimeUnit.SECONDS);
       long millis = (System.nanoTime() - undeployedAt) / 1_000_000;
-      String last = StreamRelayTest.lastEvent(r.body());
+      String last = Wire.lastEvent(r.body());
       assertTrue(last.startsWith("event: error\n") && last.contains("overloaded_error"), last);
       assertTrue(millis < 5_000, millis + " ms");
     }
@@ -85,7 +85,7 @@ class WorkerLossTest {
       long millis = (System.nanoTime() - started) / 1_000_000;
       assertEquals(200, r.statusCode());
       assertTrue(r.body().startsWith("event: message_start\n"));
-      String last = StreamRelayTest.lastEvent(r.body());
+      String last = Wire.lastEvent(r.body());
       assertTrue(last.startsWith("event: error\n") && last.contains("went away"), last);
       assertTrue(millis < 3_000, millis + " ms");
     } finally {

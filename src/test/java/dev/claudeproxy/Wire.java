@@ -1,0 +1,34 @@
+package dev.claudeproxy;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+/** Small helpers the end-to-end tests share for reading SSE bodies and awaiting counters. */
+final class Wire {
+  private Wire() {}
+
+  /** Polls {@code condition} (a counter the system under test keeps) until it holds, for up to 5 seconds. */
+  static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  /** The last event of an SSE body, with its blank line. */
+  static String lastEvent(String body) {
+    String trimmed = body.substring(0, body.length() - 2);
+    return trimmed.substring(trimmed.lastIndexOf("\n\n") + 2) + "\n\n";
+  }
+
+  static int count(String haystack, String needle) {
+    int n = 0;
+    for (int i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+}
