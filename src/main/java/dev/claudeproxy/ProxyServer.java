@@ -1,15 +1,21 @@
 package dev.claudeproxy;
 
 import dev.claudeproxy.config.ConfigException;
+import dev.claudeproxy.config.JwtConfig;
 import dev.claudeproxy.config.ListenPorts;
 import dev.claudeproxy.config.ProxyConfig;
 import dev.claudeproxy.config.Settings;
 import dev.claudeproxy.http.HttpVerticle;
+import dev.claudeproxy.http.NodeServices;
+import dev.claudeproxy.observe.ProxyMetrics;
 import dev.claudeproxy.simulator.Simulator;
 import dev.claudeproxy.simulator.SimulatorConfig;
 import dev.claudeproxy.upstream.StreamWorkerVerticle;
 import dev.claudeproxy.upstream.UpstreamTarget;
 import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.users.Limiter;
+import dev.claudeproxy.users.TokenVerifier;
+import dev.claudeproxy.users.UsageLedger;
 import dev.claudeproxy.users.User;
 import dev.claudeproxy.users.UserDirectory;
 import dev.claudeproxy.users.UsersFile;
@@ -18,13 +24,14 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The whole proxy in one process: the built-in simulator when there is no upstream key, the stream workers, and the
- * HTTP verticles. The two halves can also be deployed apart ({@link #deployWorkers}, {@link #deployHttp}), on
- * different nodes of a cluster.
+ * HTTP verticles with the users, limits, usage and meters they share. The two halves can also be deployed apart
+ * ({@link #deployWorkers}, {@link #deployHttp}), on different nodes of a cluster.
  */
 public final class ProxyServer {
   private final Vertx vertx;
@@ -32,51 +39,66 @@ public final class ProxyServer {
   private final int port;
   private final Simulator simulator;
   private final String developmentKey;
+  private final NodeServices services;
   private final String workersDeployment;
   private final String httpDeployment;
 
   private ProxyServer(Vertx vertx, ProxyConfig config, int port, Simulator simulator, String developmentKey,
-      String workersDeployment, String httpDeployment) {
+      NodeServices services, String workersDeployment, String httpDeployment) {
     this.vertx = vertx;
     this.config = config;
     this.port = port;
     this.simulator = simulator;
     this.developmentKey = developmentKey;
+    this.services = services;
     this.workersDeployment = workersDeployment;
     this.httpDeployment = httpDeployment;
   }
 
-  /** Starts everything the settings describe. */
+  /** Starts everything the settings describe, with meters of its own. */
   public static Future<ProxyServer> start(Vertx vertx, Settings settings) {
+    return start(vertx, settings, ProxyMetrics.create());
+  }
+
+  /** Starts everything the settings describe, recording into {@code metrics}. */
+  public static Future<ProxyServer> start(Vertx vertx, Settings settings, ProxyMetrics metrics) {
     ProxyConfig config;
+    JwtConfig jwt;
     try {
       config = ProxyConfig.from(settings);
+      jwt = JwtConfig.from(settings);
     } catch (ConfigException e) {
       return Future.failedFuture(e);
     }
+    Path usageFile = Path.of(settings.string("PROXY_USAGE_FILE", "data/usage.jsonl"));
+    String userIdSecret = settings.string("PROXY_USER_ID_SECRET", NodeServices.DEFAULT_USER_ID_SECRET);
     Future<Simulator> simulator = config.simulated()
         ? Simulator.start(vertx, SimulatorConfig.from(settings).withHost("127.0.0.1").withPort(0))
         : Future.succeededFuture();
     return simulator.compose(sim -> {
       ProxyConfig effective = sim == null ? config : config.withUpstream(URI.create(sim.baseUrl()));
       String[] devKey = {null};
-      UserDirectory users;
-      try {
-        users = users(effective, devKey);
-      } catch (ConfigException e) {
-        return (sim == null ? Future.<Void>succeededFuture() : sim.close()).compose(v -> Future.failedFuture(e));
-      }
-      AtomicInteger bound = new AtomicInteger();
-      return deployWorkers(vertx, effective)
-          .compose(workers -> deployHttp(vertx, effective, users, bound)
-              .map(http -> new ProxyServer(vertx, effective, bound.get(), sim, devKey[0], workers, http)));
+      return vertx.executeBlocking(() -> {
+        UserDirectory users = users(effective, jwt, devKey);
+        TokenVerifier tokens = TokenVerifier.create(vertx, jwt);
+        UsageLedger ledger = UsageLedger.open(usageFile, System::currentTimeMillis);
+        return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
+            metrics, userIdSecret);
+      }).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
+          Future.failedFuture(e))).compose(services -> {
+            AtomicInteger bound = new AtomicInteger();
+            return deployWorkers(vertx, effective, metrics)
+                .compose(workers -> deployHttp(vertx, effective, services, bound)
+                    .map(http -> new ProxyServer(vertx, effective, bound.get(), sim, devKey[0], services, workers,
+                        http)));
+          });
     });
   }
 
   /** Deploys the stream workers; returns the deployment id. */
-  public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config) {
+  public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy()),
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics),
         new DeploymentOptions().setInstances(config.workerInstances()));
   }
 
@@ -84,33 +106,42 @@ public final class ProxyServer {
    * Deploys the HTTP verticles and returns the port they listen on; with port 0, one free port shared by all
    * instances.
    */
-  public static Future<Integer> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users) {
+  public static Future<Integer> deployHttp(Vertx vertx, ProxyConfig config, NodeServices services) {
     AtomicInteger bound = new AtomicInteger();
-    return deployHttp(vertx, config, users, bound).map(id -> bound.get());
+    return deployHttp(vertx, config, services, bound).map(id -> bound.get());
   }
 
-  private static Future<String> deployHttp(Vertx vertx, ProxyConfig config, UserDirectory users,
+  private static Future<String> deployHttp(Vertx vertx, ProxyConfig config, NodeServices services,
       AtomicInteger bound) {
     int port = ListenPorts.bindPort(config.port());
-    return vertx.deployVerticle(() -> new HttpVerticle(config, users, port, bound),
+    return vertx.deployVerticle(() -> new HttpVerticle(config, services, port, bound),
         new DeploymentOptions().setInstances(config.httpInstances()));
   }
 
   /**
    * Stops in the order that lets streams end well: the HTTP verticles first (no new streams; open ones run on for
-   * {@code PROXY_DRAIN_MS}, then end with an error event), then the workers, then the simulator.
+   * {@code PROXY_DRAIN_MS}, then end with an error event), then the workers, then the simulator; the usage journal
+   * is closed last.
    */
   public Future<Void> shutdown() {
     return vertx.undeploy(httpDeployment)
         .eventually(() -> vertx.undeploy(workersDeployment))
         .eventually(() -> simulator == null ? Future.succeededFuture() : simulator.close())
+        .eventually(() -> vertx.executeBlocking(() -> {
+          services.ledger().close();
+          return null;
+        }))
         .mapEmpty();
   }
 
-  private static UserDirectory users(ProxyConfig config, String[] devKey) {
+  private static UserDirectory users(ProxyConfig config, JwtConfig jwt, String[] devKey) {
     UserDirectory users = Files.exists(config.usersFile()) ? UsersFile.read(config.usersFile())
         : new UserDirectory(List.of());
-    if (!users.isEmpty()) {
+    if (jwt != null && jwt.defaultTier() != null && !users.hasTier(jwt.defaultTier())) {
+      throw new ConfigException("JWT_DEFAULT_TIER names no tier in " + config.usersFile() + ": "
+          + jwt.defaultTier());
+    }
+    if (!users.isEmpty() || jwt != null && !config.simulated()) {
       return users;
     }
     if (!config.simulated()) {
@@ -128,6 +159,10 @@ public final class ProxyServer {
 
   public ProxyConfig config() {
     return config;
+  }
+
+  public NodeServices services() {
+    return services;
   }
 
   /** The embedded simulator, or null when the upstream is Claude. */

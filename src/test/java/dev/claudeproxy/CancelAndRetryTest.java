@@ -143,7 +143,7 @@ class CancelAndRetryTest {
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
     ProxyServer unreachable = TestStack.await(ProxyServer.start(vertx, TestStack.settings(Map.of(
         "ANTHROPIC_BASE_URL", "http://127.0.0.1:1", "UPSTREAM_RETRY_BASE_MS", 5,
-        "PROXY_USERS", users.toString()))));
+        "PROXY_USERS", users.toString(), "PROXY_USAGE_FILE", users.resolveSibling("usage.jsonl").toString()))));
     try {
       java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(
               java.net.URI.create("http://127.0.0.1:" + unreachable.port() + "/v1/messages"))

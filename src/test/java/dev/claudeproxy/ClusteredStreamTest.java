@@ -7,6 +7,8 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
 import dev.claudeproxy.config.ProxyConfig;
+import dev.claudeproxy.http.NodeServices;
+import dev.claudeproxy.observe.ProxyMetrics;
 import dev.claudeproxy.config.Settings;
 import dev.claudeproxy.simulator.Simulator;
 import dev.claudeproxy.simulator.SimulatorConfig;
@@ -49,8 +51,9 @@ class ClusteredStreamTest {
       String key = ApiKeys.generate();
       UserDirectory users = new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key)))));
 
-      TestStack.await(ProxyServer.deployWorkers(workerNode, config));
-      int port = TestStack.await(ProxyServer.deployHttp(httpNode, config, users));
+      TestStack.await(ProxyServer.deployWorkers(workerNode, config, ProxyMetrics.create()));
+      int port = TestStack.await(ProxyServer.deployHttp(httpNode, config,
+          NodeServices.inMemory(users, ProxyMetrics.create())));
 
       HttpClient client = HttpClient.newHttpClient();
       HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build();

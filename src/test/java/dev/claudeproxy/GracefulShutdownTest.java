@@ -34,7 +34,7 @@ class GracefulShutdownTest {
     builder.environment().remove("ANTHROPIC_API_KEY");
     builder.environment().putAll(java.util.Map.of(
         "PROXY_HOST", "127.0.0.1", "PROXY_PORT", "0", "PROXY_USERS", dir.resolve("users.json").toString(),
-        "PROXY_DRAIN_MS", "1500", "SIM_TTFT_MS", "0", "SIM_JITTER", "0"));
+        "PROXY_DRAIN_MS", "1500", "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString(), "SIM_TTFT_MS", "0", "SIM_JITTER", "0"));
     // Output goes to a file, not a pipe: Process.destroy() closes the parent's end of the pipes at once, and the
     // lines the proxy prints while it stops would be lost.
     Path log = dir.resolve("out.log");

@@ -77,7 +77,11 @@ public final class TestStack implements AutoCloseable {
       String callerKey = ApiKeys.generate();
       Path users = dir.resolve("users.json");
       UsersFile.addKey(users, "tester", callerKey);
-      Settings base = settings(overrides).with("PROXY_USERS", users.toString());
+      Settings base = settings(overrides).with("PROXY_USERS", users.toString())
+          .with("PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString());
+      if (overrides.containsKey("PROXY_USERS")) {
+        base = base.with("PROXY_USERS", overrides.get("PROXY_USERS"));
+      }
       Simulator sim = await(Simulator.start(vertx, SimulatorConfig.from(base)));
       ProxyServer proxy = await(ProxyServer.start(vertx, base.with("ANTHROPIC_BASE_URL", sim.baseUrl())));
       return new TestStack(vertx, sim, proxy, callerKey, dir);

@@ -7,6 +7,8 @@ import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEventSender;
 import dev.claudeproxy.config.ProxyConfig;
+import dev.claudeproxy.http.NodeServices;
+import dev.claudeproxy.observe.ProxyMetrics;
 import dev.claudeproxy.users.ApiKeys;
 import dev.claudeproxy.users.User;
 import dev.claudeproxy.users.UserDirectory;
@@ -59,8 +61,8 @@ class WorkerLossTest {
       ProxyConfig config = ProxyConfig.from(TestStack.settings(Map.of("PROXY_WORKER_CHECK_MS", 200,
           "PROXY_HTTP_INSTANCES", 1)));
       String key = ApiKeys.generate();
-      int port = TestStack.await(ProxyServer.deployHttp(vertx, config,
-          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key)))))));
+      int port = TestStack.await(ProxyServer.deployHttp(vertx, config, NodeServices.inMemory(
+          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key))))), ProxyMetrics.create())));
 
       String control = "test.vanishing-worker";
       MessageConsumer<Buffer> controlConsumer = vertx.eventBus().consumer(control,

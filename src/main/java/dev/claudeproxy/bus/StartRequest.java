@@ -20,6 +20,8 @@ import java.util.Map;
  * @param credits bytes the worker may send before it must wait for a credit grant
  * @param forward caller headers to pass upstream unchanged ({@code anthropic-version}, {@code anthropic-beta})
  * @param body the upstream request body
+ * @param user the caller's user id, for usage accounting (never a key)
+ * @param tier the caller's tier, or null
  */
 public record StartRequest(
     String streamId,
@@ -30,7 +32,9 @@ public record StartRequest(
     boolean streaming,
     long credits,
     Map<String, String> forward,
-    Buffer body) {
+    Buffer body,
+    String user,
+    String tier) {
 
   public DeliveryOptions deliveryOptions() {
     DeliveryOptions options = new DeliveryOptions()
@@ -44,6 +48,12 @@ public record StartRequest(
         .addHeader(StreamBus.H_STREAMING, Boolean.toString(streaming))
         .addHeader(StreamBus.H_CREDITS, Long.toString(credits));
     forward.forEach((name, value) -> options.addHeader(StreamBus.H_FORWARD_PREFIX + name, value));
+    if (user != null) {
+      options.addHeader(StreamBus.H_USER, user);
+    }
+    if (tier != null) {
+      options.addHeader(StreamBus.H_TIER, tier);
+    }
     return options;
   }
 
@@ -74,7 +84,9 @@ public record StartRequest(
         Boolean.parseBoolean(required(h, StreamBus.H_STREAMING)),
         creditBytes,
         forward,
-        body);
+        body,
+        h.get(StreamBus.H_USER),
+        h.get(StreamBus.H_TIER));
   }
 
   private static String required(MultiMap headers, String name) {

@@ -37,6 +37,8 @@ public final class StreamBus {
   public static final String H_CREDITS = "cp-credits";
   public static final String H_WORKER = "cp-worker";
   public static final String H_EVENTS = "cp-events";
+  public static final String H_USER = "cp-user";
+  public static final String H_TIER = "cp-tier";
   /** Prefix of the caller's request headers that the worker forwards upstream ({@code anthropic-version} ...). */
   public static final String H_FORWARD_PREFIX = "cp-fwd-";
 
@@ -49,6 +51,8 @@ public final class StreamBus {
   public static final String EV_DATA = "data";
   public static final String EV_END = "end";
   public static final String EV_ERROR = "error";
+  /** After the end of every call, cancelled ones included: how it ended and the usage it saw. */
+  public static final String EV_USAGE = "usage";
 
   // Inbox → worker control operations.
   public static final String CTL_CREDIT = "credit";

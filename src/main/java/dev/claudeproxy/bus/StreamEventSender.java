@@ -50,6 +50,17 @@ public final class StreamEventSender {
     finished = true;
   }
 
+  /**
+   * How the call ended and the usage it saw: sent last, after {@code end} or {@code error}, and also for calls the
+   * client cancelled; it carries no sequence number, since the stream may be gone by then.
+   */
+  public void usage(JsonObject outcome) {
+    bus.send(address, Buffer.buffer(outcome.encode()), new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, StreamBus.EV_USAGE)
+        .addHeader(StreamBus.H_STREAM, streamId));
+  }
+
   public boolean finished() {
     return finished;
   }

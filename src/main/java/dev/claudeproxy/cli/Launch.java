@@ -5,6 +5,12 @@ import dev.claudeproxy.config.ConfigLoader;
 import dev.claudeproxy.config.Settings;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import dev.claudeproxy.observe.ProxyMetrics;
+import java.util.EnumSet;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +28,23 @@ final class Launch {
    * @return the exit code when starting failed
    */
   static int run(Path configFile, BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
-    Vertx vertx = Vertx.vertx();
+    return run(configFile, Vertx.vertx(), starter);
+  }
+
+  /** As {@link #run(Path, BiFunction)}, on a Vert.x whose own meters (HTTP, event bus, pools, JVM) go to
+   * {@code metrics}. */
+  static int run(Path configFile, ProxyMetrics metrics,
+      BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
+    MicrometerMetricsOptions options = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        // Method and status only: a path label would let callers mint label values.
+        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.EB_ADDRESS));
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(options))
+        .withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+    return run(configFile, vertx, starter);
+  }
+
+  private static int run(Path configFile, Vertx vertx,
+      BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
     CountDownLatch started = new CountDownLatch(1);
     Object[] outcome = {null};
     ConfigLoader.load(vertx, configFile)

@@ -2,6 +2,8 @@ package dev.claudeproxy.cli;
 
 import dev.claudeproxy.ProxyServer;
 import dev.claudeproxy.config.ConfigLoader;
+import dev.claudeproxy.observe.AccessLog;
+import dev.claudeproxy.observe.ProxyMetrics;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -15,7 +17,10 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return Launch.run(config, (vertx, settings) -> ProxyServer.start(vertx, settings).onSuccess(server -> {
+    AccessLog.toStandardOutput();
+    ProxyMetrics metrics = ProxyMetrics.create();
+    return Launch.run(config, metrics, (vertx, settings) -> ProxyServer.start(vertx, settings, metrics)
+        .onSuccess(server -> {
       var c = server.config();
       System.out.println("Claude Stream Proxy listening on http://" + displayHost(c.host()) + ":" + server.port());
       if (server.simulator() != null) {

@@ -1,6 +1,9 @@
 package dev.claudeproxy.http;
 
 import dev.claudeproxy.api.ApiError;
+import dev.claudeproxy.observe.ProxyMetrics;
+import dev.claudeproxy.users.Caller;
+import dev.claudeproxy.users.TokenVerifier;
 import dev.claudeproxy.users.User;
 import dev.claudeproxy.users.UserDirectory;
 import io.vertx.core.Handler;
@@ -8,43 +11,69 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.Optional;
 
 /**
- * Finds the caller from {@code x-api-key} or {@code Authorization: Bearer} (the old and new SDK styles) and puts the
- * {@link User} in the routing context; answers 401 otherwise. Messages never echo the presented secret.
+ * Finds the caller and puts a {@link Caller} in the routing context; answers 401 otherwise. API keys come as
+ * {@code x-api-key} or {@code Authorization: Bearer} (the old and new SDK styles); a bearer value shaped like a JWT
+ * is checked as a token when tokens are configured. Messages name the problem and never echo the secret.
  */
 final class Authenticator implements Handler<RoutingContext> {
-  static final String USER = "claude-proxy.user";
+  static final String CALLER = "claude-proxy.caller";
 
   private final UserDirectory users;
+  private final TokenVerifier tokens;
+  private final ProxyMetrics stats;
 
-  Authenticator(UserDirectory users) {
+  Authenticator(UserDirectory users, TokenVerifier tokens, ProxyMetrics stats) {
     this.users = users;
+    this.tokens = tokens;
+    this.stats = stats;
+  }
+
+  static Caller caller(RoutingContext ctx) {
+    return ctx.get(CALLER);
   }
 
   @Override
   public void handle(RoutingContext ctx) {
     String apiKey = ctx.request().getHeader("x-api-key");
     String authorization = ctx.request().getHeader("authorization");
-    String presented;
     if (apiKey != null) {
-      presented = apiKey.trim();
-    } else if (authorization != null) {
-      if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        ErrorResponses.send(ctx.response(), ApiError.authentication(
-            "Authorization header must use the Bearer scheme: \"Authorization: Bearer <key>\""));
-        return;
-      }
-      presented = authorization.substring(7).trim();
-    } else {
-      ErrorResponses.send(ctx.response(), ApiError.authentication(
-          "x-api-key header is required (or Authorization: Bearer <key>)"));
+      byKey(ctx, apiKey.trim(), "x-api-key");
       return;
     }
-    Optional<User> user = users.authenticate(presented);
+    if (authorization == null) {
+      refuse(ctx, "x-api-key header is required (or Authorization: Bearer <key or token>)");
+      return;
+    }
+    if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      refuse(ctx, "Authorization header must use the Bearer scheme: \"Authorization: Bearer <key or token>\"");
+      return;
+    }
+    String bearer = authorization.substring(7).trim();
+    if (tokens != null && TokenVerifier.looksLikeJwt(bearer)) {
+      tokens.verify(bearer, users)
+          .onSuccess(caller -> {
+            ctx.put(CALLER, caller);
+            ctx.next();
+          })
+          .onFailure(e -> refuse(ctx, e instanceof TokenVerifier.Refused ? e.getMessage()
+              : "bearer token could not be checked"));
+      return;
+    }
+    byKey(ctx, bearer, "bearer key");
+  }
+
+  private void byKey(RoutingContext ctx, String key, String what) {
+    Optional<User> user = users.authenticate(key);
     if (user.isEmpty()) {
-      ErrorResponses.send(ctx.response(), ApiError.authentication("invalid x-api-key"));
+      refuse(ctx, "invalid " + what);
       return;
     }
-    ctx.put(USER, user.get());
+    ctx.put(CALLER, users.caller(user.get(), null, "api_key"));
     ctx.next();
+  }
+
+  private void refuse(RoutingContext ctx, String message) {
+    stats.rejected("authentication");
+    ErrorResponses.send(ctx.response(), ApiError.authentication(message));
   }
 }

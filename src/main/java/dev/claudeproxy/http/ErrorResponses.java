@@ -16,7 +16,8 @@ final class ErrorResponses {
     if (response.headWritten() || response.ended() || response.closed()) {
       return;
     }
-    String requestId = newRequestId();
+    String given = response.headers().get("request-id");
+    String requestId = given != null ? given : newRequestId();
     response.setStatusCode(error.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .putHeader("request-id", requestId)

@@ -4,7 +4,9 @@ import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.config.ProxyConfig;
-import dev.claudeproxy.users.UserDirectory;
+import dev.claudeproxy.observe.AccessLog;
+import dev.claudeproxy.users.Caller;
+import dev.claudeproxy.users.Limiter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -33,8 +35,11 @@ public final class HttpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(HttpVerticle.class.getName());
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
 
+  private static final String ACCESS = "claude-proxy.access";
+  private static final int USAGE_DAYS_DEFAULT = 30;
+
   private final ProxyConfig config;
-  private final UserDirectory users;
+  private final NodeServices services;
   private final int port;
   private final AtomicInteger boundPort;
   private StreamDispatcher dispatcher;
@@ -44,9 +49,9 @@ public final class HttpVerticle extends VerticleBase {
    * @param port the port to listen on (0 for any)
    * @param boundPort receives the port actually bound
    */
-  public HttpVerticle(ProxyConfig config, UserDirectory users, int port, AtomicInteger boundPort) {
+  public HttpVerticle(ProxyConfig config, NodeServices services, int port, AtomicInteger boundPort) {
     this.config = config;
-    this.users = users;
+    this.services = services;
     this.port = port;
     this.boundPort = boundPort;
   }
@@ -54,7 +59,7 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     dispatcher = new StreamDispatcher(vertx, config.streamCreditBytes(), config.startTimeout().toMillis(),
-        config.clientPolicy());
+        config.clientPolicy(), services);
     Router router = router();
     server = vertx.createHttpServer(new HttpServerOptions()
         .setCompressionSupported(false)
@@ -95,10 +100,14 @@ public final class HttpVerticle extends VerticleBase {
             .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))))
         .register("upstream", promise -> promise.complete(Status.OK(new JsonObject()
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated()))));
+    router.route().handler(this::beginAccess);
     router.get("/health/live").handler(live);
     router.get("/health/ready").handler(ready);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(services.metrics().scrape()));
 
-    Authenticator auth = new Authenticator(users);
+    Authenticator auth = new Authenticator(services.users(), services.tokens(), services.metrics());
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
     BodyDeadline deadline = new BodyDeadline(vertx, config.clientPolicy().requestTimeoutMs());
     for (String path : new String[] {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat"}) {
@@ -109,6 +118,7 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/models").handler(auth).handler(this::passThrough);
     router.get("/v1/models/:id").handler(auth).handler(this::passThrough);
     router.post("/v1/chat").handler(auth).handler(this::chat);
+    router.get("/v1/usage").handler(auth).handler(this::usage);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
     router.errorHandler(404, ctx -> fail(ctx, ApiError.notFound(
@@ -124,6 +134,27 @@ public final class HttpVerticle extends VerticleBase {
     return router;
   }
 
+  /** Opens the request's access-log line; it is written when the response ends, or by its stream. */
+  private void beginAccess(RoutingContext ctx) {
+    AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
+        ctx.request().path());
+    ctx.put(ACCESS, entry);
+    ctx.response().putHeader("request-id", entry.requestId());
+    ctx.addEndHandler(v -> {
+      if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
+        AccessLog.write(entry.put("status", ctx.response().getStatusCode())
+            .put("outcome", ctx.response().getStatusCode() < 400 ? "completed" : "rejected"));
+      }
+    });
+    ctx.next();
+  }
+
+  private static final String STREAMED = "claude-proxy.streamed";
+
+  private static AccessLog.Entry access(RoutingContext ctx) {
+    return ctx.get(ACCESS);
+  }
+
   private void messages(RoutingContext ctx) {
     JsonObject request;
     try {
@@ -133,38 +164,112 @@ public final class HttpVerticle extends VerticleBase {
       fail(ctx, e.error);
       return;
     }
+    Caller caller = Authenticator.caller(ctx);
+    Runnable release = admit(ctx, caller, request.getString("model"));
+    if (release == null) {
+      return;
+    }
     boolean streaming = Boolean.TRUE.equals(request.getValue("stream"));
-    dispatcher.start(ctx.response(), Endpoint.MESSAGES, "POST", "/v1/messages", streaming, forwarded(ctx),
-        ctx.body().buffer());
+    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages", streaming, body, request.getString("model"),
+        release);
   }
 
   private void countTokens(RoutingContext ctx) {
+    JsonObject request;
     try {
-      JsonObject request = RequestChecks.jsonBody(ctx);
+      request = RequestChecks.jsonBody(ctx);
       RequestChecks.requiredString(request, "model");
       RequestChecks.messages(request, "messages", java.util.Set.of("user", "assistant", "system"));
     } catch (RequestChecks.Invalid e) {
       fail(ctx, e.error);
       return;
     }
-    dispatcher.start(ctx.response(), Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false,
-        forwarded(ctx), ctx.body().buffer());
+    Caller caller = Authenticator.caller(ctx);
+    if (!modelAllowed(ctx, caller, request.getString("model"))) {
+      return;
+    }
+    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), false).toBuffer();
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, body,
+        request.getString("model"), () -> { });
   }
 
   private void passThrough(RoutingContext ctx) {
-    dispatcher.start(ctx.response(), Endpoint.MESSAGES, "GET", ctx.request().uri(), false, forwarded(ctx),
-        Buffer.buffer());
+    dispatch(ctx, Authenticator.caller(ctx), Endpoint.MESSAGES, "GET", ctx.request().uri(), false, Buffer.buffer(),
+        null, () -> { });
   }
 
   private void chat(RoutingContext ctx) {
-    Buffer upstreamBody;
+    JsonObject request;
     try {
-      upstreamBody = ChatRequest.toMessagesRequest(RequestChecks.jsonBody(ctx), config).toBuffer();
+      request = ChatRequest.toMessagesRequest(RequestChecks.jsonBody(ctx), config);
     } catch (RequestChecks.Invalid e) {
       fail(ctx, e.error);
       return;
     }
-    dispatcher.start(ctx.response(), Endpoint.CHAT, "POST", "/v1/messages", true, forwarded(ctx), upstreamBody);
+    Caller caller = Authenticator.caller(ctx);
+    Runnable release = admit(ctx, caller, request.getString("model"));
+    if (release == null) {
+      return;
+    }
+    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
+    dispatch(ctx, caller, Endpoint.CHAT, "POST", "/v1/messages", true, body, request.getString("model"), release);
+  }
+
+  /** {@code GET /v1/usage[?days=N]}: the caller's own usage by day and model; an admin's shows everyone's. */
+  private void usage(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    int days = USAGE_DAYS_DEFAULT;
+    String param = ctx.request().getParam("days");
+    if (param != null) {
+      try {
+        days = Integer.parseInt(param);
+      } catch (NumberFormatException e) {
+        days = -1;
+      }
+      if (days < 1 || days > 3660) {
+        fail(ctx, ApiError.invalidRequest("days: must be a whole number from 1 to 3660"));
+        return;
+      }
+    }
+    JsonObject report = services.ledger().report(caller.admin() ? null : caller.userId(), days)
+        .put("scope", caller.admin() ? "all" : "self");
+    ctx.response().putHeader("content-type", "application/json").end(report.encode());
+  }
+
+  private boolean modelAllowed(RoutingContext ctx, Caller caller, String model) {
+    if (caller.limits().allowsModel(model)) {
+      return true;
+    }
+    services.metrics().rejected("model");
+    fail(ctx, ApiError.permission("model " + model + " is not allowed for "
+        + (caller.tier() == null ? "this user" : "tier " + caller.tier())));
+    return false;
+  }
+
+  /** Checks the model and the caller's limits; returns how to give back the place taken, or null if refused. */
+  private Runnable admit(RoutingContext ctx, Caller caller, String model) {
+    if (!modelAllowed(ctx, caller, model)) {
+      return null;
+    }
+    Limiter.Decision decision = services.limiter().admit(caller);
+    if (decision instanceof Limiter.Refusal refusal) {
+      services.metrics().rejected(refusal.limit());
+      access(ctx).put("limit", refusal.limit());
+      ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
+      fail(ctx, refusal.error());
+      return null;
+    }
+    return ((Limiter.Admission) decision)::close;
+  }
+
+  private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,
+      boolean streaming, Buffer body, String model, Runnable release) {
+    AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint",
+        endpoint.wire()).put("streaming", streaming).put("model", model);
+    ctx.put(STREAMED, true);
+    dispatcher.start(ctx.response(), endpoint, method, path, streaming, forwarded(ctx), body, entry,
+        caller.userId(), caller.tier(), release);
   }
 
   private Map<String, String> forwarded(RoutingContext ctx) {
@@ -205,6 +310,14 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private static void fail(RoutingContext ctx, ApiError error) {
+    AccessLog.Entry entry = access(ctx);
+    Caller caller = Authenticator.caller(ctx);
+    if (entry != null) {
+      entry.put("error_type", error.type());
+      if (caller != null) {
+        entry.user(caller.userId(), caller.tier(), caller.via());
+      }
+    }
     ErrorResponses.send(ctx.response(), error);
   }
 

@@ -5,6 +5,7 @@ import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.config.ClientPolicy;
+import dev.claudeproxy.observe.AccessLog;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -14,6 +15,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,6 +30,9 @@ import java.util.UUID;
  * workers of open streams are still there.
  */
 final class StreamDispatcher {
+  /** How long an access line waits for its usage after the response ended. */
+  private static final long USAGE_WAIT_MS = 10_000;
+
   private final Vertx vertx;
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
   private final Map<String, StreamSession> sessions = new HashMap<>();
@@ -35,17 +40,22 @@ final class StreamDispatcher {
   private final long creditBytes;
   private final long startTimeoutMs;
   private final ClientPolicy policy;
+  private final NodeServices services;
+  /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
+  private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
+  private final Map<String, Long> awaitingSince = new HashMap<>();
   private MessageConsumer<Buffer> consumer;
   private long sweepTimer = -1;
   private long lastWorkerCheck;
   private boolean draining;
   private Promise<Void> drained;
 
-  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs, ClientPolicy policy) {
+  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs, ClientPolicy policy, NodeServices services) {
     this.vertx = vertx;
     this.creditBytes = creditBytes;
     this.startTimeoutMs = startTimeoutMs;
     this.policy = policy;
+    this.services = services;
   }
 
   Future<Void> listen() {
@@ -74,44 +84,94 @@ final class StreamDispatcher {
       drained.tryComplete();
     } else {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
-          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true)));
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, "shutdown")));
     }
     return drained.future();
   }
 
-  /** Starts a stream whose answer goes to {@code response}. */
+  /**
+   * Starts a stream whose answer goes to {@code response}.
+   *
+   * @param release gives back the stream's place in its user's concurrency limit when it ends
+   */
   void start(HttpServerResponse response, Endpoint endpoint, String method, String path, boolean streaming,
-      Map<String, String> forward, Buffer body) {
+      Map<String, String> forward, Buffer body, AccessLog.Entry access, String user, String tier, Runnable release) {
     if (draining) {
+      release.run();
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
       return;
     }
     String id = UUID.randomUUID().toString();
     StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
-        () -> closed(id));
+        () -> closed(id), access, services.metrics(), release);
     sessions.put(id, session);
-    StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body);
+    StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
+        user, tier);
     DeliveryOptions options = start.deliveryOptions().setSendTimeout(startTimeoutMs);
     vertx.eventBus().<Buffer>request(StreamBus.START_ADDRESS, body, options)
         .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
-        .onFailure(failure -> session.refused(refusal(failure)));
+        .onFailure(failure -> {
+          session.refused(refusal(failure));
+          awaitingSince.remove(id);
+          AccessLog.Entry line = awaitingUsage.remove(id);
+          if (line != null) {
+            AccessLog.write(line); // no worker took it: no usage will come
+          }
+        });
   }
 
   private void closed(String id) {
-    sessions.remove(id);
+    StreamSession session = sessions.remove(id);
+    if (session != null) {
+      awaitingUsage.put(id, session.access());
+      awaitingSince.put(id, System.currentTimeMillis());
+    }
     if (drained != null && sessions.isEmpty()) {
       drained.tryComplete();
     }
   }
 
   private void onEvent(Message<Buffer> message) {
-    StreamSession session = sessions.get(message.headers().get(StreamBus.H_STREAM));
+    String id = message.headers().get(StreamBus.H_STREAM);
+    if (StreamBus.EV_USAGE.equals(message.headers().get(StreamBus.H_OP))) {
+      usage(id, message.body().toJsonObject());
+      return;
+    }
+    StreamSession session = sessions.get(id);
     if (session != null) {
       session.onEvent(message);
     }
   }
 
+  /** A worker's report of how a call ended: the tokens are accounted, and the access line is written. */
+  private void usage(String id, JsonObject outcome) {
+    services.recordUsage(outcome);
+    AccessLog.Entry access = awaitingUsage.remove(id);
+    awaitingSince.remove(id);
+    if (access == null) {
+      StreamSession session = sessions.get(id);
+      access = session == null ? null : session.access();
+    }
+    if (access != null) {
+      access.usage(outcome.getJsonObject("usage", new JsonObject()));
+      if (!sessions.containsKey(id)) {
+        AccessLog.write(access);
+      }
+    }
+  }
+
   private void sweep(long now) {
+    // Lines whose usage never came (the worker was lost) are written without it.
+    awaitingSince.entrySet().removeIf(e -> {
+      if (now - e.getValue() > USAGE_WAIT_MS) {
+        AccessLog.Entry access = awaitingUsage.remove(e.getKey());
+        if (access != null) {
+          AccessLog.write(access);
+        }
+        return true;
+      }
+      return false;
+    });
     if (sessions.isEmpty()) {
       return;
     }
@@ -159,7 +219,8 @@ final class StreamDispatcher {
         orphans.add(s);
       }
     });
-    orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false));
+    orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false,
+        "worker_lost"));
   }
 
   int openStreams() {

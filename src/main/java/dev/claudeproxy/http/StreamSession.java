@@ -14,6 +14,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import dev.claudeproxy.observe.AccessLog;
+import dev.claudeproxy.observe.ProxyMetrics;
 
 /**
  * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants
@@ -33,6 +35,9 @@ final class StreamSession {
   private final EventBus bus;
   private final long creditBytes;
   private final Runnable onClose;
+  private final AccessLog.Entry access;
+  private final ProxyMetrics metrics;
+  private final Runnable release;
 
   private String worker;
   private boolean cancelWhenKnown;
@@ -47,10 +52,15 @@ final class StreamSession {
   private long ungranted;
   private long lastWriteAt;
   private long drainWaitSince = -1;
+  private boolean firstData = true;
   private boolean finished;
 
+  /**
+   * @param access the request's access-log line, completed here and written once the usage is known
+   * @param release gives back the place the stream holds in its user's concurrency limit
+   */
   StreamSession(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
-      long creditBytes, Runnable onClose) {
+      long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
     this.id = id;
     this.response = response;
     this.endpoint = endpoint;
@@ -58,8 +68,16 @@ final class StreamSession {
     this.bus = bus;
     this.creditBytes = creditBytes;
     this.onClose = onClose;
+    this.access = access;
+    this.metrics = metrics;
+    this.release = release;
     this.lastWriteAt = System.currentTimeMillis();
+    metrics.streamStarted();
     response.closeHandler(v -> clientClosed());
+  }
+
+  AccessLog.Entry access() {
+    return access;
   }
 
   String id() {
@@ -80,7 +98,7 @@ final class StreamSession {
 
   /** No worker took the stream. */
   void refused(ApiError error) {
-    fail(error, false);
+    fail(error, false, "no_worker");
   }
 
   void onEvent(Message<Buffer> message) {
@@ -91,7 +109,7 @@ final class StreamSession {
     long seq = parseLong(headers.get(StreamBus.H_SEQ));
     if (seq != expectedSeq) {
       fail(ApiError.api("stream events were lost or reordered between worker and proxy (expected " + expectedSeq
-          + ", got " + seq + ")"), true);
+          + ", got " + seq + ")"), true, "failed");
       return;
     }
     expectedSeq++;
@@ -100,14 +118,20 @@ final class StreamSession {
     switch (kind == null ? "" : kind) {
       case StreamBus.EV_HEAD -> head(body.toJsonObject());
       case StreamBus.EV_DATA -> data(body, parseLong(headers.get(StreamBus.H_EVENTS)));
-      case StreamBus.EV_END -> end();
-      case StreamBus.EV_ERROR -> fail(StreamErrors.decode(body.toJsonObject()), false);
-      default -> fail(ApiError.api("unknown stream event kind: " + kind), true);
+      case StreamBus.EV_END -> end(body.toJsonObject());
+      case StreamBus.EV_ERROR -> {
+        ApiError error = StreamErrors.decode(body.toJsonObject());
+        fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
+      }
+      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");
     }
   }
 
   private void head(JsonObject head) {
     upstreamStatus = head.getInteger("status", 502);
+    metrics.upstreamStatus(upstreamStatus);
+    JsonObject passed = head.getJsonObject("headers", new JsonObject());
+    access.put("upstream_status", upstreamStatus).put("upstream_request_id", passed.getString("request-id"));
     if (committedEarly) {
       if (upstreamStatus != 200) {
         errorBody = Buffer.buffer();
@@ -142,10 +166,17 @@ final class StreamSession {
       return;
     }
     if (!response.headWritten()) {
-      fail(ApiError.api("stream data arrived before its head"), true);
+      fail(ApiError.api("stream data arrived before its head"), true, "failed");
       return;
     }
+    if (firstData) {
+      firstData = false;
+      long ttft = System.nanoTime() - access.startNanos();
+      access.put("ttft_ms", ttft / 1_000_000);
+      metrics.firstByte(endpoint.wire(), ttft);
+    }
     eventsSent += Math.max(0, events);
+    metrics.forwarded(Math.max(0, events), bytes.length());
     write(bytes);
     ungranted += bytes.length();
     if (response.writeQueueFull()) {
@@ -173,12 +204,17 @@ final class StreamSession {
     }
   }
 
-  private void end() {
+  private void end(JsonObject summary) {
     if (errorBody != null) {
-      fail(upstreamError(), false);
+      fail(upstreamError(), false, "upstream_error");
       return;
     }
-    finish();
+    String outcome = upstreamStatus >= 400 ? "upstream_error" : summary.getString("outcome", "completed");
+    if ("upstream_error".equals(outcome) && summary.getJsonObject("error") != null) {
+      access.put("error_type", summary.getJsonObject("error").getString("type"));
+      metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
+    }
+    finish(outcome);
     response.end();
   }
 
@@ -207,7 +243,7 @@ final class StreamSession {
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
       // The client reads nothing: let it go, and the upstream with it.
       cancel();
-      finish();
+      finish("client_stalled");
       response.reset();
       return false;
     }
@@ -230,14 +266,19 @@ final class StreamSession {
    * once the stream has begun, or by cutting the connection when a plain body was half sent (so a truncated body can
    * never pass for a whole one).
    */
-  void fail(ApiError error, boolean cancelUpstream) {
+  void fail(ApiError error, boolean cancelUpstream, String outcome) {
     if (finished) {
       return;
     }
     if (cancelUpstream) {
       cancel();
     }
-    finish();
+    access.put("error_type", error.type());
+    metrics.streamError(error.type());
+    if (!response.headWritten() && !committedEarly) {
+      access.put("status", error.status());
+    }
+    finish(outcome);
     if (!response.headWritten() && !committedEarly) {
       ErrorResponses.send(response, error);
     } else if (sse) {
@@ -251,7 +292,8 @@ final class StreamSession {
   private void clientClosed() {
     if (!finished) {
       cancel();
-      finish();
+      metrics.cancelled();
+      finish("cancelled");
     }
   }
 
@@ -263,8 +305,14 @@ final class StreamSession {
     }
   }
 
-  private void finish() {
+  private void finish(String outcome) {
     finished = true;
+    access.put("outcome", outcome).put("duration_ms", access.elapsedMillis());
+    if (!access.written() && response.headWritten()) {
+      access.put("status", response.getStatusCode());
+    }
+    metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
+    release.run();
     onClose.run();
   }
 

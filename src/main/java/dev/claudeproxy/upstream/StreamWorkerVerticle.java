@@ -5,6 +5,7 @@ import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEventSender;
 import dev.claudeproxy.config.UpstreamPolicy;
+import dev.claudeproxy.observe.ProxyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -30,15 +31,17 @@ import java.util.UUID;
 public final class StreamWorkerVerticle extends VerticleBase {
   private final UpstreamTarget target;
   private final UpstreamPolicy policy;
+  private final ProxyMetrics metrics;
   private final Map<String, UpstreamCall> calls = new HashMap<>();
   private final String controlAddress = StreamBus.workerAddress(UUID.randomUUID().toString());
   private HttpClient client;
   private long sweep;
   private boolean stopping;
 
-  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy) {
+  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics) {
     this.target = target;
     this.policy = policy;
+    this.metrics = metrics;
   }
 
   @Override
@@ -80,7 +83,8 @@ public final class StreamWorkerVerticle extends VerticleBase {
       return;
     }
     StreamEventSender sender = new StreamEventSender(vertx.eventBus(), start.replyTo(), start.streamId());
-    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone);
+    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone,
+        metrics::retry);
     calls.put(start.streamId(), call);
     message.reply(Buffer.buffer(), workerHeaders());
     call.begin();
@@ -88,7 +92,18 @@ public final class StreamWorkerVerticle extends VerticleBase {
 
   private void onDone(UpstreamCall.Outcome outcome) {
     calls.remove(outcome.streamId());
+    StartRequest start = outcome.start();
     JsonObject record = outcome.facts().summary(outcome.outcome()).put("stream", outcome.streamId());
+    if (start.user() != null) {
+      record.put("user", start.user());
+    }
+    if (start.tier() != null) {
+      record.put("tier", start.tier());
+    }
+    if (record.getString("model") == null && outcome.model() != null) {
+      record.put("model", outcome.model());
+    }
+    outcome.sender().usage(record);
     vertx.eventBus().publish(StreamBus.USAGE_ADDRESS, Buffer.buffer(record.encode()),
         new DeliveryOptions().addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
             .addHeader(StreamBus.H_STREAM, outcome.streamId()).setLocalOnly(true));

@@ -36,7 +36,19 @@ final class UpstreamCall {
   private static final String USER_AGENT = "claude-stream-proxy/0.1";
 
   /** How a call ended, for usage accounting: {@code completed}, {@code upstream_error}, {@code failed}, ... */
-  record Outcome(String streamId, String outcome, StreamFacts facts) {}
+  record Outcome(String streamId, String outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
+    /** The model the stream named, or for a call that failed before it started, the one the request asked for. */
+    String model() {
+      if (facts.model() != null) {
+        return facts.model();
+      }
+      try {
+        return start.body().length() == 0 ? null : start.body().toJsonObject().getString("model");
+      } catch (RuntimeException e) {
+        return null;
+      }
+    }
+  }
 
   private final Vertx vertx;
   private final HttpClient client;
@@ -45,6 +57,7 @@ final class UpstreamCall {
   private final StartRequest start;
   private final StreamEventSender sender;
   private final Consumer<Outcome> onDone;
+  private final Runnable onRetry;
   private final StreamFacts facts = new StreamFacts();
   private final SseParser parser = new SseParser();
   private final ChatTranslator chat;
@@ -64,7 +77,7 @@ final class UpstreamCall {
   private boolean done;
 
   UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
-      StreamEventSender sender, Consumer<Outcome> onDone) {
+      StreamEventSender sender, Consumer<Outcome> onDone, Runnable onRetry) {
     this.vertx = vertx;
     this.client = client;
     this.target = target;
@@ -72,6 +85,7 @@ final class UpstreamCall {
     this.start = start;
     this.sender = sender;
     this.onDone = onDone;
+    this.onRetry = onRetry;
     this.credits = start.credits();
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
@@ -164,6 +178,7 @@ final class UpstreamCall {
     }
     current = -1;
     request = null;
+    onRetry.run();
     retryTimer = vertx.setTimer(Math.max(1, delay), id -> {
       if (!done) {
         begin();
@@ -280,7 +295,7 @@ final class UpstreamCall {
     }
     done = true;
     stopUpstream();
-    onDone.accept(new Outcome(start.streamId(), "cancelled", facts));
+    onDone.accept(outcome("cancelled"));
   }
 
   /** Ends the call with {@code error} sent to the client, and stops the upstream. */
@@ -305,7 +320,11 @@ final class UpstreamCall {
   private void finish(String outcome, Runnable last) {
     done = true;
     last.run();
-    onDone.accept(new Outcome(start.streamId(), outcome, facts));
+    onDone.accept(outcome(outcome));
+  }
+
+  private Outcome outcome(String how) {
+    return new Outcome(start.streamId(), how, facts, start, sender);
   }
 
   private static String reason(Throwable failure) {

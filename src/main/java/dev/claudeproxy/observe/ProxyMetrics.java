@@ -1,0 +1,112 @@
+package dev.claudeproxy.observe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The proxy's own meters, in Prometheus form at {@code /metrics}. Labels are kept to small fixed sets (endpoint,
+ * outcome, status, error type, limit, tier, model): never a user id or a request id.
+ */
+public final class ProxyMetrics {
+  private final PrometheusMeterRegistry registry;
+  private final AtomicInteger active = new AtomicInteger();
+  private final Counter events;
+  private final Counter bytes;
+  private final Counter retries;
+  private final Counter cancellations;
+
+  public ProxyMetrics(PrometheusMeterRegistry registry) {
+    this.registry = registry;
+    registry.gauge("claude_proxy_active_streams", active);
+    events = Counter.builder("claude_proxy_events_forwarded").description("SSE events written to clients")
+        .register(registry);
+    bytes = Counter.builder("claude_proxy_bytes_forwarded").baseUnit("bytes")
+        .description("Response bytes relayed to clients").register(registry);
+    retries = Counter.builder("claude_proxy_upstream_retries").description("Upstream attempts after the first")
+        .register(registry);
+    cancellations = Counter.builder("claude_proxy_cancellations")
+        .description("Streams cancelled because the client went away").register(registry);
+  }
+
+  public static ProxyMetrics create() {
+    return new ProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** The registry's text exposition. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  public void streamStarted() {
+    active.incrementAndGet();
+  }
+
+  public void streamEnded(String endpoint, String outcome, long nanos) {
+    active.decrementAndGet();
+    Timer.builder("claude_proxy_stream_duration").description("From request to the end of the response")
+        .tags("endpoint", endpoint, "outcome", outcome)
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
+        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void firstByte(String endpoint, long nanos) {
+    Timer.builder("claude_proxy_time_to_first_token").description("From request to the first streamed event")
+        .tags("endpoint", endpoint)
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
+        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void forwarded(long eventCount, long byteCount) {
+    events.increment(eventCount);
+    bytes.increment(byteCount);
+  }
+
+  public void upstreamStatus(int status) {
+    Counter.builder("claude_proxy_upstream_responses").description("Upstream answers by HTTP status")
+        .tag("status", Integer.toString(status)).register(registry).increment();
+  }
+
+  public void streamError(String type) {
+    Counter.builder("claude_proxy_stream_errors").description("Streams that ended with an error, by error type")
+        .tag("type", type).register(registry).increment();
+  }
+
+  public void retry() {
+    retries.increment();
+  }
+
+  public void cancelled() {
+    cancellations.increment();
+  }
+
+  /** A request refused before it went upstream: {@code authentication}, or the limit that was hit. */
+  public void rejected(String reason) {
+    Counter.builder("claude_proxy_rejections").description("Requests refused by authentication or limits")
+        .tag("reason", reason).register(registry).increment();
+  }
+
+  /** Tokens of a finished call, from its usage counters. */
+  public void tokens(String tier, String model, JsonObject usage) {
+    String t = tier == null ? "none" : tier;
+    String m = model == null ? "unknown" : model;
+    for (String kind : new String[] {"input_tokens", "output_tokens", "cache_creation_input_tokens",
+        "cache_read_input_tokens"}) {
+      if (usage.getValue(kind) instanceof Number n && n.longValue() > 0) {
+        Counter.builder("claude_proxy_tokens").description("Tokens used, by tier, model and kind")
+            .tags("tier", t, "model", m, "kind", kind.replace("_tokens", "")).register(registry)
+            .increment(n.doubleValue());
+      }
+    }
+  }
+}
