@@ -145,6 +145,11 @@ public final class TestStack implements AutoCloseable {
     }
   }
 
+  /** The usage journal of the proxy. */
+  public Path usageFile() {
+    return dir.resolve("usage.jsonl");
+  }
+
   public HttpClient http() {
     return http;
   }

@@ -66,6 +66,17 @@ public final class StreamFacts {
     }
   }
 
+  /** Takes the facts of a whole (non-streaming) Message: its model, usage and stop reason. */
+  public void observeMessage(JsonObject message) {
+    model = message.getString("model");
+    messageId = message.getString("id");
+    if (message.getValue("stop_reason") instanceof String reason) {
+      stopReason = reason;
+    }
+    merge(message.getJsonObject("usage"));
+    sawStop = true;
+  }
+
   JsonObject decode(SseEvent event) {
     String data = event.data();
     if (data == null) {

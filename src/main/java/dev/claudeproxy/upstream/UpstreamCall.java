@@ -75,6 +75,9 @@ final class UpstreamCall {
   private long credits;
   private boolean paused;
   private boolean done;
+  /** A whole Message answer, kept (up to a bound) to read its usage at the end; null when not wanted. */
+  private Buffer wholeMessage;
+  private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
 
   UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
       StreamEventSender sender, Consumer<Outcome> onDone, Runnable onRetry) {
@@ -149,6 +152,9 @@ final class UpstreamCall {
     response = resp;
     lastByteAt = System.currentTimeMillis();
     sse = start.streaming() && status == 200;
+    if (!start.streaming() && status == 200 && start.path().equals("/v1/messages")) {
+      wholeMessage = Buffer.buffer();
+    }
     sender.head(status, passedHeaders(resp.headers()));
     resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
@@ -218,6 +224,10 @@ final class UpstreamCall {
 
   private void onRawChunk(Buffer chunk) {
     lastByteAt = System.currentTimeMillis();
+    if (wholeMessage != null) {
+      wholeMessage = wholeMessage.length() + chunk.length() <= MAX_MESSAGE_FOR_USAGE
+          ? wholeMessage.appendBuffer(chunk) : null;
+    }
     forward(chunk, 0);
   }
 
@@ -235,6 +245,13 @@ final class UpstreamCall {
       return;
     }
     if (!sse) {
+      if (wholeMessage != null) {
+        try {
+          facts.observeMessage(wholeMessage.toJsonObject());
+        } catch (RuntimeException unreadable) {
+          // Passed on as it came; only its usage is unknown.
+        }
+      }
       finish("completed", () -> sender.end(facts.summary("completed")));
       return;
     }

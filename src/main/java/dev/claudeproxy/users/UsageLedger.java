@@ -133,6 +133,20 @@ public final class UsageLedger implements AutoCloseable {
     }
   }
 
+  /** Blocks until every record so far is in the journal. */
+  public void sync() {
+    if (writer == null) {
+      return;
+    }
+    try {
+      writer.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the usage journal did not catch up", e);
+    }
+  }
+
   /** Input plus output tokens {@code userId} used today (UTC). */
   public synchronized long tokensToday(String userId) {
     var users = days.get(today());

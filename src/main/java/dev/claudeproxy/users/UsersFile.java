@@ -249,7 +249,8 @@ public final class UsersFile {
       for (var it = node.fieldNames(); it.hasNext(); ) {
         String field = it.next();
         if (!known.contains(field)) {
-          throw mistake(at + "/" + field, (at.isEmpty() ? "" : at.substring(1).replace('/', '.') + ".") + field,
+          String where = at.replaceAll("/(\\d+)", "[$1]").replace('/', '.');
+          throw mistake(at + "/" + field, (where.isEmpty() ? "" : where.substring(1) + ".") + field,
               "is not a known field (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
         }
       }
