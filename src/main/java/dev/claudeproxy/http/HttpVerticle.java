@@ -219,6 +219,7 @@ public final class HttpVerticle extends VerticleBase {
   /** {@code GET /v1/usage[?days=N]}: the caller's own usage by day and model; an admin's shows everyone's. */
   private void usage(RoutingContext ctx) {
     Caller caller = Authenticator.caller(ctx);
+    access(ctx).user(caller.userId(), caller.tier(), caller.via());
     int days = USAGE_DAYS_DEFAULT;
     String param = ctx.request().getParam("days");
     if (param != null) {
