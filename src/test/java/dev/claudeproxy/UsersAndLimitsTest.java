@@ -106,6 +106,22 @@ class UsersAndLimitsTest {
   }
 
   @Test
+  void listsOnlyTheModelsATierAllows() {
+    HttpResponse<String> r = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/models"))
+        .header("x-api-key", ALICE).build());
+    assertEquals(200, r.statusCode());
+    List<String> ids = new JsonObject(r.body()).getJsonArray("data").stream()
+        .map(m -> ((JsonObject) m).getString("id")).toList();
+    assertEquals(List.of("claude-sonnet-4-6", "claude-haiku-4-5"), ids);
+    HttpResponse<String> other = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl()
+        + "/v1/models/claude-opus-4-6")).header("x-api-key", ALICE).build());
+    assertEquals(404, other.statusCode());
+    HttpResponse<String> all = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/models"))
+        .header("x-api-key", OPS).header("anthropic-version", "2023-06-01").build());
+    assertTrue(new JsonObject(all.body()).getJsonArray("data").size() > 2, "no limit: the upstream's list");
+  }
+
+  @Test
   void shapesTheRequestWithTheTierPromptAndTheTokenCap() {
     HttpResponse<String> r = post(ALICE, body("claude-sonnet-4-6", 500, false, PROMPT), Map.of());
     assertEquals(200, r.statusCode(), r.body());
@@ -224,8 +240,9 @@ class UsersAndLimitsTest {
 
     Wire.waitFor(() -> LOG_LINES.stream().anyMatch(l -> l.contains("\"user\":\"alice\"")
         && l.contains("\"outcome\":\"completed\"") && l.contains("output_tokens")), "alice's access line");
-    String line = LOG_LINES.stream().filter(l -> l.startsWith(AccessLog.LOGGER) && l.contains("\"user\":\"alice\""))
-        .findFirst().orElseThrow();
+    String line = LOG_LINES.stream().filter(l -> l.startsWith(AccessLog.LOGGER) && l.contains("\"user\":\"alice\"")
+        && l.contains("\"path\":\"/v1/messages\"") && l.contains("\"streaming\":true")
+        && l.contains("\"outcome\":\"completed\"")).findFirst().orElseThrow();
     JsonObject fields = new JsonObject(line.substring(AccessLog.LOGGER.length() + 1));
     for (String field : List.of("request_id", "user", "model", "status", "ttft_ms", "duration_ms", "input_tokens",
         "output_tokens", "outcome")) {

@@ -19,6 +19,8 @@ import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
+import java.util.List;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -101,6 +103,11 @@ public final class HttpVerticle extends VerticleBase {
         .register("upstream", promise -> promise.complete(Status.OK(new JsonObject()
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated()))));
     router.route().handler(this::beginAccess);
+    // The chat page, and the markdown and sanitising libraries it uses, from the jar.
+    router.get("/").handler(ctx -> ctx.reroute("/static/index.html"));
+    router.get("/static/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
+        .setDefaultContentEncoding("UTF-8"));
+    router.get("/webjars/*").handler(StaticHandler.create("META-INF/resources/webjars").setMaxAgeSeconds(86_400));
     router.get("/health/live").handler(live);
     router.get("/health/ready").handler(ready);
     router.get("/metrics").handler(ctx -> ctx.response()
@@ -195,6 +202,19 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private void passThrough(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    if (caller.limits().models() != null) {
+      // The caller may use only some models: list those, rather than everything the upstream has.
+      String id = ctx.pathParam("id");
+      if (id == null) {
+        ctx.response().putHeader("content-type", "application/json").end(allowedModels(caller).encode());
+        return;
+      }
+      if (!caller.limits().allowsModel(id)) {
+        fail(ctx, ApiError.notFound("model: " + id));
+        return;
+      }
+    }
     dispatch(ctx, Authenticator.caller(ctx), Endpoint.MESSAGES, "GET", ctx.request().uri(), false, Buffer.buffer(),
         null, () -> { });
   }
@@ -214,6 +234,17 @@ public final class HttpVerticle extends VerticleBase {
     }
     Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
     dispatch(ctx, caller, Endpoint.CHAT, "POST", "/v1/messages", true, body, request.getString("model"), release);
+  }
+
+  private static JsonObject allowedModels(Caller caller) {
+    io.vertx.core.json.JsonArray data = new io.vertx.core.json.JsonArray();
+    for (String model : caller.limits().models()) {
+      data.add(new JsonObject().put("type", "model").put("id", model).put("display_name", model)
+          .put("created_at", "1970-01-01T00:00:00Z"));
+    }
+    List<String> ids = caller.limits().models();
+    return new JsonObject().put("data", data).put("has_more", false)
+        .put("first_id", ids.isEmpty() ? null : ids.get(0)).put("last_id", ids.isEmpty() ? null : ids.get(ids.size() - 1));
   }
 
   /** {@code GET /v1/usage[?days=N]}: the caller's own usage by day and model; an admin's shows everyone's. */

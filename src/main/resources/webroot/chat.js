@@ -1,0 +1,428 @@
+// The reference client of POST /v1/chat: a fetch-based SSE reader, progressive markdown, Stop, retry, auto-scroll.
+'use strict';
+
+const KEY_STORAGE = 'claude-stream-proxy.key';
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  key: sessionStorage.getItem(KEY_STORAGE),
+  history: [],        // {role, content} turns sent with the next request
+  controller: null,   // AbortController of the answer in flight
+  lastRequest: null,  // what Retry sends again
+  totals: { input: 0, output: 0 },
+  stick: true,        // follow the stream while the reader is at the bottom
+};
+
+class ApiError extends Error {
+  constructor(status, type, message) {
+    super(message);
+    this.status = status;
+    this.type = type;
+  }
+}
+
+function authHeaders() {
+  return { authorization: 'Bearer ' + state.key };
+}
+
+// ---- SSE over fetch ---------------------------------------------------------------------------------------------
+
+/** Splits one SSE event block into its fields; comments (": ping") give null. */
+function parseEvent(block) {
+  let event = 'message';
+  let id = null;
+  const data = [];
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id') id = value;
+  }
+  return data.length ? { event, id, data: data.join('\n') } : null;
+}
+
+/**
+ * Streams POST /v1/chat, calling onEvent for each complete event. Network chunks are buffered and split on the
+ * blank line that ends an event, so an event cut across chunks (or a character cut across bytes) arrives whole.
+ */
+async function streamChat(body, signal, onEvent) {
+  const response = await fetch('/v1/chat', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders() },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) {
+    const error = await response.json().catch(() => null);
+    throw new ApiError(response.status, error?.error?.type ?? 'api_error',
+      error?.error?.message ?? `the proxy answered ${response.status}`);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ended = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    buffer = buffer.replace(/\r\n/g, '\n');
+    let boundary;
+    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+      const event = parseEvent(buffer.slice(0, boundary));
+      buffer = buffer.slice(boundary + 2);
+      if (event && onEvent(event) === 'end') ended = true;
+    }
+  }
+  if (!ended) {
+    throw new ApiError(0, 'api_error', 'The connection ended before the answer was complete.');
+  }
+}
+
+// ---- Rendering --------------------------------------------------------------------------------------------------
+
+function renderMarkdown(text) {
+  // The whole accumulated text each time (never fragments), so half-written syntax settles as it completes.
+  return DOMPurify.sanitize(marked.parse(text, { gfm: true, breaks: false }));
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+function addUserTurn(text) {
+  $('empty')?.remove();
+  const turn = el('div', 'turn user');
+  turn.append(el('div', 'bubble', text));
+  $('log').append(turn);
+  follow();
+}
+
+/** An assistant answer on screen: thinking, tool calls, text, and its meta line. */
+function addAnswer(model) {
+  const turn = el('div', 'turn assistant');
+  const bubble = el('div', 'bubble');
+  const typing = el('div', 'typing');
+  typing.setAttribute('aria-label', 'Claude is writing');
+  typing.append(el('span'), el('span'), el('span'));
+  const answer = el('div', 'answer');
+  bubble.append(typing, answer);
+  const meta = el('div', 'meta');
+  const modelLabel = el('span', null, model);
+  const ttft = el('span', 'ttft');
+  const tokens = el('span', 'tokens');
+  const badge = el('span', 'badge');
+  badge.hidden = true;
+  meta.append(modelLabel, ttft, tokens, badge);
+  turn.append(bubble, meta);
+  $('log').append(turn);
+  follow();
+
+  const view = {
+    turn, text: '', thinking: '', usage: {}, started: performance.now(), firstToken: null, pending: false,
+    thinkingBox: null, deltas: 0, final: false,
+    firstTokenArrived() {
+      if (this.firstToken == null) {
+        this.firstToken = performance.now() - this.started;
+        typing.remove();
+        ttft.textContent = `first token in ${Math.round(this.firstToken)} ms`;
+      }
+    },
+    addText(piece) {
+      this.firstTokenArrived();
+      this.deltas++;
+      this.text += piece;
+      this.showTokens();
+      this.scheduleRender();
+    },
+    addThinking(piece) {
+      this.firstTokenArrived();
+      this.deltas++;
+      this.showTokens();
+      if (!this.thinkingBox) {
+        const box = el('details', 'thinking');
+        box.append(el('summary', null, 'Thinking'), el('div', 'thought'));
+        bubble.insertBefore(box, answer);
+        this.thinkingBox = box;
+      }
+      this.thinking += piece;
+      this.thinkingBox.querySelector('.thought').textContent = this.thinking;
+    },
+    addTool(call) {
+      this.firstTokenArrived();
+      const box = el('details', 'tool');
+      box.open = true;
+      box.append(el('summary', null, `Tool call: ${call.name}`),
+        el('pre', null, JSON.stringify(call.input, null, 2)));
+      bubble.insertBefore(box, answer);
+      follow();
+    },
+    setUsage(usage, final) {
+      this.usage = usage;
+      this.final = Boolean(final);
+      this.showTokens();
+    },
+    /** Output tokens so far: exact once the stream said so at its end, else estimated from the deltas seen. */
+    outputSoFar() {
+      return this.final ? (this.usage.output_tokens ?? 0) : Math.max(this.usage.output_tokens ?? 0, this.deltas);
+    },
+    showTokens() {
+      tokens.textContent = `${this.usage.input_tokens ?? 0} in · ${this.final ? '' : '≈'}${this.outputSoFar()} out`;
+    },
+    scheduleRender() {
+      if (this.pending) return;
+      this.pending = true;
+      requestAnimationFrame(() => {
+        this.pending = false;
+        answer.innerHTML = renderMarkdown(this.text);
+        follow();
+      });
+    },
+    finish(status, label) {
+      typing.remove();
+      answer.innerHTML = renderMarkdown(this.text);
+      turn.dataset.status = status;
+      if (label) {
+        badge.textContent = label;
+        badge.className = `badge ${status}`;
+        badge.hidden = false;
+      }
+      follow();
+    },
+  };
+  return view;
+}
+
+function showTotals(pendingOutput = 0) {
+  $('totals').textContent = `${state.totals.input} in · ${state.totals.output + pendingOutput} out`;
+}
+
+function showBanner(message) {
+  $('banner-text').textContent = message;
+  $('banner').hidden = false;
+}
+
+function hideBanner() {
+  $('banner').hidden = true;
+}
+
+// ---- Auto-scroll: follow the stream unless the reader scrolled up -------------------------------------------------
+
+function atBottom() {
+  const log = $('log');
+  return log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
+}
+
+function follow() {
+  if (state.stick) {
+    $('log').scrollTop = $('log').scrollHeight;
+  }
+  $('jump').hidden = state.stick;
+}
+
+// ---- Conversation ------------------------------------------------------------------------------------------------
+
+function setBusy(busy) {
+  $('send').disabled = busy || !state.key;
+  $('stop').disabled = !busy;
+  $('message').disabled = !state.key;
+}
+
+async function ask(messages, userText) {
+  hideBanner();
+  const model = $('model').value;
+  const view = addAnswer(model);
+  const controller = new AbortController();
+  state.controller = controller;
+  state.lastRequest = { messages, userText };
+  setBusy(true);
+  // Totals add what each answer reported; while one streams, its estimate is shown on top.
+  let counted = { input_tokens: 0, output_tokens: 0 };
+  const count = (usage) => {
+    state.totals.input += (usage.input_tokens ?? 0) - (counted.input_tokens ?? 0);
+    state.totals.output += (usage.output_tokens ?? 0) - (counted.output_tokens ?? 0);
+    counted = usage;
+    showTotals();
+  };
+  const pending = () => Math.max(0, view.outputSoFar() - (counted.output_tokens ?? 0));
+  try {
+    const request = { model, messages };
+    if ($('think').checked) {
+      // Thinking needs room beyond its budget.
+      request.thinking = { type: 'enabled', budget_tokens: 1024 };
+      request.max_tokens = 4096;
+    }
+    await streamChat(request, controller.signal, (event) => {
+      const data = JSON.parse(event.data);
+      switch (event.event) {
+        case 'text': view.addText(data.text); showTotals(pending()); break;
+        case 'thinking': view.addThinking(data.text); showTotals(pending()); break;
+        case 'tool_use': view.addTool(data); break;
+        case 'usage': view.setUsage(data); count(data); break;
+        case 'done':
+          view.setUsage(data.usage, true);
+          count(data.usage);
+          view.finish('done', data.stop_reason === 'max_tokens' ? 'max tokens' : null);
+          return 'end';
+        case 'error':
+          throw new ApiError(200, data.error?.type, data.error?.message ?? 'The stream failed.');
+        default: break;
+      }
+      return null;
+    });
+    state.history = [...messages, { role: 'assistant', content: view.text || '(no text)' }];
+  } catch (error) {
+    // A cut-short answer was billed for what it produced: keep the estimate in the totals.
+    state.totals.output += pending();
+    showTotals();
+    if (controller.signal.aborted) {
+      view.finish('stopped', 'stopped');
+      keepPartial(messages, view.text);
+    } else {
+      view.finish('error', 'error');
+      keepPartial(messages, view.text);
+      showBanner(describe(error));
+    }
+  } finally {
+    state.controller = null;
+    setBusy(false);
+    $('message').focus();
+  }
+}
+
+/** A cut-short answer stays on screen and in the history, so the turns keep alternating. */
+function keepPartial(messages, text) {
+  state.history = text
+    ? [...messages, { role: 'assistant', content: text }]
+    : messages.slice(0, -1);
+}
+
+function describe(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return 'Your key was not accepted. Sign in again.';
+    if (error.status === 429) return `Slow down: ${error.message}`;
+    return `${error.message}${error.type ? ` (${error.type})` : ''}`;
+  }
+  return `Network error: ${error.message}`;
+}
+
+function send() {
+  const text = $('message').value.trim();
+  if (!text || state.controller || !state.key) return;
+  $('message').value = '';
+  autosize();
+  addUserTurn(text);
+  state.stick = true;
+  ask([...state.history, { role: 'user', content: text }], text);
+}
+
+function stop() {
+  state.controller?.abort();
+}
+
+function retry() {
+  if (!state.lastRequest || state.controller) return;
+  hideBanner();
+  ask(state.lastRequest.messages, state.lastRequest.userText);
+}
+
+// ---- Sign in -----------------------------------------------------------------------------------------------------
+
+async function loadModels() {
+  const response = await fetch('/v1/models?limit=100', { headers: authHeaders() });
+  if (!response.ok) {
+    const error = await response.json().catch(() => null);
+    throw new ApiError(response.status, error?.error?.type, error?.error?.message ?? 'cannot list models');
+  }
+  const models = (await response.json()).data;
+  const select = $('model');
+  select.replaceChildren(...models.map((m) => {
+    const option = el('option', null, m.display_name || m.id);
+    option.value = m.id;
+    return option;
+  }));
+}
+
+async function signIn(key) {
+  state.key = key;
+  try {
+    await loadModels();
+  } catch (error) {
+    state.key = null;
+    sessionStorage.removeItem(KEY_STORAGE);
+    showBanner(describe(error));
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, key);
+  hideBanner();
+  $('signin').hidden = true;
+  $('account').hidden = false;
+  setBusy(false);
+  $('message').focus();
+}
+
+function signOut() {
+  stop();
+  sessionStorage.removeItem(KEY_STORAGE);
+  state.key = null;
+  state.history = [];
+  $('account').hidden = true;
+  $('signin').hidden = false;
+  $('api-key').value = '';
+  setBusy(false);
+}
+
+function autosize() {
+  const box = $('message');
+  box.style.height = 'auto';
+  box.style.height = `${Math.min(box.scrollHeight, 192)}px`;
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('signin').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const key = $('api-key').value.trim();
+    if (key) signIn(key);
+  });
+  $('signout').addEventListener('click', signOut);
+  $('composer').addEventListener('submit', (e) => {
+    e.preventDefault();
+    send();
+  });
+  $('stop').addEventListener('click', stop);
+  $('retry').addEventListener('click', retry);
+  $('dismiss').addEventListener('click', hideBanner);
+  $('jump').addEventListener('click', () => {
+    state.stick = true;
+    follow();
+  });
+  $('log').addEventListener('scroll', () => {
+    state.stick = atBottom();
+    $('jump').hidden = state.stick;
+  });
+  $('message').addEventListener('input', autosize);
+  $('message').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && state.controller) {
+      e.preventDefault();
+      stop();
+    }
+  });
+  if (state.key) {
+    signIn(state.key);
+  } else {
+    setBusy(false);
+    $('api-key').focus();
+  }
+});

@@ -1,0 +1,330 @@
+package dev.claudeproxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.claudeproxy.simulator.ReplyPlan;
+import dev.claudeproxy.simulator.SimulatorConfig;
+import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.users.UsersFile;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The chat page in a real headless Chromium (Debian's, driven through its chromedriver), against the real proxy and
+ * the simulator. Screenshots go to {@code target/screenshots}.
+ */
+@Tag("browser")
+class ChatPageTest {
+  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  private static final Path SHOTS = Path.of("target", "screenshots");
+  private static final Map<String, Object> STACK = Map.of("SIM_TTFT_MS", 500, "SIM_TOKENS_PER_SECOND", 40,
+      "SIM_OUTPUT_TOKENS", 80);
+  private static TestStack stack;
+  private static TestStack failing;
+
+  @BeforeAll
+  static void start() throws Exception {
+    boolean present = Files.isExecutable(CHROMEDRIVER) && Files.isExecutable(CHROMIUM);
+    if (!present && System.getenv("CSP_REQUIRE_BROWSER") != null) {
+      throw new IllegalStateException("CSP_REQUIRE_BROWSER is set but chromium or chromedriver is missing");
+    }
+    Assumptions.assumeTrue(present, "Debian's chromium and chromium-driver are not installed");
+    Files.createDirectories(SHOTS);
+    stack = TestStack.start(STACK);
+    failing = TestStack.start(Map.of("SIM_TTFT_MS", 100, "SIM_TOKENS_PER_SECOND", 40, "SIM_OUTPUT_TOKENS", 80,
+        "SIM_SCENARIO", "midstream_error", "SIM_FAULT_AFTER_DELTAS", 12));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (stack != null) {
+      stack.close();
+    }
+    if (failing != null) {
+      failing.close();
+    }
+  }
+
+  private static WebDriver browser() throws Exception {
+    return browser("1200,860");
+  }
+
+  private static WebDriver browser(String size) throws Exception {
+    ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile());
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-quic", "--window-size=" + size,
+        "--user-data-dir=" + Files.createTempDirectory("csp-chromium"));
+    // A driver service per browser: quitting a driver stops its service.
+    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+        .usingAnyFreePort().build();
+    return new ChromeDriver(service, options);
+  }
+
+  private static WebDriverWait waiting(WebDriver driver, int seconds) {
+    return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(20));
+  }
+
+  private static void signIn(WebDriver driver, TestStack target, String key) {
+    driver.get(target.proxyUrl() + "/");
+    WebElement field = driver.findElement(By.cssSelector("input[aria-label='API key'], #api-key"));
+    assertEquals("API key", label(driver, field));
+    field.sendKeys(key, Keys.ENTER);
+    waiting(driver, 10).until(d -> d.findElement(By.id("account")).isDisplayed()
+        && !d.findElements(By.cssSelector("#model option")).isEmpty());
+  }
+
+  private static String label(WebDriver driver, WebElement field) {
+    return (String) ((JavascriptExecutor) driver).executeScript(
+        "return document.querySelector(`label[for='${arguments[0].id}']`).textContent.trim()", field);
+  }
+
+  private static WebElement lastAnswer(WebDriver driver) {
+    List<WebElement> answers = driver.findElements(By.cssSelector(".turn.assistant"));
+    return answers.get(answers.size() - 1);
+  }
+
+  private static void shot(WebDriver driver, String name) throws Exception {
+    Files.write(SHOTS.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+  }
+
+  @Test
+  void streamsAnAnswerThatEndsAsTheSimulatorsText() throws Exception {
+    WebDriver driver = browser();
+    try {
+      signIn(driver, stack, stack.callerKey);
+      shot(driver, "1-signed-in");
+      WebElement message = driver.findElement(By.id("message"));
+      assertEquals("Message", label(driver, message));
+      message.sendKeys("first line", Keys.chord(Keys.SHIFT, Keys.ENTER), "second line");
+      assertEquals("first line\nsecond line", message.getAttribute("value"), "Shift+Enter is a new line");
+      message.sendKeys(Keys.ENTER);
+
+      waiting(driver, 5).until(d -> !d.findElements(By.cssSelector(".turn.assistant .typing")).isEmpty());
+      shot(driver, "2-typing");
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 10).until(d -> answer.findElement(By.className("answer")).getText().length() > 20);
+      int early = answer.findElement(By.className("answer")).getText().length();
+      shot(driver, "3-streaming");
+      waiting(driver, 15).until(d -> "done".equals(answer.getAttribute("data-status")));
+      assertTrue(answer.findElement(By.className("answer")).getText().length() > early, "the text grew");
+      shot(driver, "4-done");
+
+      String model = driver.findElement(By.id("model")).getAttribute("value");
+      JsonObject sent = new JsonObject().put("model", model).put("max_tokens", 1024).put("stream", true)
+          .put("messages", new JsonArray().add(new JsonObject().put("role", "user")
+              .put("content", "first line\nsecond line")));
+      String expected = ReplyPlan.of(sent, SimulatorConfig.from(TestStack.settings(STACK))).text();
+      Object rendered = ((JavascriptExecutor) driver).executeScript(
+          "return DOMPurify.sanitize(marked.parse(arguments[0], {gfm: true, breaks: false}))", expected);
+      assertEquals(rendered, answer.findElement(By.className("answer")).getAttribute("innerHTML"),
+          "the final answer is the simulator's text, rendered");
+      String meta = answer.findElement(By.className("meta")).getText();
+      assertTrue(meta.matches("(?s).*first token in \\d+ ms.*"), meta);
+      assertTrue(meta.matches("(?s).*\\d+ in · 80 out.*"), meta);
+      assertTrue(driver.findElement(By.id("totals")).getText().endsWith("80 out"));
+      assertEquals(stack.callerKey, ((JavascriptExecutor) driver).executeScript(
+          "return sessionStorage.getItem('claude-stream-proxy.key')"), "the key is kept for the session");
+      assertFalse(driver.getCurrentUrl().contains(stack.callerKey), "never in a URL");
+
+      // A second turn carries the first: the conversation is multi-turn.
+      driver.findElement(By.id("message")).sendKeys("and then?", Keys.ENTER);
+      waiting(driver, 15).until(d -> d.findElements(By.cssSelector(".turn.assistant[data-status='done']")).size() == 2);
+      assertTrue(driver.findElement(By.id("totals")).getText().endsWith("160 out"));
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void autoScrollFollowsUntilTheReaderScrollsUpAndResumesAtTheBottom() throws Exception {
+    WebDriver driver = browser("1000,460");
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    try {
+      signIn(driver, stack, stack.callerKey);
+      WebElement message = driver.findElement(By.id("message"));
+      for (int i = 1; i <= 12; i++) {
+        message.sendKeys("line " + i, Keys.chord(Keys.SHIFT, Keys.ENTER));
+      }
+      message.sendKeys("a tall question", Keys.ENTER);
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 10).until(d -> answer.findElement(By.className("answer")).getText().length() > 20);
+      assertEquals(Boolean.TRUE, js.executeScript("return atBottom()"), "following the stream");
+      js.executeScript("const log = document.getElementById('log'); log.scrollTop = 0;"
+          + " log.dispatchEvent(new Event('scroll'));");
+      int before = answer.findElement(By.className("answer")).getText().length();
+      waiting(driver, 10).until(d -> answer.findElement(By.className("answer")).getText().length() > before + 20);
+      assertEquals(0L, ((Number) js.executeScript("return document.getElementById('log').scrollTop")).longValue(),
+          "the reader's place is kept");
+      WebElement jump = driver.findElement(By.id("jump"));
+      assertTrue(jump.isDisplayed());
+      shot(driver, "9-scrolled-up");
+      jump.click();
+      assertEquals(Boolean.TRUE, js.executeScript("return atBottom()"));
+      waiting(driver, 15).until(d -> "done".equals(answer.getAttribute("data-status")));
+      assertEquals(Boolean.TRUE, js.executeScript("return atBottom()"), "following again to the end");
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void showsThinkingCollapsedBehindAToggle() throws Exception {
+    WebDriver driver = browser();
+    try {
+      signIn(driver, stack, stack.callerKey);
+      driver.findElement(By.id("think")).click();
+      driver.findElement(By.id("message")).sendKeys("think about it", Keys.ENTER);
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 15).until(d -> "done".equals(answer.getAttribute("data-status")));
+      WebElement thinking = answer.findElement(By.cssSelector("details.thinking"));
+      assertEquals(null, thinking.getAttribute("open"), "collapsed");
+      assertFalse(thinking.findElement(By.className("thought")).isDisplayed());
+      thinking.findElement(By.tagName("summary")).click();
+      assertTrue(thinking.findElement(By.className("thought")).getText().length() > 10);
+      assertFalse(answer.findElement(By.className("answer")).getText().isBlank());
+      shot(driver, "8-thinking");
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void escapeStopsTheAnswerKeepsItAndCancelsUpstream() throws Exception {
+    long cancelledBefore = stack.simulator.stats().streamsCancelled();
+    WebDriver driver = browser();
+    try {
+      signIn(driver, stack, stack.callerKey);
+      driver.findElement(By.id("message")).sendKeys("tell me a long story", Keys.ENTER);
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 10).until(d -> answer.findElement(By.className("answer")).getText().length() > 30);
+      driver.findElement(By.id("message")).sendKeys(Keys.ESCAPE);
+      waiting(driver, 5).until(d -> "stopped".equals(answer.getAttribute("data-status")));
+      String partial = answer.findElement(By.className("answer")).getText();
+      assertFalse(partial.isBlank(), "the partial answer stays");
+      assertEquals("stopped", answer.findElement(By.cssSelector(".badge")).getText());
+      Wire.waitFor(() -> stack.simulator.stats().streamsCancelled() == cancelledBefore + 1, "the upstream cancel");
+      shot(driver, "5-stopped");
+      assertEquals(partial, answer.findElement(By.className("answer")).getText(), "nothing more arrived");
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void aMidStreamErrorShowsABannerAndKeepsThePartialText() throws Exception {
+    WebDriver driver = browser();
+    try {
+      signIn(driver, failing, failing.callerKey);
+      driver.findElement(By.id("message")).sendKeys("this will break", Keys.ENTER);
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 10).until(d -> d.findElement(By.id("banner")).isDisplayed());
+      String bannerText = driver.findElement(By.id("banner-text")).getText();
+      assertTrue(bannerText.contains("overloaded_error"), bannerText);
+      assertEquals("error", answer.getAttribute("data-status"));
+      assertFalse(answer.findElement(By.className("answer")).getText().isBlank(), "partial text kept");
+      shot(driver, "6-error-banner");
+      driver.findElement(By.id("retry")).click();
+      waiting(driver, 10).until(d -> d.findElements(By.cssSelector(".turn.assistant")).size() == 2);
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void markdownWithAScriptRendersInert() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      String text = "Hello **bold** <script>window.pwned = 1</script> <img src=x onerror=\"window.pwned = 2\">"
+          + " [x](javascript:window.pwned=3)\n\n```\ncode <b>kept</b>\n```";
+      HttpServer evil = TestStack.await(vertx.createHttpServer().requestHandler(req -> req.response()
+          .putHeader("content-type", "text/event-stream; charset=utf-8").end(sse(text))).listen(0, "127.0.0.1"));
+      Path dir = Files.createTempDirectory("csp-page");
+      String key = ApiKeys.generate();
+      UsersFile.addKey(dir.resolve("users.json"), "tester", key);
+      ProxyServer proxy = TestStack.await(ProxyServer.start(vertx, TestStack.settings(Map.of(
+          "ANTHROPIC_BASE_URL", "http://127.0.0.1:" + evil.actualPort(), "PROXY_USERS",
+          dir.resolve("users.json").toString(), "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString(),
+          "PROXY_CHAT_MODEL", "claude-sonnet-4-6"))));
+      WebDriver driver = browser();
+      try {
+        driver.get("http://127.0.0.1:" + proxy.port() + "/");
+        ((JavascriptExecutor) driver).executeScript(
+            "document.getElementById('model').innerHTML = '<option value=\"claude-sonnet-4-6\">m</option>';"
+                + "state.key = arguments[0]; setBusy(false);", key);
+        driver.findElement(By.id("message")).sendKeys("render this", Keys.ENTER);
+        WebElement answer = lastAnswer(driver);
+        waiting(driver, 10).until(d -> "done".equals(answer.getAttribute("data-status")));
+        WebElement html = answer.findElement(By.className("answer"));
+        assertEquals("bold", html.findElement(By.tagName("strong")).getText());
+        assertTrue(html.findElements(By.tagName("script")).isEmpty());
+        assertTrue(html.findElement(By.tagName("pre")).getText().contains("code <b>kept</b>"));
+        Thread.sleep(300); // an onerror handler, had it survived, would have run by now
+        assertNull(((JavascriptExecutor) driver).executeScript("return window.pwned ?? null"));
+        WebElement tool = answer.findElement(By.cssSelector("details.tool"));
+        assertEquals("Tool call: get_weather", tool.findElement(By.tagName("summary")).getText());
+        assertEquals(new JsonObject().put("city", "Paris <b>"), new JsonObject(tool.findElement(By.tagName("pre"))
+            .getText()));
+        for (WebElement link : html.findElements(By.tagName("a"))) {
+          assertFalse(String.valueOf(link.getAttribute("href")).startsWith("javascript:"));
+        }
+        shot(driver, "7-sanitised");
+      } finally {
+        driver.quit();
+        TestStack.await(proxy.shutdown());
+      }
+    } finally {
+      TestStack.await(vertx.close());
+    }
+  }
+
+  /** A whole Messages API stream with {@code text} as its one text delta. */
+  private static String sse(String text) {
+    String delta = new JsonObject().put("type", "content_block_delta").put("index", 0)
+        .put("delta", new JsonObject().put("type", "text_delta").put("text", text)).encode();
+    return "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+        + "\"role\":\"assistant\",\"model\":\"claude-sonnet-4-6\",\"content\":[],\"stop_reason\":null,"
+        + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+        + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        + "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        + "event: content_block_delta\ndata: " + delta + "\n\n"
+        + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":"
+        + "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+        + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+        + "{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+        + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+        + "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \\\"Paris <b>\\\"}\"}}\n\n"
+        + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
+        + "\"stop_sequence\":null},\"usage\":{\"output_tokens\":20}}\n\n"
+        + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  }
+}
