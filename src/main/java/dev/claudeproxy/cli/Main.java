@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "A streaming proxy for Claude's Messages API on Eclipse Vert.x.",
-    subcommands = {ServeCommand.class, SimulateCommand.class, KeysCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, SimulateCommand.class, KeysCommand.class, LoadtestCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,0 +1,200 @@
+package dev.claudeproxy.load;
+
+import dev.claudeproxy.upstream.SseEvent;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Checks one stream as it arrives: the order of its events, that no delta is lost, repeated or reordered, and what
+ * text it carried. On {@code /v1/messages} the events must follow the protocol's grammar (message_start, blocks in
+ * index order, deltas inside their block, message_delta, message_stop); on {@code /v1/chat} the ids must count up
+ * from 1 without a gap.
+ */
+final class StreamCheck {
+  private final boolean chat;
+  private final StringBuilder text = new StringBuilder();
+  private String violation;
+  private boolean started;
+  private boolean stopped;
+  private int nextBlock;
+  private int openBlock = -1;
+  private long nextId = 1;
+  private String errorType;
+  private int deltas;
+
+  StreamCheck(boolean chat) {
+    this.chat = chat;
+  }
+
+  /**
+   * Takes one event.
+   *
+   * @return true when the event is a delta (text, thinking or tool input)
+   */
+  boolean accept(SseEvent event) {
+    if (violation != null || event.name() == null) {
+      return false;
+    }
+    return chat ? chatEvent(event) : messagesEvent(event);
+  }
+
+  private boolean messagesEvent(SseEvent event) {
+    String name = event.name();
+    if (stopped) {
+      return fail(name + " after message_stop");
+    }
+    switch (name) {
+      case "ping" -> {
+        return false;
+      }
+      case "error" -> {
+        errorType = errorTypeOf(event.data());
+        return false;
+      }
+      case "message_start" -> {
+        if (started) {
+          return fail("a second message_start");
+        }
+        started = true;
+        return false;
+      }
+      default -> {
+        if (!started) {
+          return fail(name + " before message_start");
+        }
+      }
+    }
+    JsonObject data = json(event.data());
+    if (data == null) {
+      return fail("unreadable JSON in " + name);
+    }
+    switch (name) {
+      case "content_block_start" -> {
+        int index = data.getInteger("index", -1);
+        if (openBlock != -1 || index != nextBlock) {
+          return fail("content_block_start " + index + " out of order (expected " + nextBlock + ")");
+        }
+        openBlock = index;
+        nextBlock++;
+        return false;
+      }
+      case "content_block_delta" -> {
+        int index = data.getInteger("index", -1);
+        if (index != openBlock) {
+          return fail("a delta for block " + index + " while block " + openBlock + " is open");
+        }
+        JsonObject delta = data.getJsonObject("delta", new JsonObject());
+        if ("text_delta".equals(delta.getString("type"))) {
+          text.append(delta.getString("text", ""));
+        }
+        deltas++;
+        return true;
+      }
+      case "content_block_stop" -> {
+        if (data.getInteger("index", -1) != openBlock) {
+          return fail("content_block_stop for a block that is not open");
+        }
+        openBlock = -1;
+        return false;
+      }
+      case "message_delta" -> {
+        return false;
+      }
+      case "message_stop" -> {
+        if (openBlock != -1) {
+          return fail("message_stop inside block " + openBlock);
+        }
+        stopped = true;
+        return false;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  private boolean chatEvent(SseEvent event) {
+    String id = idOf(event);
+    if (!Long.toString(nextId).equals(id)) {
+      return fail("event id " + id + " where " + nextId + " was due");
+    }
+    nextId++;
+    JsonObject data = json(event.data());
+    if (data == null) {
+      return fail("unreadable JSON in " + event.name());
+    }
+    switch (event.name()) {
+      case "text" -> {
+        text.append(data.getString("text", ""));
+        deltas++;
+        return true;
+      }
+      case "thinking", "tool_use" -> {
+        deltas++;
+        return true;
+      }
+      case "done" -> {
+        stopped = true;
+        return false;
+      }
+      case "error" -> {
+        JsonObject error = data.getJsonObject("error");
+        errorType = error == null ? "api_error" : error.getString("type", "api_error");
+        return false;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  private boolean fail(String what) {
+    violation = what;
+    return false;
+  }
+
+  private static String idOf(SseEvent event) {
+    String raw = event.raw().toString();
+    for (String line : raw.split("\n")) {
+      if (line.startsWith("id:")) {
+        return line.substring(3).trim();
+      }
+    }
+    return null;
+  }
+
+  private static JsonObject json(String data) {
+    try {
+      return data == null ? null : new JsonObject(data);
+    } catch (DecodeException | ClassCastException e) {
+      return null;
+    }
+  }
+
+  private static String errorTypeOf(String data) {
+    JsonObject body = json(data);
+    JsonObject error = body == null ? null : body.getJsonObject("error");
+    return error == null ? "api_error" : error.getString("type", "api_error");
+  }
+
+  /** A broken rule, or null. */
+  String violation() {
+    return violation;
+  }
+
+  boolean complete() {
+    return stopped && violation == null && errorType == null;
+  }
+
+  String errorType() {
+    return errorType;
+  }
+
+  String text() {
+    return text.toString();
+  }
+
+  int deltas() {
+    return deltas;
+  }
+}
