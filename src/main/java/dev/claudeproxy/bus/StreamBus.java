@@ -64,6 +64,16 @@ public final class StreamBus {
 
   private StreamBus() {}
 
+  /**
+   * A node-local start address per event-loop thread, a fast path: a worker listens on the one of its own event
+   * loop, and an HTTP verticle tries the one of its own first, so that in one JVM a stream's events need not cross
+   * threads. When nobody listens there (other nodes, fewer workers than event loops) it uses
+   * {@link #START_ADDRESS}.
+   */
+  public static String localStartAddress(String eventLoopThread) {
+    return START_ADDRESS + ".local." + eventLoopThread;
+  }
+
   /** The inbox of one HTTP verticle instance: all events of the streams it owns arrive here. */
   public static String inboxAddress(String instanceId) {
     return INBOX_PREFIX + instanceId;

@@ -108,7 +108,7 @@ final class LoadtestCommand implements Callable<Integer> {
         durationSeconds == null ? null : Duration.ofSeconds(durationSeconds),
         Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread);
 
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     try {
       LoadReport report = new LoadGenerator(config, quiet ? null : System.err).run(vertx)
           .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);

@@ -55,7 +55,8 @@ public record ProxyConfig(
         s.string("PROXY_HOST", "0.0.0.0"),
         (int) s.longInRange("PROXY_PORT", 8080, 0, 65535),
         (int) s.longInRange("PROXY_HTTP_INSTANCES", cores, 1, 256),
-        (int) s.longInRange("PROXY_WORKER_INSTANCES", cores, 1, 256),
+        // One worker per event loop (Vert.x has two per core), so every HTTP verticle has one on its own thread.
+        (int) s.longInRange("PROXY_WORKER_INSTANCES", 2L * cores, 1, 256),
         key,
         baseUrl(s.string("ANTHROPIC_BASE_URL", DEFAULT_BASE_URL)),
         Path.of(s.string("PROXY_USERS", "conf/users.json")),

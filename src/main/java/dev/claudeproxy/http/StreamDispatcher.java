@@ -14,6 +14,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -45,6 +46,9 @@ final class StreamDispatcher {
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
   private final Map<String, Long> awaitingSince = new HashMap<>();
   private MessageConsumer<Buffer> consumer;
+  private String localStart;
+  /** Until when the local fast path is known to have no worker (then streams go to any worker). */
+  private long noLocalWorkerUntil;
   private long sweepTimer = -1;
   private long lastWorkerCheck;
   private boolean draining;
@@ -59,6 +63,7 @@ final class StreamDispatcher {
   }
 
   Future<Void> listen() {
+    localStart = StreamBus.localStartAddress(Thread.currentThread().getName());
     consumer = vertx.eventBus().consumer(inbox, this::onEvent);
     sweepTimer = vertx.setPeriodic(policy.sweepIntervalMs(), id -> sweep(System.currentTimeMillis()));
     return consumer.completion();
@@ -108,7 +113,19 @@ final class StreamDispatcher {
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
         user, tier);
     DeliveryOptions options = start.deliveryOptions().setSendTimeout(startTimeoutMs);
-    vertx.eventBus().<Buffer>request(StreamBus.START_ADDRESS, body, options)
+    Future<Message<Buffer>> accepted;
+    if (System.currentTimeMillis() >= noLocalWorkerUntil) {
+      accepted = vertx.eventBus().<Buffer>request(localStart, body, options).recover(failure -> {
+        if (failure instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+          noLocalWorkerUntil = System.currentTimeMillis() + 10_000;
+          return vertx.eventBus().request(StreamBus.START_ADDRESS, body, options);
+        }
+        return Future.failedFuture(failure);
+      });
+    } else {
+      accepted = vertx.eventBus().request(StreamBus.START_ADDRESS, body, options);
+    }
+    accepted
         .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
         .onFailure(failure -> {
           session.refused(refusal(failure));

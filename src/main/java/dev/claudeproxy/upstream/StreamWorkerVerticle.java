@@ -48,12 +48,14 @@ public final class StreamWorkerVerticle extends VerticleBase {
   public Future<?> start() {
     client = vertx.createHttpClient(target.clientOptions(), target.poolOptions());
     MessageConsumer<Buffer> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
+    MessageConsumer<Buffer> local = vertx.eventBus().localConsumer(
+        StreamBus.localStartAddress(Thread.currentThread().getName()), this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
       long now = System.currentTimeMillis();
       new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
     });
-    return Future.all(starts.completion(), control.completion());
+    return Future.all(starts.completion(), local.completion(), control.completion());
   }
 
   /** Ends every open stream with an error the client sees at once, rather than leaving it to hang. */
