@@ -17,6 +17,10 @@ import javax.crypto.spec.SecretKeySpec;
  * upstream abuse report can be mapped back to them.
  */
 final class RequestShaper {
+  /** Opaque ids by secret and user: an HMAC per request would be paid on every request for the same answer. */
+  private static final java.util.Map<String, String> OPAQUE_IDS = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int MAX_CACHED_IDS = 100_000;
+
   private RequestShaper() {}
 
   static JsonObject shape(JsonObject request, Caller caller, String userIdSecret, boolean withMetadata) {
@@ -48,6 +52,19 @@ final class RequestShaper {
 
   /** {@code user_} and 32 hex digits of HMAC-SHA256(secret, user id): stable, and no use without the secret. */
   static String opaqueUserId(String userId, String secret) {
+    String key = secret.length() + ":" + secret + userId;
+    String cached = OPAQUE_IDS.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    String id = computeOpaqueUserId(userId, secret);
+    if (OPAQUE_IDS.size() < MAX_CACHED_IDS) {
+      OPAQUE_IDS.put(key, id);
+    }
+    return id;
+  }
+
+  private static String computeOpaqueUserId(String userId, String secret) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));

@@ -2,8 +2,6 @@ package dev.claudeproxy.observe;
 
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
-import java.util.logging.ConsoleHandler;
-import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -71,7 +69,24 @@ public final class AccessLog {
     }
   }
 
+  private static volatile java.util.Collection<String> pending;
+
   private AccessLog() {}
+
+  /** Waits (up to {@code millis}) until the lines queued for standard output are written; for a clean stop. */
+  public static void awaitWritten(long millis) {
+    long deadline = System.currentTimeMillis() + millis;
+    java.util.Collection<String> queue = pending;
+    while (queue != null && !queue.isEmpty() && System.currentTimeMillis() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    System.out.flush();
+  }
 
   /** Writes the entry once; later calls do nothing. */
   public static void write(Entry entry) {
@@ -83,19 +98,51 @@ public final class AccessLog {
     LOG.info(entry.fields.encode());
   }
 
-  /** Sends access lines to standard output, one JSON object a line, and not through the root handlers. */
+  /**
+   * Sends access lines to standard output, one JSON object a line, and not through the root handlers. Lines are
+   * written by a thread of their own, so an event loop never waits on the terminal or a pipe; if that thread falls
+   * more than 100,000 lines behind, lines are dropped and the drop is counted in the next line written.
+   */
   public static void toStandardOutput() {
-    Handler handler = new ConsoleHandler() {
-      {
-        setOutputStream(System.out);
+    java.util.concurrent.BlockingQueue<String> queue = new java.util.concurrent.ArrayBlockingQueue<>(100_000);
+    pending = queue;
+    java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
+    Thread writer = new Thread(() -> {
+      java.io.PrintStream out = System.out;
+      try {
+        for (;;) {
+          String line = queue.take();
+          long lost = dropped.getAndSet(0);
+          if (lost > 0) {
+            out.println("{\"access_log_dropped\":" + lost + "}");
+          }
+          out.println(line);
+          if (queue.isEmpty()) {
+            out.flush();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "access-log");
+    writer.setDaemon(true);
+    writer.start();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (!queue.offer(record.getMessage())) {
+          dropped.incrementAndGet();
+        }
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
       }
     };
-    handler.setFormatter(new Formatter() {
-      @Override
-      public String format(LogRecord record) {
-        return record.getMessage() + System.lineSeparator();
-      }
-    });
     handler.setLevel(Level.INFO);
     LOG.setUseParentHandlers(false);
     LOG.addHandler(handler);

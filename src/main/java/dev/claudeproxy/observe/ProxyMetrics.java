@@ -21,6 +21,10 @@ public final class ProxyMetrics {
   private final Counter bytes;
   private final Counter retries;
   private final Counter cancellations;
+  /** Meters with labels, by their label values: built once, not looked up through a builder per call. */
+  private final java.util.Map<String, Timer> durations = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Map<String, Timer> firstBytes = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Map<String, Counter> counters = new java.util.concurrent.ConcurrentHashMap<>();
 
   public ProxyMetrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
@@ -54,17 +58,22 @@ public final class ProxyMetrics {
 
   public void streamEnded(String endpoint, String outcome, long nanos) {
     active.decrementAndGet();
-    Timer.builder("claude_proxy_stream_duration").description("From request to the end of the response")
-        .tags("endpoint", endpoint, "outcome", outcome)
+    durations.computeIfAbsent(endpoint + "|" + outcome, k -> Timer.builder("claude_proxy_stream_duration")
+        .description("From request to the end of the response").tags("endpoint", endpoint, "outcome", outcome)
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   public void firstByte(String endpoint, long nanos) {
-    Timer.builder("claude_proxy_time_to_first_token").description("From request to the first streamed event")
-        .tags("endpoint", endpoint)
+    firstBytes.computeIfAbsent(endpoint, k -> Timer.builder("claude_proxy_time_to_first_token")
+        .description("From request to the first streamed event").tags("endpoint", endpoint)
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  private Counter counter(String name, String description, String... tags) {
+    return counters.computeIfAbsent(name + String.join("|", tags), k -> Counter.builder(name).description(description)
+        .tags(tags).register(registry));
   }
 
   public void forwarded(long eventCount, long byteCount) {
@@ -73,13 +82,12 @@ public final class ProxyMetrics {
   }
 
   public void upstreamStatus(int status) {
-    Counter.builder("claude_proxy_upstream_responses").description("Upstream answers by HTTP status")
-        .tag("status", Integer.toString(status)).register(registry).increment();
+    counter("claude_proxy_upstream_responses", "Upstream answers by HTTP status", "status", Integer.toString(status))
+        .increment();
   }
 
   public void streamError(String type) {
-    Counter.builder("claude_proxy_stream_errors").description("Streams that ended with an error, by error type")
-        .tag("type", type).register(registry).increment();
+    counter("claude_proxy_stream_errors", "Streams that ended with an error, by error type", "type", type).increment();
   }
 
   public void retry() {
@@ -92,8 +100,7 @@ public final class ProxyMetrics {
 
   /** A request refused before it went upstream: {@code authentication}, or the limit that was hit. */
   public void rejected(String reason) {
-    Counter.builder("claude_proxy_rejections").description("Requests refused by authentication or limits")
-        .tag("reason", reason).register(registry).increment();
+    counter("claude_proxy_rejections", "Requests refused by authentication or limits", "reason", reason).increment();
   }
 
   /** Tokens of a finished call, from its usage counters. */
@@ -103,9 +110,8 @@ public final class ProxyMetrics {
     for (String kind : new String[] {"input_tokens", "output_tokens", "cache_creation_input_tokens",
         "cache_read_input_tokens"}) {
       if (usage.getValue(kind) instanceof Number n && n.longValue() > 0) {
-        Counter.builder("claude_proxy_tokens").description("Tokens used, by tier, model and kind")
-            .tags("tier", t, "model", m, "kind", kind.replace("_tokens", "")).register(registry)
-            .increment(n.doubleValue());
+        counter("claude_proxy_tokens", "Tokens used, by tier, model and kind", "tier", t, "model", m, "kind",
+            kind.replace("_tokens", "")).increment(n.doubleValue());
       }
     }
   }
