@@ -37,8 +37,8 @@ final class Launch {
   static int run(Path configFile, ProxyMetrics metrics,
       BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
     MicrometerMetricsOptions options = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-        // Method and status only: a path label would let callers mint label values.
-        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE))
+        // Method, status and pool only: a path label would let callers mint label values.
+        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME))
         // Per-message event-bus meters cost more than the hop they measure; the proxy counts events itself.
         .setDisabledMetricsCategories(java.util.Set.of(MetricsDomain.EVENT_BUS.name()));
     Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(options).setPreferNativeTransport(true))
