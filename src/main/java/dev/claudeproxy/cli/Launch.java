@@ -40,7 +40,7 @@ final class Launch {
         // Method, status and pool only: a path label would let callers mint label values.
         .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME))
         // Per-message event-bus meters cost more than the hop they measure; the proxy counts events itself.
-        .setDisabledMetricsCategories(java.util.Set.of(MetricsDomain.EVENT_BUS.name()));
+        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
     Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(options).setPreferNativeTransport(true))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
     return run(configFile, vertx, starter);
