@@ -38,6 +38,8 @@ public final class HttpVerticle extends VerticleBase {
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
 
   private static final String ACCESS = "claude-proxy.access";
+  /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
+  private static final String STREAMED = "claude-proxy.streamed";
   private static final int USAGE_DAYS_DEFAULT = 30;
 
   private final ProxyConfig config;
@@ -155,8 +157,6 @@ public final class HttpVerticle extends VerticleBase {
     });
     ctx.next();
   }
-
-  private static final String STREAMED = "claude-proxy.streamed";
 
   private static AccessLog.Entry access(RoutingContext ctx) {
     return ctx.get(ACCESS);
