@@ -171,15 +171,18 @@ public final class HttpVerticle extends VerticleBase {
       fail(ctx, e.error);
       return;
     }
+    admitAndStream(ctx, request, Endpoint.MESSAGES, Boolean.TRUE.equals(request.getValue("stream")));
+  }
+
+  /** A Messages request from a caller: checked against the caller's limits, shaped, and sent to a worker. */
+  private void admitAndStream(RoutingContext ctx, JsonObject request, Endpoint endpoint, boolean streaming) {
     Caller caller = Authenticator.caller(ctx);
     Runnable release = admit(ctx, caller, request.getString("model"));
     if (release == null) {
       return;
     }
-    boolean streaming = Boolean.TRUE.equals(request.getValue("stream"));
     Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
-    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages", streaming, body, request.getString("model"),
-        release);
+    dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, request.getString("model"), release);
   }
 
   private void countTokens(RoutingContext ctx) {
@@ -215,8 +218,7 @@ public final class HttpVerticle extends VerticleBase {
         return;
       }
     }
-    dispatch(ctx, Authenticator.caller(ctx), Endpoint.MESSAGES, "GET", ctx.request().uri(), false, Buffer.buffer(),
-        null, () -> { });
+    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", ctx.request().uri(), false, Buffer.buffer(), null, () -> { });
   }
 
   private void chat(RoutingContext ctx) {
@@ -227,13 +229,7 @@ public final class HttpVerticle extends VerticleBase {
       fail(ctx, e.error);
       return;
     }
-    Caller caller = Authenticator.caller(ctx);
-    Runnable release = admit(ctx, caller, request.getString("model"));
-    if (release == null) {
-      return;
-    }
-    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
-    dispatch(ctx, caller, Endpoint.CHAT, "POST", "/v1/messages", true, body, request.getString("model"), release);
+    admitAndStream(ctx, request, Endpoint.CHAT, true);
   }
 
   private static JsonObject allowedModels(Caller caller) {

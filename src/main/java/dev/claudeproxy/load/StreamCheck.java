@@ -1,5 +1,6 @@
 package dev.claudeproxy.load;
 
+import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.upstream.SseEvent;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -138,8 +139,7 @@ final class StreamCheck {
         return false;
       }
       case "error" -> {
-        JsonObject error = data.getJsonObject("error");
-        errorType = error == null ? "api_error" : error.getString("type", "api_error");
+        errorType = errorTypeOf(event.data());
         return false;
       }
       default -> {
@@ -172,9 +172,8 @@ final class StreamCheck {
   }
 
   private static String errorTypeOf(String data) {
-    JsonObject body = json(data);
-    JsonObject error = body == null ? null : body.getJsonObject("error");
-    return error == null ? "api_error" : error.getString("type", "api_error");
+    ApiError error = ApiError.fromJson(200, json(data));
+    return error == null ? "api_error" : error.type();
   }
 
   /** A broken rule, or null. */
