@@ -1,6 +1,8 @@
 package dev.claudeproxy.observe;
 
 import io.vertx.core.json.JsonObject;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.time.Instant;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -69,23 +71,16 @@ public final class AccessLog {
     }
   }
 
-  private static volatile java.util.Collection<String> pending;
+  private static volatile LineWriter stdout;
 
   private AccessLog() {}
 
   /** Waits (up to {@code millis}) until the lines queued for standard output are written; for a clean stop. */
   public static void awaitWritten(long millis) {
-    long deadline = System.currentTimeMillis() + millis;
-    java.util.Collection<String> queue = pending;
-    while (queue != null && !queue.isEmpty() && System.currentTimeMillis() < deadline) {
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+    LineWriter writer = stdout;
+    if (writer != null) {
+      writer.awaitWritten(millis);
     }
-    System.out.flush();
   }
 
   /** Writes the entry once; later calls do nothing. */
@@ -100,39 +95,21 @@ public final class AccessLog {
 
   /**
    * Sends access lines to standard output, one JSON object a line, and not through the root handlers. Lines are
-   * written by a thread of their own, so an event loop never waits on the terminal or a pipe; if that thread falls
-   * more than 100,000 lines behind, lines are dropped and the drop is counted in the next line written.
+   * written in batches by a thread of their own (see {@link LineWriter}), so an event loop never waits on the
+   * terminal or a pipe, nor makes a system call a line; if that thread falls more than 100,000 lines behind, lines
+   * are dropped and the drop is counted in the next line written.
    */
-  public static void toStandardOutput() {
-    java.util.concurrent.BlockingQueue<String> queue = new java.util.concurrent.ArrayBlockingQueue<>(100_000);
-    pending = queue;
-    java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
-    Thread writer = new Thread(() -> {
-      java.io.PrintStream out = System.out;
-      try {
-        for (;;) {
-          String line = queue.take();
-          long lost = dropped.getAndSet(0);
-          if (lost > 0) {
-            out.println("{\"access_log_dropped\":" + lost + "}");
-          }
-          out.println(line);
-          if (queue.isEmpty()) {
-            out.flush();
-          }
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "access-log");
-    writer.setDaemon(true);
-    writer.start();
+  public static synchronized void toStandardOutput() {
+    if (stdout != null) {
+      return;
+    }
+    LineWriter writer = new LineWriter("access-log", new FileOutputStream(FileDescriptor.out), 100_000, 20,
+        lost -> "{\"access_log_dropped\":" + lost + "}", e -> { });
+    stdout = writer;
     Handler handler = new Handler() {
       @Override
       public void publish(LogRecord record) {
-        if (!queue.offer(record.getMessage())) {
-          dropped.incrementAndGet();
-        }
+        writer.offer(record.getMessage());
       }
 
       @Override

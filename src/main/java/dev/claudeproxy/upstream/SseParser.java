@@ -1,8 +1,12 @@
 package dev.claudeproxy.upstream;
 
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * An incremental server-sent-events parser that keeps every byte.
@@ -14,8 +18,10 @@ import java.util.function.Consumer;
  * complete, so a multi-byte character split across chunks is never torn.
  */
 public final class SseParser {
-  private Buffer pending = Buffer.buffer();
-  /** Where scanning resumes in {@link #pending}. */
+  /** Bytes received but not yet part of a reported event, in {@code held[0, heldLength)}. */
+  private byte[] held = new byte[256];
+  private int heldLength;
+  /** Where scanning resumes in {@link #held}. */
   private int scan;
   /** Start of the line being scanned. */
   private int lineStart;
@@ -23,41 +29,154 @@ public final class SseParser {
   private boolean afterCr;
   /** Whether the current event has any line that is not blank. */
   private boolean eventHasContent;
-  private String eventName;
+  /** The current event's {@code event:} value, as offsets into the bytes scanned; -1 when it has none yet. */
+  private int nameStart = -1;
+  private int nameEnd;
+
+  // One scan's view: the array being scanned (held, or the chunk's own array) and where complete events end.
+  private byte[] bytes;
+  private int base;
+  private int length;
+  private int eventStart;
+  private boolean stopped;
+
+  /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
+  private interface Sink {
+    boolean event(int start, int end, int nameStart, int nameEnd);
+  }
+
+  /** The names of interest for {@link #forward}, as bytes. */
+  public static byte[][] names(String... names) {
+    byte[][] out = new byte[names.length][];
+    for (int i = 0; i < names.length; i++) {
+      out[i] = names[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return out;
+  }
 
   /** Feeds one chunk; {@code onEvent} is called for each event the chunk completes, in order. */
   public void feed(Buffer chunk, Consumer<SseEvent> onEvent) {
-    if (chunk.length() == 0) {
+    scan(chunk, (start, end, nStart, nEnd) -> {
+      String name = nStart < 0 ? null : new String(bytes, nStart, nEnd - nStart, StandardCharsets.UTF_8);
+      onEvent.accept(new SseEvent(name, Buffer.buffer(Arrays.copyOfRange(bytes, start, end))));
+      return true;
+    });
+    compact();
+  }
+
+  /**
+   * Feeds one chunk for forwarding unchanged: returns the bytes of the events it completes as one buffer (the chunk
+   * itself when it holds whole events only, else a copy of them), or null when it completes none. Only the events
+   * named in {@code names} are built and given to {@code onEvent}; the rest are only scanned. If {@code onEvent}
+   * returns false, that event and the rest of the chunk are not returned: the caller is giving up on the stream.
+   * {@link #forwardedEvents()} tells how many events the returned bytes hold.
+   */
+  public Buffer forward(Buffer chunk, byte[][] names, Predicate<SseEvent> onEvent) {
+    int[] count = {0};
+    boolean whole = heldLength == 0;
+    int[] cut = {-1};
+    scan(chunk, (start, end, nStart, nEnd) -> {
+      if (nStart >= 0 && named(names, nStart, nEnd)) {
+        String name = new String(bytes, nStart, nEnd - nStart, StandardCharsets.UTF_8);
+        if (!onEvent.test(new SseEvent(name, Buffer.buffer(Arrays.copyOfRange(bytes, start, end))))) {
+          return false;
+        }
+      }
+      count[0]++;
+      cut[0] = end;
+      return true;
+    });
+    forwardedEvents = count[0];
+    Buffer out;
+    if (count[0] == 0) {
+      out = null;
+    } else if (whole && !stopped && cut[0] == length) {
+      out = chunk;
+    } else {
+      out = Buffer.buffer(Arrays.copyOfRange(bytes, base, cut[0]));
+    }
+    compact();
+    return out;
+  }
+
+  private int forwardedEvents;
+
+  /** How many events the last {@link #forward} returned. */
+  public int forwardedEvents() {
+    return forwardedEvents;
+  }
+
+  private boolean named(byte[][] names, int start, int end) {
+    int n = end - start;
+    for (byte[] name : names) {
+      if (name.length == n && Arrays.equals(bytes, start, end, name, 0, n)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Scans a chunk, reporting complete events as offsets into {@link #bytes}. A chunk arriving with nothing held is
+   * scanned in its own array when it has one; whatever it leaves unfinished is copied into {@link #held}.
+   */
+  private void scan(Buffer chunk, Sink sink) {
+    int chunkLength = chunk.length();
+    stopped = false;
+    if (chunkLength == 0) {
+      bytes = null;
       return;
     }
-    pending = pending.length() == 0 ? chunk : pending.appendBuffer(chunk);
-    int eventStart = 0;
-    int length = pending.length();
-    for (int i = scan; i < length; i++) {
-      byte b = pending.getByte(i);
-      if (b == '\n' && afterCr && i == lineStart) {
+    ByteBuf buf = ((BufferInternal) chunk).getByteBuf();
+    if (heldLength == 0 && buf.hasArray()) {
+      bytes = buf.array();
+      base = buf.arrayOffset() + buf.readerIndex();
+    } else {
+      ensure(heldLength + chunkLength);
+      chunk.getBytes(0, chunkLength, held, heldLength);
+      heldLength += chunkLength;
+      bytes = held;
+      base = 0;
+    }
+    length = bytes == held ? heldLength : base + chunkLength;
+    // Offsets kept between chunks are relative to the start of held; shift them into this scan's array.
+    int from = bytes == held ? scan : base;
+    if (bytes != held) {
+      lineStart = base;
+      if (nameStart >= 0) {
+        nameStart += base;
+        nameEnd += base;
+      }
+    }
+    eventStart = base;
+    byte[] b = bytes;
+    int end = length;
+    boolean go = true;
+    for (int i = from; i < end && go; i++) {
+      byte c = b[i];
+      if (c != '\n' && c != '\r') {
+        continue;
+      }
+      if (c == '\n' && afterCr && i == lineStart) {
         // The second half of a "\r\n" whose "\r" already ended the line.
         afterCr = false;
         lineStart = i + 1;
         continue;
       }
-      if (b != '\n' && b != '\r') {
-        continue;
-      }
-      afterCr = b == '\r';
+      afterCr = c == '\r';
       int lineEnd = i;
       int next = i + 1;
-      if (afterCr && next < length && pending.getByte(next) == '\n') {
+      if (afterCr && next < end && b[next] == '\n') {
         afterCr = false;
         next++;
         i++;
       }
       if (lineEnd == lineStart) {
         if (eventHasContent) {
-          onEvent.accept(new SseEvent(eventName, pending.getBuffer(eventStart, next)));
+          go = sink.event(eventStart, next, nameStart, nameEnd);
           eventStart = next;
           eventHasContent = false;
-          eventName = null;
+          nameStart = -1;
         }
       } else {
         eventHasContent = true;
@@ -65,12 +184,49 @@ public final class SseParser {
       }
       lineStart = next;
     }
-    // Keep only the unfinished event; blank lines before it stay with it, so no byte is lost.
-    if (eventStart > 0) {
-      pending = pending.getBuffer(eventStart, length);
-      lineStart -= eventStart;
+    stopped = !go;
+  }
+
+  /** After a scan (and after its caller took what it needed from {@link #bytes}): keeps only what is unfinished. */
+  private void compact() {
+    if (stopped) {
+      // The caller gave up on the stream: forget the rest.
+      heldLength = 0;
+      scan = 0;
+      lineStart = 0;
+      eventHasContent = false;
+      nameStart = -1;
+      bytes = null;
+      return;
     }
-    scan = pending.length();
+    if (bytes == null) {
+      return;
+    }
+    int end = length;
+    // Keep only the unfinished event; blank lines before it stay with it, so no byte is lost.
+    int keep = end - eventStart;
+    if (bytes == held) {
+      if (eventStart > 0) {
+        System.arraycopy(held, eventStart, held, 0, keep);
+      }
+    } else {
+      ensure(keep);
+      System.arraycopy(bytes, eventStart, held, 0, keep);
+    }
+    lineStart -= eventStart;
+    if (nameStart >= 0) {
+      nameStart -= eventStart;
+      nameEnd -= eventStart;
+    }
+    heldLength = keep;
+    scan = keep;
+    bytes = null;
+  }
+
+  private void ensure(int capacity) {
+    if (held.length < capacity) {
+      held = Arrays.copyOf(held, Math.max(capacity, held.length * 2));
+    }
   }
 
   /**
@@ -78,24 +234,25 @@ public final class SseParser {
    * ({@link #hasPartialEvent()}) or the {@code \n} of a final {@code \r\n} that arrived after its {@code \r}.
    */
   public Buffer remainder() {
-    return pending.copy();
+    return Buffer.buffer(Arrays.copyOf(held, heldLength));
   }
 
   /** Whether bytes of an unfinished event are waiting: at the end of a stream this means it was cut short. */
   public boolean hasPartialEvent() {
-    return eventHasContent || lineStart < pending.length();
+    return eventHasContent || lineStart < heldLength;
   }
 
   private void readField(int start, int end) {
-    // Only the event name is decoded here; data stays bytes until someone asks for it.
-    if (end - start >= 6 && pending.getByte(start) == 'e' && pending.getByte(start + 1) == 'v'
-        && pending.getByte(start + 2) == 'e' && pending.getByte(start + 3) == 'n'
-        && pending.getByte(start + 4) == 't' && pending.getByte(start + 5) == ':') {
+    // Only where the event name lies is noted here; nothing is decoded until someone asks for it.
+    byte[] b = bytes;
+    if (end - start >= 6 && b[start] == 'e' && b[start + 1] == 'v' && b[start + 2] == 'e' && b[start + 3] == 'n'
+        && b[start + 4] == 't' && b[start + 5] == ':') {
       int from = start + 6;
-      if (from < end && pending.getByte(from) == ' ') {
+      if (from < end && b[from] == ' ') {
         from++;
       }
-      eventName = new String(pending.getBytes(from, end), StandardCharsets.UTF_8);
+      nameStart = from;
+      nameEnd = end;
     }
   }
 }

@@ -59,6 +59,9 @@ final class UpstreamCall {
   private final Consumer<Outcome> onDone;
   private final Runnable onRetry;
   private final StreamFacts facts = new StreamFacts();
+  /** The events a pass-through stream decodes: the ones {@link StreamFacts} learns from. */
+  private static final byte[][] FACT_EVENTS = SseParser.names("message_start", "message_delta", "message_stop",
+      "error");
   private final SseParser parser = new SseParser();
   private final ChatTranslator chat;
   private final long startedAt;
@@ -195,27 +198,35 @@ final class UpstreamCall {
 
   private void onSseChunk(Buffer chunk) {
     lastByteAt = System.currentTimeMillis();
-    Buffer batch = Buffer.buffer(chunk.length() + 64);
-    int[] events = {0};
     boolean[] unreadable = {false};
-    parser.feed(chunk, event -> {
-      if (unreadable[0]) {
-        return;
+    if (chat == null) {
+      // Pass-through: the whole events of this read go on as they came, in one piece (usually the read itself);
+      // only the events that carry usage, the stop or an error are built and decoded.
+      Buffer whole = parser.forward(chunk, FACT_EVENTS, event -> {
+        facts.observe(event);
+        unreadable[0] = facts.malformed();
+        return !unreadable[0];
+      });
+      if (whole != null) {
+        forward(whole, parser.forwardedEvents());
       }
-      JsonObject decoded = facts.observe(event);
-      if (facts.malformed()) {
-        unreadable[0] = true;
-        return;
-      }
-      if (chat == null) {
-        batch.appendBuffer(event.raw());
-        events[0]++;
-      } else {
+    } else {
+      Buffer batch = Buffer.buffer(chunk.length() + 64);
+      int[] events = {0};
+      parser.feed(chunk, event -> {
+        if (unreadable[0]) {
+          return;
+        }
+        JsonObject decoded = facts.observe(event);
+        if (facts.malformed()) {
+          unreadable[0] = true;
+          return;
+        }
         events[0] += chat.translate(event, decoded, batch);
+      });
+      if (batch.length() > 0) {
+        forward(batch, events[0]);
       }
-    });
-    if (batch.length() > 0) {
-      forward(batch, events[0]);
     }
     if (unreadable[0]) {
       fail("failed", ApiError.api("upstream sent an event that is not valid JSON"));

@@ -1,6 +1,7 @@
 package dev.claudeproxy.users;
 
 import dev.claudeproxy.config.ConfigException;
+import dev.claudeproxy.observe.LineWriter;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -16,9 +17,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -39,17 +37,12 @@ public final class UsageLedger implements AutoCloseable {
   private final Path journal;
   /** day → user → model → counters. */
   private final TreeMap<String, TreeMap<String, TreeMap<String, long[]>>> days = new TreeMap<>();
-  private final ExecutorService writer;
-  private BufferedWriter out;
+  /** Appends journal lines in batches, off the caller's thread; null for a ledger in memory only. */
+  private LineWriter writer;
 
   private UsageLedger(LongSupplier clock, Path journal) {
     this.clock = clock;
     this.journal = journal;
-    this.writer = journal == null ? null : Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "usage-journal");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** A ledger kept in memory only. */
@@ -80,7 +73,8 @@ public final class UsageLedger implements AutoCloseable {
         }
       }
       Files.move(tmp, journal, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      ledger.out = Files.newBufferedWriter(journal, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+      ledger.writer = new LineWriter("usage-journal", Files.newOutputStream(journal, StandardOpenOption.APPEND), 0, 20,
+          null, e -> LOG.log(Level.SEVERE, "cannot append to the usage file " + journal, e));
     } catch (IOException e) {
       throw new ConfigException("cannot use the usage file " + journal + ": " + e.getMessage(), e);
     }
@@ -119,17 +113,7 @@ public final class UsageLedger implements AutoCloseable {
       line.put("requests", 1);
     }
     if (writer != null) {
-      writer.execute(() -> append(line));
-    }
-  }
-
-  private void append(JsonObject line) {
-    try {
-      out.write(line.encode());
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      LOG.log(Level.SEVERE, "cannot append to the usage file " + journal, e);
+      writer.offer(line.encode());
     }
   }
 
@@ -138,12 +122,8 @@ public final class UsageLedger implements AutoCloseable {
     if (writer == null) {
       return;
     }
-    try {
-      writer.submit(() -> { }).get(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the usage journal did not catch up", e);
+    if (!writer.awaitWritten(10_000)) {
+      throw new IllegalStateException("the usage journal did not catch up");
     }
   }
 
@@ -221,14 +201,6 @@ public final class UsageLedger implements AutoCloseable {
     if (writer == null) {
       return;
     }
-    writer.shutdown();
-    try {
-      writer.awaitTermination(10, TimeUnit.SECONDS);
-      out.close();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      LOG.log(Level.WARNING, "closing the usage file " + journal, e);
-    }
+    writer.close();
   }
 }

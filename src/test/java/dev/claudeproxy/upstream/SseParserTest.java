@@ -2,6 +2,8 @@ package dev.claudeproxy.upstream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
@@ -99,6 +101,64 @@ class SseParserTest {
     SseParser parser = new SseParser();
     parser.feed(Buffer.buffer("event: mess"), e -> {});
     assertTrue(parser.hasPartialEvent());
+  }
+
+  @Test
+  void forwardsWholeEventsOnlyAndNamesOnlyTheOnesAskedFor() {
+    byte[][] wanted = SseParser.names("message_start", "message_stop");
+    for (String eol : List.of("\n", "\r\n", "\r")) {
+      String stream = STREAM.replace("\n", eol);
+      byte[] bytes = stream.getBytes(StandardCharsets.UTF_8);
+      for (int a = 0; a <= bytes.length; a += 2) {
+        for (int b = a; b <= bytes.length; b += 11) {
+          SseParser parser = new SseParser();
+          List<String> named = new ArrayList<>();
+          Buffer out = Buffer.buffer();
+          int events = 0;
+          for (int[] range : new int[][] {{0, a}, {a, b}, {b, bytes.length}}) {
+            // Chunks with a non-zero offset into a larger array, as a slice of a read would have.
+            byte[] padded = new byte[range[1] - range[0] + 6];
+            System.arraycopy(bytes, range[0], padded, 3, range[1] - range[0]);
+            Buffer chunk = Buffer.buffer(padded).slice(3, 3 + range[1] - range[0]);
+            Buffer whole = parser.forward(chunk, wanted, e -> named.add(e.name()));
+            if (whole != null) {
+              out.appendBuffer(whole);
+              events += parser.forwardedEvents();
+              String text = whole.toString(StandardCharsets.UTF_8);
+              assertTrue(text.endsWith(eol + eol) || text.endsWith("\r\r\n") || text.endsWith("\r\n\r"),
+                  "ends on an event boundary: " + escape(text));
+            }
+          }
+          String where = "eol=" + escape(eol) + " splits " + a + "," + b;
+          assertEquals(List.of("message_start", "message_stop"), named, where);
+          assertEquals(6, events, where);
+          assertEquals(stream, out.toString(StandardCharsets.UTF_8) + parser.remainder().toString(StandardCharsets.UTF_8),
+              where);
+          assertFalse(parser.hasPartialEvent(), where);
+        }
+      }
+    }
+  }
+
+  @Test
+  void forwardingHandsBackTheChunkItselfWhenItHoldsWholeEvents() {
+    SseParser parser = new SseParser();
+    Buffer chunk = Buffer.buffer("event: ping\ndata: {}\n\nevent: ping\ndata: {}\n\n");
+    assertSame(chunk, parser.forward(chunk, SseParser.names("error"), e -> true));
+    assertEquals(2, parser.forwardedEvents());
+    assertNull(parser.forward(Buffer.buffer("event: pi"), SseParser.names("error"), e -> true));
+    assertEquals(0, parser.forwardedEvents());
+    assertTrue(parser.hasPartialEvent());
+  }
+
+  @Test
+  void forwardingStopsBeforeTheEventItsCallerRefuses() {
+    SseParser parser = new SseParser();
+    Buffer out = parser.forward(Buffer.buffer("event: ping\ndata: {}\n\nevent: error\ndata: {oops\n\nevent: ping\n"),
+        SseParser.names("error"), e -> false);
+    assertEquals("event: ping\ndata: {}\n\n", out.toString(StandardCharsets.UTF_8));
+    assertEquals(1, parser.forwardedEvents());
+    assertFalse(parser.hasPartialEvent());
   }
 
   private static List<SseEvent> parse(SseParser parser, byte[] bytes, int split1, int split2) {
