@@ -15,7 +15,11 @@ import java.time.Duration;
  * @param upstreamBaseUrl Claude's base URL ({@code ANTHROPIC_BASE_URL})
  * @param usersFile the users file ({@code PROXY_USERS})
  * @param maxBodyBytes largest request body accepted ({@code PROXY_MAX_BODY_BYTES})
- * @param upstreamPoolSize HTTP/1.1 connections per worker instance to the upstream ({@code UPSTREAM_POOL_SIZE})
+ * @param upstreamProtocol how to speak to the upstream ({@code UPSTREAM_PROTOCOL}): {@code auto} (HTTP/2 by ALPN
+ *     over TLS, else HTTP/1.1), {@code h2c} (HTTP/2 in clear text, with prior knowledge: many streams share a
+ *     connection) or {@code http1}
+ * @param upstreamPoolSize HTTP/1.1 connections per worker instance to the upstream ({@code UPSTREAM_POOL_SIZE}); a
+ *     hundredth of it for HTTP/2
  * @param connectTimeout upstream connect timeout ({@code UPSTREAM_CONNECT_TIMEOUT_MS})
  * @param streamCreditBytes bytes a worker may send for one stream before the HTTP side grants more
  *     ({@code PROXY_STREAM_CREDIT_BYTES})
@@ -34,6 +38,7 @@ public record ProxyConfig(
     int workerInstances,
     String upstreamKey,
     URI upstreamBaseUrl,
+    String upstreamProtocol,
     Path usersFile,
     long maxBodyBytes,
     int upstreamPoolSize,
@@ -59,6 +64,7 @@ public record ProxyConfig(
         (int) s.longInRange("PROXY_WORKER_INSTANCES", 2L * cores, 1, 256),
         key,
         baseUrl(s.string("ANTHROPIC_BASE_URL", DEFAULT_BASE_URL)),
+        protocol(s.string("UPSTREAM_PROTOCOL", "auto")),
         Path.of(s.string("PROXY_USERS", "conf/users.json")),
         s.longInRange("PROXY_MAX_BODY_BYTES", 32L * 1024 * 1024, 1024, 1L << 31),
         (int) s.longInRange("UPSTREAM_POOL_SIZE", 10_000, 1, 1_000_000),
@@ -78,9 +84,17 @@ public record ProxyConfig(
   }
 
   public ProxyConfig withUpstream(URI baseUrl) {
-    return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, usersFile,
+    return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
         forwardSimHeaders, upstreamPolicy, clientPolicy);
+  }
+
+  private static String protocol(String value) {
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!v.equals("auto") && !v.equals("h2c") && !v.equals("http1")) {
+      throw new ConfigException("UPSTREAM_PROTOCOL must be auto, h2c or http1, got " + value);
+    }
+    return v;
   }
 
   private static URI baseUrl(String value) {

@@ -68,6 +68,9 @@ final class SimulatorApi {
     Router router = Router.router(vertx);
     router.route().handler(ctx -> {
       stats.request();
+      if (ctx.request().version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+        stats.http2Request(ctx.request().connection());
+      }
       ctx.next();
     });
     router.get("/sim/stats").handler(ctx -> ctx.response()

@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class SimulatorStats {
   private final LongAdder requests = new LongAdder();
+  private final LongAdder http2Requests = new LongAdder();
+  private final java.util.Set<Object> http2Connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final LongAdder errors = new LongAdder();
   private final LongAdder streamsStarted = new LongAdder();
   private final LongAdder streamsCompleted = new LongAdder();
@@ -74,6 +76,19 @@ public final class SimulatorStats {
     requests.increment();
   }
 
+  /** A request that came over HTTP/2, on {@code connection}; connections are counted while they are open. */
+  void http2Request(io.vertx.core.http.HttpConnection connection) {
+    http2Requests.increment();
+    if (http2Connections.add(connection)) {
+      connection.closeHandler(v -> http2Connections.remove(connection));
+    }
+  }
+
+  /** Requests that came over HTTP/2. */
+  public long http2Requests() {
+    return http2Requests.sum();
+  }
+
   void error() {
     errors.increment();
   }
@@ -113,6 +128,8 @@ public final class SimulatorStats {
   public JsonObject toJson() {
     return new JsonObject()
         .put("requests", requests())
+        .put("http2Requests", http2Requests())
+        .put("http2ConnectionsOpen", http2Connections.size())
         .put("errors", errors())
         .put("streamsStarted", streamsStarted())
         .put("streamsCompleted", streamsCompleted())

@@ -14,20 +14,23 @@ import java.util.List;
  * @param apiKey the upstream key, or null (the built-in simulator needs none)
  */
 public record UpstreamTarget(
-    String host, int port, boolean ssl, String pathPrefix, String apiKey, int poolSize, int connectTimeoutMs) {
+    String host, int port, boolean ssl, String protocol, String pathPrefix, String apiKey, int poolSize,
+    int connectTimeoutMs) {
 
   public static UpstreamTarget from(ProxyConfig config) {
     URI uri = config.upstreamBaseUrl();
     boolean ssl = "https".equals(uri.getScheme());
     int port = uri.getPort() != -1 ? uri.getPort() : ssl ? 443 : 80;
     String prefix = uri.getRawPath() == null ? "" : uri.getRawPath();
-    return new UpstreamTarget(uri.getHost(), port, ssl, prefix, config.upstreamKey(), config.upstreamPoolSize(),
+    return new UpstreamTarget(uri.getHost(), port, ssl, config.upstreamProtocol(), prefix, config.upstreamKey(), config.upstreamPoolSize(),
         (int) config.connectTimeout().toMillis());
   }
 
   /**
-   * Client options: over TLS, HTTP/2 is offered through ALPN and HTTP/1.1 taken when the server declines it; in
-   * clear text (the simulator), HTTP/1.1 without an upgrade dance.
+   * Client options. {@code auto}: over TLS, HTTP/2 is offered through ALPN and HTTP/1.1 taken when the server
+   * declines it; in clear text, HTTP/1.1 without an upgrade dance. {@code h2c}: HTTP/2 in clear text from the first
+   * byte (prior knowledge), for an upstream known to speak it, such as the simulator; streams then share a few
+   * connections instead of holding one socket each. {@code http1}: HTTP/1.1 only.
    */
   public HttpClientOptions clientOptions() {
     HttpClientOptions options = new HttpClientOptions()
@@ -38,7 +41,9 @@ public record UpstreamTarget(
         .setKeepAlive(true)
         .setTcpNoDelay(true)
         .setDecompressionSupported(false);
-    if (ssl) {
+    if (protocol.equals("h2c") && !ssl) {
+      options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+    } else if (ssl && !protocol.equals("http1")) {
       options.setUseAlpn(true)
           .setProtocolVersion(HttpVersion.HTTP_2)
           .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
