@@ -3,6 +3,9 @@ package dev.claudeproxy.upstream;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.Consumer;
@@ -152,11 +155,8 @@ public final class SseParser {
     byte[] b = bytes;
     int end = length;
     boolean go = true;
-    for (int i = from; i < end && go; i++) {
+    for (int i = nextBreak(b, from, end); i < end && go; i = nextBreak(b, i + 1, end)) {
       byte c = b[i];
-      if (c != '\n' && c != '\r') {
-        continue;
-      }
       if (c == '\n' && afterCr && i == lineStart) {
         // The second half of a "\r\n" whose "\r" already ended the line.
         afterCr = false;
@@ -221,6 +221,34 @@ public final class SseParser {
     heldLength = keep;
     scan = keep;
     bytes = null;
+  }
+
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
+  private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+
+  /**
+   * The index of the first {@code \n} or {@code \r} in {@code b[from, end)}, or {@code end}. Eight bytes at a time:
+   * a byte of {@code w ^ LFS} is zero where {@code w} has a {@code \n}, and {@code (x - ONES) & ~x & HIGHS} marks
+   * zero bytes; the lowest mark is always exact, which is the one taken.
+   */
+  static int nextBreak(byte[] b, int from, int end) {
+    int i = from;
+    for (; i + 8 <= end; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long lf = w ^ LFS;
+      long cr = w ^ CRS;
+      long marks = ((lf - ONES) & ~lf | (cr - ONES) & ~cr) & HIGHS;
+      if (marks != 0) {
+        return i + (Long.numberOfTrailingZeros(marks) >>> 3);
+      }
+    }
+    while (i < end && b[i] != '\n' && b[i] != '\r') {
+      i++;
+    }
+    return i;
   }
 
   private void ensure(int capacity) {

@@ -78,6 +78,12 @@ final class UpstreamCall {
   private long credits;
   private boolean paused;
   private boolean done;
+  /** Bytes for the client not sent yet: what one pass of the event loop delivered (see {@link #forward}). */
+  private Buffer unsent;
+  private int unsentEvents;
+  private boolean unsentCopied;
+  private boolean sendScheduled;
+  private final io.vertx.core.Context context;
   /** A whole Message answer, kept (up to a bound) to read its usage at the end; null when not wanted. */
   private Buffer wholeMessage;
   private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
@@ -95,6 +101,7 @@ final class UpstreamCall {
     this.credits = start.credits();
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
+    this.context = vertx.getOrCreateContext();
   }
 
   void begin() {
@@ -242,13 +249,43 @@ final class UpstreamCall {
     forward(chunk, 0);
   }
 
+  /**
+   * Queues bytes for the client. One socket read often holds many upstream pieces (an HTTP/1.1 chunk or an HTTP/2
+   * DATA frame per delta), each handed over on its own; they are gathered and sent as one bus message once the
+   * event loop has delivered the read, so a burst costs one message and one client write rather than one a delta.
+   */
   private void forward(Buffer bytes, int events) {
-    sender.data(bytes, events);
+    if (unsent == null) {
+      unsent = bytes;
+    } else {
+      if (!unsentCopied) {
+        unsent = Buffer.buffer(2 * (unsent.length() + bytes.length())).appendBuffer(unsent);
+        unsentCopied = true;
+      }
+      unsent.appendBuffer(bytes);
+    }
+    unsentEvents += events;
     credits -= bytes.length();
     if (credits <= 0 && !paused && response != null) {
       paused = true;
       response.pause();
     }
+    if (!sendScheduled) {
+      sendScheduled = true;
+      context.runOnContext(v -> {
+        sendScheduled = false;
+        sendUnsent();
+      });
+    }
+  }
+
+  private void sendUnsent() {
+    if (unsent != null && !done) {
+      sender.data(unsent, unsentEvents);
+    }
+    unsent = null;
+    unsentEvents = 0;
+    unsentCopied = false;
   }
 
   private void onEnd() {
@@ -275,7 +312,7 @@ final class UpstreamCall {
       finish("failed", () -> sender.error(ApiError.api("upstream stream ended before message_stop")));
     } else {
       if (rest.length() > 0 && chat == null) {
-        sender.data(rest, 0);
+        forward(rest, 0);
       }
       finish("completed", () -> sender.end(facts.summary("completed")));
     }
@@ -346,6 +383,7 @@ final class UpstreamCall {
   }
 
   private void finish(String outcome, Runnable last) {
+    sendUnsent();
     done = true;
     last.run();
     onDone.accept(outcome(outcome));

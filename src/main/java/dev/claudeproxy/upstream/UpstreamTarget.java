@@ -22,7 +22,10 @@ public record UpstreamTarget(
     boolean ssl = "https".equals(uri.getScheme());
     int port = uri.getPort() != -1 ? uri.getPort() : ssl ? 443 : 80;
     String prefix = uri.getRawPath() == null ? "" : uri.getRawPath();
-    return new UpstreamTarget(uri.getHost(), port, ssl, config.upstreamProtocol(), prefix, config.upstreamKey(), config.upstreamPoolSize(),
+    // The built-in simulator is known to speak HTTP/2 in clear text, so "auto" takes it there.
+    String protocol = config.upstreamProtocol().equals("auto") && config.simulated() && !ssl ? "h2c"
+        : config.upstreamProtocol();
+    return new UpstreamTarget(uri.getHost(), port, ssl, protocol, prefix, config.upstreamKey(), config.upstreamPoolSize(),
         (int) config.connectTimeout().toMillis());
   }
 

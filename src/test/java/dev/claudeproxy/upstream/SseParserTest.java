@@ -161,6 +161,24 @@ class SseParserTest {
     assertFalse(parser.hasPartialEvent());
   }
 
+  @Test
+  void findsEveryLineBreakWhereverItFallsInAWord() {
+    java.util.Random random = new java.util.Random(7);
+    for (int round = 0; round < 2000; round++) {
+      byte[] bytes = new byte[random.nextInt(40)];
+      for (int i = 0; i < bytes.length; i++) {
+        int pick = random.nextInt(12);
+        bytes[i] = (byte) (pick == 0 ? '\n' : pick == 1 ? '\r' : pick == 2 ? 0x8a : pick == 3 ? 0x0b : 'a' + pick);
+      }
+      int from = bytes.length == 0 ? 0 : random.nextInt(bytes.length);
+      int expected = from;
+      while (expected < bytes.length && bytes[expected] != '\n' && bytes[expected] != '\r') {
+        expected++;
+      }
+      assertEquals(expected, SseParser.nextBreak(bytes, from, bytes.length), java.util.Arrays.toString(bytes));
+    }
+  }
+
   private static List<SseEvent> parse(SseParser parser, byte[] bytes, int split1, int split2) {
     List<SseEvent> events = new ArrayList<>();
     parser.feed(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, 0, split1)), events::add);
