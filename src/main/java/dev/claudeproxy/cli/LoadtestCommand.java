@@ -68,6 +68,10 @@ final class LoadtestCommand implements Callable<Integer> {
       + "enough for the concurrency on loopback, else 1).")
   Integer addresses;
 
+  @Option(names = "--warmup", description = {"Streams run and checked first but kept out of the timing figures",
+      "(default: ${DEFAULT-VALUE})."})
+  long warmup = 0;
+
   @Option(names = "--json", description = "Summary file (default: ${DEFAULT-VALUE}).")
   Path json = Path.of("target", "loadtest", "summary.json");
 
@@ -106,7 +110,7 @@ final class LoadtestCommand implements Callable<Integer> {
     long total = streams > 0 ? streams : durationSeconds == null ? 10L * concurrency : 0;
     LoadConfig config = new LoadConfig(url, endpoint, key, concurrency, total,
         durationSeconds == null ? null : Duration.ofSeconds(durationSeconds),
-        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread);
+        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup);
 
     Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     try {

@@ -20,6 +20,8 @@ import java.util.Map;
  * @param verifyTokens when above 0, each stream asks the simulator for this many tokens
  *     ({@code x-sim-output-tokens}) and its final text is checked against what the simulator sends
  * @param addresses local source addresses to spread connections over (127.0.0.x on loopback)
+ * @param warmup the first streams, checked like the others but kept out of the timing figures (time to first token,
+ *     gaps, durations): what a steady state at the concurrency looks like, without the ramp's connection set-up
  */
 public record LoadConfig(
     URI target,
@@ -32,7 +34,8 @@ public record LoadConfig(
     JsonObject template,
     Map<String, String> headers,
     int verifyTokens,
-    int addresses) {
+    int addresses,
+    long warmup) {
 
   public boolean chat() {
     return "chat".equals(endpoint);

@@ -244,7 +244,9 @@ public final class LoadGenerator {
         parser.feed(chunk, event -> {
           if (check.accept(event)) {
             long now = System.nanoTime();
-            if (lastDeltaAt == 0) {
+            if (n <= config.warmup()) {
+              // a warm-up stream: checked, not timed
+            } else if (lastDeltaAt == 0) {
               stats.ttft.recordValue(Math.max(0, (now - sentAt) / 1000));
             } else {
               stats.gaps.recordValue(Math.max(0, (now - lastDeltaAt) / 1000));
@@ -265,7 +267,9 @@ public final class LoadGenerator {
     }
 
     private void finish() {
-      stats.durations.recordValue(Math.max(0, (System.nanoTime() - sentAt) / 1000));
+      if (n > config.warmup()) {
+        stats.durations.recordValue(Math.max(0, (System.nanoTime() - sentAt) / 1000));
+      }
       if (check.violation() != null) {
         stats.error("integrity", "stream " + n + ": " + check.violation());
       } else if (check.errorType() != null) {

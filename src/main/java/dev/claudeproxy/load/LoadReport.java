@@ -22,6 +22,7 @@ public final class LoadReport {
         .put("duration_s", config.duration() == null ? null : config.duration().toSeconds())
         .put("ramp_up_s", config.rampUp() == null ? 0 : config.rampUp().toSeconds())
         .put("verify_tokens", config.verifyTokens()).put("source_addresses", config.addresses())
+        .put("warmup_streams", config.warmup())
         .put("headers", new JsonObject(new java.util.TreeMap<>(config.headers()))));
   }
 

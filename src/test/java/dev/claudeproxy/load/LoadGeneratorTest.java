@@ -30,10 +30,25 @@ class LoadGeneratorTest {
   }
 
   private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers) {
+    return run(endpoint, concurrency, total, headers, 0);
+  }
+
+  private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
+      long warmup) {
     LoadConfig config = new LoadConfig(URI.create(stack.proxyUrl()), endpoint, stack.callerKey, concurrency, total,
         null, Duration.ofMillis(200), LoadConfig.defaultTemplate(endpoint, "claude-sonnet-4-6", 1024), headers, 25,
-        2);
+        2, warmup);
     return TestStack.await(new LoadGenerator(config, null).run(stack.vertx));
+  }
+
+  @Test
+  void warmUpStreamsAreCheckedButNotTimed() {
+    LoadReport report = run("messages", 20, 100, Map.of(), 60);
+    JsonObject s = report.summary();
+    assertTrue(report.clean(), s.encodePrettily());
+    assertEquals(100, s.getJsonObject("streams").getLong("completed"));
+    assertEquals(40, s.getJsonObject("time_to_first_token_ms").getLong("count"), s.encodePrettily());
+    assertEquals(60, s.getJsonObject("config").getLong("warmup_streams"));
   }
 
   @Test
