@@ -5,7 +5,9 @@ import dev.claudeproxy.api.ChatEvents;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamErrors;
+import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
@@ -54,6 +56,18 @@ final class StreamSession {
   private long drainWaitSince = -1;
   private boolean firstData = true;
   private boolean finished;
+  /** The upstream's head has arrived (it may not be written yet). */
+  private boolean headSeen;
+  /**
+   * Head and bytes not written yet. Writes are gathered over one pass of the event loop and written together when
+   * it ends (or with the end of the response), so a short answer whose head, data and end arrive together costs one
+   * write and one system call instead of three.
+   */
+  private boolean headPending;
+  private Buffer pending;
+  private boolean pendingCopied;
+  private boolean flushScheduled;
+  private final Context context;
 
   /**
    * @param access the request's access-log line, completed here and written once the usage is known
@@ -72,6 +86,7 @@ final class StreamSession {
     this.metrics = metrics;
     this.release = release;
     this.lastWriteAt = System.currentTimeMillis();
+    this.context = java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context");
     metrics.streamStarted();
     response.closeHandler(v -> clientClosed());
   }
@@ -128,6 +143,7 @@ final class StreamSession {
   }
 
   private void head(JsonObject head) {
+    headSeen = true;
     upstreamStatus = head.getInteger("status", 502);
     metrics.upstreamStatus(upstreamStatus);
     JsonObject passed = head.getJsonObject("headers", new JsonObject());
@@ -147,9 +163,11 @@ final class StreamSession {
     if (sse) {
       sseHeaders();
     }
-    // Send the head now: SDKs and browsers learn the stream has started before the first token.
-    response.writeHead();
+    // Sent at the end of this pass of the event loop at the latest, so SDKs and browsers learn the stream has
+    // started before the first token; with it if the first token is already here.
+    headPending = true;
     lastWriteAt = System.currentTimeMillis();
+    scheduleFlush();
   }
 
   private void sseHeaders() {
@@ -165,7 +183,7 @@ final class StreamSession {
       }
       return;
     }
-    if (!response.headWritten()) {
+    if (!headSeen && !committedEarly) {
       fail(ApiError.api("stream data arrived before its head"), true, "failed");
       return;
     }
@@ -177,6 +195,40 @@ final class StreamSession {
     }
     eventsSent += Math.max(0, events);
     metrics.forwarded(Math.max(0, events), bytes.length());
+    if (pending == null) {
+      pending = bytes;
+    } else {
+      if (!pendingCopied) {
+        pending = Buffer.buffer(2 * (pending.length() + bytes.length())).appendBuffer(pending);
+        pendingCopied = true;
+      }
+      pending.appendBuffer(bytes);
+    }
+    scheduleFlush();
+  }
+
+  private void scheduleFlush() {
+    if (!flushScheduled) {
+      flushScheduled = true;
+      context.runOnContext(v -> {
+        flushScheduled = false;
+        if (!finished) {
+          flushPending();
+        }
+      });
+    }
+  }
+
+  /** Writes the head and the bytes gathered so far, and grants credit for them as the client takes them. */
+  private void flushPending() {
+    headPending = false;
+    Buffer bytes = takePending();
+    if (bytes == null) {
+      if (!response.headWritten()) {
+        response.writeHead();
+      }
+      return;
+    }
     write(bytes);
     ungranted += bytes.length();
     if (response.writeQueueFull()) {
@@ -190,6 +242,13 @@ final class StreamSession {
     } else if (ungranted >= creditBytes / 2) {
       grant();
     }
+  }
+
+  private Buffer takePending() {
+    Buffer bytes = pending;
+    pending = null;
+    pendingCopied = false;
+    return bytes;
   }
 
   private void write(Buffer bytes) {
@@ -214,8 +273,14 @@ final class StreamSession {
       access.put("error_type", summary.getJsonObject("error").getString("type"));
       metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
     }
+    headPending = false;
+    Buffer last = takePending();
     finish(outcome);
-    response.end();
+    if (last == null) {
+      response.end();
+    } else {
+      response.end(last);
+    }
   }
 
   private ApiError upstreamError() {
@@ -239,6 +304,9 @@ final class StreamSession {
   boolean tick(long now, long keepaliveMs, long stallTimeoutMs) {
     if (finished) {
       return true;
+    }
+    if (headPending || pending != null) {
+      flushPending();
     }
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
       // The client reads nothing: let it go, and the upstream with it.
@@ -272,6 +340,10 @@ final class StreamSession {
     }
     if (cancelUpstream) {
       cancel();
+    }
+    if (headPending || pending != null) {
+      // What arrived before the failure goes first, so the client sees the stream as it was, then the error.
+      flushPending();
     }
     access.put("error_type", error.type());
     metrics.streamError(error.type());
@@ -308,7 +380,7 @@ final class StreamSession {
   private void finish(String outcome) {
     finished = true;
     access.put("outcome", outcome).put("duration_ms", access.elapsedMillis());
-    if (!access.written() && response.headWritten()) {
+    if (!access.written() && (response.headWritten() || headSeen)) {
       access.put("status", response.getStatusCode());
     }
     metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
