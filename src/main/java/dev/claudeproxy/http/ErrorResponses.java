@@ -3,11 +3,9 @@ package dev.claudeproxy.http;
 import dev.claudeproxy.api.ApiError;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
-import java.security.SecureRandom;
 
 /** Writes {@link ApiError}s as HTTP responses, each with a fresh {@code request-id}. */
 final class ErrorResponses {
-  private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
   private ErrorResponses() {}
@@ -28,7 +26,8 @@ final class ErrorResponses {
   static String newRequestId() {
     char[] id = new char[24];
     for (int i = 0; i < id.length; i++) {
-      id[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
+      // An identifier, not a secret: a per-thread generator, without SecureRandom's lock and entropy reads.
+      id[i] = ALPHABET[java.util.concurrent.ThreadLocalRandom.current().nextInt(ALPHABET.length)];
     }
     return "req_" + new String(id);
   }
