@@ -3,9 +3,9 @@ package dev.claudeproxy.http;
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.api.ChatEvents;
 import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.bus.PassBatch;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamErrors;
-import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -64,10 +64,7 @@ final class StreamSession {
    * write and one system call instead of three.
    */
   private boolean headPending;
-  private Buffer pending;
-  private boolean pendingCopied;
-  private boolean flushScheduled;
-  private final Context context;
+  private final PassBatch pending;
 
   /**
    * @param access the request's access-log line, completed here and written once the usage is known
@@ -86,7 +83,12 @@ final class StreamSession {
     this.metrics = metrics;
     this.release = release;
     this.lastWriteAt = System.currentTimeMillis();
-    this.context = java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context");
+    this.pending = new PassBatch(
+        java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context"), () -> {
+          if (!finished) {
+            flushPending();
+          }
+        });
     metrics.streamStarted();
     response.closeHandler(v -> clientClosed());
   }
@@ -167,7 +169,7 @@ final class StreamSession {
     // started before the first token; with it if the first token is already here.
     headPending = true;
     lastWriteAt = System.currentTimeMillis();
-    scheduleFlush();
+    pending.schedule();
   }
 
   private void sseHeaders() {
@@ -195,34 +197,13 @@ final class StreamSession {
     }
     eventsSent += Math.max(0, events);
     metrics.forwarded(Math.max(0, events), bytes.length());
-    if (pending == null) {
-      pending = bytes;
-    } else {
-      if (!pendingCopied) {
-        pending = Buffer.buffer(2 * (pending.length() + bytes.length())).appendBuffer(pending);
-        pendingCopied = true;
-      }
-      pending.appendBuffer(bytes);
-    }
-    scheduleFlush();
-  }
-
-  private void scheduleFlush() {
-    if (!flushScheduled) {
-      flushScheduled = true;
-      context.runOnContext(v -> {
-        flushScheduled = false;
-        if (!finished) {
-          flushPending();
-        }
-      });
-    }
+    pending.add(bytes, 0);
   }
 
   /** Writes the head and the bytes gathered so far, and grants credit for them as the client takes them. */
   private void flushPending() {
     headPending = false;
-    Buffer bytes = takePending();
+    Buffer bytes = pending.take();
     if (bytes == null) {
       if (!response.headWritten()) {
         response.writeHead();
@@ -242,13 +223,6 @@ final class StreamSession {
     } else if (ungranted >= creditBytes / 2) {
       grant();
     }
-  }
-
-  private Buffer takePending() {
-    Buffer bytes = pending;
-    pending = null;
-    pendingCopied = false;
-    return bytes;
   }
 
   private void write(Buffer bytes) {
@@ -274,7 +248,7 @@ final class StreamSession {
       metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
     }
     headPending = false;
-    Buffer last = takePending();
+    Buffer last = pending.take();
     finish(outcome);
     if (last == null) {
       response.end();
@@ -305,7 +279,7 @@ final class StreamSession {
     if (finished) {
       return true;
     }
-    if (headPending || pending != null) {
+    if (headPending || !pending.isEmpty()) {
       flushPending();
     }
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
@@ -341,7 +315,7 @@ final class StreamSession {
     if (cancelUpstream) {
       cancel();
     }
-    if (headPending || pending != null) {
+    if (headPending || !pending.isEmpty()) {
       // What arrived before the failure goes first, so the client sees the stream as it was, then the error.
       flushPending();
     }

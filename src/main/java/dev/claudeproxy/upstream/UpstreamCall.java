@@ -2,6 +2,7 @@ package dev.claudeproxy.upstream;
 
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.bus.PassBatch;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamEventSender;
 import dev.claudeproxy.config.UpstreamPolicy;
@@ -79,11 +80,7 @@ final class UpstreamCall {
   private boolean paused;
   private boolean done;
   /** Bytes for the client not sent yet: what one pass of the event loop delivered (see {@link #forward}). */
-  private Buffer unsent;
-  private int unsentEvents;
-  private boolean unsentCopied;
-  private boolean sendScheduled;
-  private final io.vertx.core.Context context;
+  private final PassBatch unsent;
   /** A whole Message answer, kept (up to a bound) to read its usage at the end; null when not wanted. */
   private Buffer wholeMessage;
   private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
@@ -101,7 +98,7 @@ final class UpstreamCall {
     this.credits = start.credits();
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
-    this.context = vertx.getOrCreateContext();
+    this.unsent = new PassBatch(vertx.getOrCreateContext(), this::sendUnsent);
   }
 
   void begin() {
@@ -255,37 +252,20 @@ final class UpstreamCall {
    * event loop has delivered the read, so a burst costs one message and one client write rather than one a delta.
    */
   private void forward(Buffer bytes, int events) {
-    if (unsent == null) {
-      unsent = bytes;
-    } else {
-      if (!unsentCopied) {
-        unsent = Buffer.buffer(2 * (unsent.length() + bytes.length())).appendBuffer(unsent);
-        unsentCopied = true;
-      }
-      unsent.appendBuffer(bytes);
-    }
-    unsentEvents += events;
+    unsent.add(bytes, events);
     credits -= bytes.length();
     if (credits <= 0 && !paused && response != null) {
       paused = true;
       response.pause();
     }
-    if (!sendScheduled) {
-      sendScheduled = true;
-      context.runOnContext(v -> {
-        sendScheduled = false;
-        sendUnsent();
-      });
-    }
   }
 
   private void sendUnsent() {
-    if (unsent != null && !done) {
-      sender.data(unsent, unsentEvents);
+    int events = unsent.events();
+    Buffer bytes = unsent.take();
+    if (bytes != null && !done) {
+      sender.data(bytes, events);
     }
-    unsent = null;
-    unsentEvents = 0;
-    unsentCopied = false;
   }
 
   private void onEnd() {
