@@ -73,26 +73,8 @@ final class RequestChecks {
     if (body.containsKey("top_k") && !isWhole(body.getValue("top_k"))) {
       throw invalid("top_k: must be an integer");
     }
-    if (body.containsKey("stop_sequences")) {
-      if (!(body.getValue("stop_sequences") instanceof JsonArray seqs)) {
-        throw invalid("stop_sequences: must be an array of strings");
-      }
-      for (int i = 0; i < seqs.size(); i++) {
-        if (!(seqs.getValue(i) instanceof String)) {
-          throw invalid("stop_sequences." + i + ": must be a string");
-        }
-      }
-    }
-    if (body.containsKey("tools")) {
-      if (!(body.getValue("tools") instanceof JsonArray tools)) {
-        throw invalid("tools: must be an array");
-      }
-      for (int i = 0; i < tools.size(); i++) {
-        if (!(tools.getValue(i) instanceof JsonObject)) {
-          throw invalid("tools." + i + ": must be an object");
-        }
-      }
-    }
+    optionalArray(body, "stop_sequences", String.class, "an array of strings", "a string");
+    optionalArray(body, "tools", JsonObject.class, "an array", "an object");
     optional(body, "tool_choice", JsonObject.class, "an object");
     optional(body, "thinking", JsonObject.class, "an object");
     optional(body, "metadata", JsonObject.class, "an object");
@@ -162,6 +144,22 @@ final class RequestChecks {
     Object value = body.getValue(field);
     if (body.containsKey(field) && !type.isInstance(value)) {
       throw invalid(field + ": must be " + what);
+    }
+  }
+
+  /** When present, {@code field} must be an array ({@code what}) whose items are all {@code type} ({@code itemWhat}). */
+  static void optionalArray(JsonObject body, String field, Class<?> type, String what, String itemWhat)
+      throws Invalid {
+    if (!body.containsKey(field)) {
+      return;
+    }
+    if (!(body.getValue(field) instanceof JsonArray items)) {
+      throw invalid(field + ": must be " + what);
+    }
+    for (int i = 0; i < items.size(); i++) {
+      if (!type.isInstance(items.getValue(i))) {
+        throw invalid(field + "." + i + ": must be " + itemWhat);
+      }
     }
   }
 
