@@ -42,6 +42,7 @@ public final class SseParser {
   private int length;
   private int eventStart;
   private boolean stopped;
+  private int forwardedEvents;
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
   private interface Sink {
@@ -60,8 +61,7 @@ public final class SseParser {
   /** Feeds one chunk; {@code onEvent} is called for each event the chunk completes, in order. */
   public void feed(Buffer chunk, Consumer<SseEvent> onEvent) {
     scan(chunk, (start, end, nStart, nEnd) -> {
-      String name = nStart < 0 ? null : new String(bytes, nStart, nEnd - nStart, StandardCharsets.UTF_8);
-      onEvent.accept(new SseEvent(name, Buffer.buffer(Arrays.copyOfRange(bytes, start, end))));
+      onEvent.accept(eventAt(start, end, nStart, nEnd));
       return true;
     });
     compact();
@@ -75,23 +75,19 @@ public final class SseParser {
    * {@link #forwardedEvents()} tells how many events the returned bytes hold.
    */
   public Buffer forward(Buffer chunk, byte[][] names, Predicate<SseEvent> onEvent) {
-    int[] count = {0};
     boolean whole = heldLength == 0;
     int[] cut = {-1};
+    forwardedEvents = 0;
     scan(chunk, (start, end, nStart, nEnd) -> {
-      if (nStart >= 0 && named(names, nStart, nEnd)) {
-        String name = new String(bytes, nStart, nEnd - nStart, StandardCharsets.UTF_8);
-        if (!onEvent.test(new SseEvent(name, Buffer.buffer(Arrays.copyOfRange(bytes, start, end))))) {
-          return false;
-        }
+      if (nStart >= 0 && named(names, nStart, nEnd) && !onEvent.test(eventAt(start, end, nStart, nEnd))) {
+        return false;
       }
-      count[0]++;
+      forwardedEvents++;
       cut[0] = end;
       return true;
     });
-    forwardedEvents = count[0];
     Buffer out;
-    if (count[0] == 0) {
+    if (forwardedEvents == 0) {
       out = null;
     } else if (whole && !stopped && cut[0] == length) {
       out = chunk;
@@ -102,11 +98,15 @@ public final class SseParser {
     return out;
   }
 
-  private int forwardedEvents;
-
   /** How many events the last {@link #forward} returned. */
   public int forwardedEvents() {
     return forwardedEvents;
+  }
+
+  /** The complete event at {@code bytes[start, end)}, its name at {@code [nameStart, nameEnd)} (-1: none), copied. */
+  private SseEvent eventAt(int start, int end, int nameStart, int nameEnd) {
+    String name = nameStart < 0 ? null : new String(bytes, nameStart, nameEnd - nameStart, StandardCharsets.UTF_8);
+    return new SseEvent(name, Buffer.buffer(Arrays.copyOfRange(bytes, start, end)));
   }
 
   private boolean named(byte[][] names, int start, int end) {
