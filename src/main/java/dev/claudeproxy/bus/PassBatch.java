@@ -1,19 +1,25 @@
 package dev.claudeproxy.bus;
 
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
  * A stream's bytes gathered over one pass of its event loop, on either side of the bus. One socket read often brings
  * a stream many small pieces (an HTTP/1.1 chunk or HTTP/2 frame per delta, or several bus messages), each handed over
- * on its own; gathered, they leave as one bus message or one client write when the pass ends. The first piece is kept
- * as it is; a second one starts a buffer of the batch's own.
+ * on its own; gathered, they leave as one bus message or one client write when the pass ends. The pieces are not
+ * copied: a batch of several is a composite buffer over them (their senders never change them after handing them on),
+ * and the socket write that ends their way copies them once, as it does any heap buffer.
  */
 public final class PassBatch {
   private final Context context;
   private final Runnable onPassEnd;
+  /** Past this many pieces a composite buffer gathers its pieces into one array. */
+  private static final int MAX_PIECES = 1024;
   private Buffer bytes;
-  private boolean owned;
+  private CompositeByteBuf pieces;
   private int events;
   private boolean scheduled;
 
@@ -28,11 +34,11 @@ public final class PassBatch {
     if (bytes == null) {
       bytes = more;
     } else {
-      if (!owned) {
-        bytes = Buffer.buffer(2 * (bytes.length() + more.length())).appendBuffer(bytes);
-        owned = true;
+      if (pieces == null) {
+        pieces = Unpooled.compositeBuffer(MAX_PIECES).addComponent(true, ((BufferInternal) bytes).getByteBuf());
+        bytes = BufferInternal.buffer(pieces);
       }
-      bytes.appendBuffer(more);
+      pieces.addComponent(true, ((BufferInternal) more).getByteBuf());
     }
     this.events += events;
     schedule();
@@ -62,7 +68,7 @@ public final class PassBatch {
   public Buffer take() {
     Buffer out = bytes;
     bytes = null;
-    owned = false;
+    pieces = null;
     events = 0;
     return out;
   }

@@ -1,5 +1,10 @@
 package dev.claudeproxy.bus;
 
+import io.vertx.core.Vertx;
+import io.vertx.core.shareddata.LocalMap;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
 /**
  * The event-bus contract between HTTP verticles and stream workers, version 1. See {@code docs/event-bus.md}.
  *
@@ -62,7 +67,42 @@ public final class StreamBus {
   public static final int REFUSED_SHUTTING_DOWN = 503;
   public static final int REFUSED_BAD_REQUEST = 400;
 
+  /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}). */
+  private static final String LOCAL_INBOXES = "claude-proxy.v1.local-inboxes";
+
   private StreamBus() {}
+
+  /**
+   * Makes the bus of this Vert.x instance able to carry {@link StreamEvent}s between verticles in this JVM. Both sides
+   * call it on start; the first call registers the codec.
+   */
+  public static void prepare(Vertx vertx) {
+    synchronized (StreamBus.class) {
+      try {
+        vertx.eventBus().registerDefaultCodec(StreamEvent.class, new StreamEvent.LocalCodec());
+      } catch (IllegalStateException alreadyRegistered) {
+        // Another verticle of this Vert.x instance got there first.
+      }
+    }
+  }
+
+  /** Records that {@code inbox} is consumed in this JVM, so workers here send it {@link StreamEvent}s as objects. */
+  public static void addLocalInbox(Vertx vertx, String inbox) {
+    localInboxes(vertx).put(inbox, Boolean.TRUE);
+  }
+
+  public static void removeLocalInbox(Vertx vertx, String inbox) {
+    localInboxes(vertx).remove(inbox);
+  }
+
+  /** Whether {@code inbox} is consumed in this JVM (one Vert.x instance): then events go to it as objects. */
+  public static boolean isLocalInbox(Vertx vertx, String inbox) {
+    return localInboxes(vertx).containsKey(inbox);
+  }
+
+  private static LocalMap<String, Boolean> localInboxes(Vertx vertx) {
+    return vertx.sharedData().getLocalMap(LOCAL_INBOXES);
+  }
 
   /**
    * A node-local start address per event-loop thread, a fast path: a worker listens on the one of its own event
@@ -72,6 +112,17 @@ public final class StreamBus {
    */
   public static String localStartAddress(String eventLoopThread) {
     return START_ADDRESS + ".local." + eventLoopThread;
+  }
+
+  /**
+   * A new stream id: a random (version 4) UUID from the thread's own generator. Ids must be unique, not secret, and
+   * {@code UUID.randomUUID()} takes a lock on the shared secure generator for every stream.
+   */
+  public static String newStreamId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
+    return new UUID(high, low).toString();
   }
 
   /** The inbox of one HTTP verticle instance: all events of the streams it owns arrive here. */

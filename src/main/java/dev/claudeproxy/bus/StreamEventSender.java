@@ -2,6 +2,7 @@ package dev.claudeproxy.bus;
 
 import dev.claudeproxy.api.ApiError;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
@@ -17,13 +18,26 @@ public final class StreamEventSender {
   private final EventBus bus;
   private final String address;
   private final String streamId;
+  /** Whether the inbox is in this JVM: then each event goes as one {@link StreamEvent} object. */
+  private final boolean local;
   private long seq;
   private boolean finished;
 
+  /** A sender of the contract's form, headers and a {@code Buffer}, whatever the inbox. */
   public StreamEventSender(EventBus bus, String address, String streamId) {
+    this(bus, address, streamId, false);
+  }
+
+  private StreamEventSender(EventBus bus, String address, String streamId, boolean local) {
     this.bus = bus;
     this.address = address;
     this.streamId = streamId;
+    this.local = local;
+  }
+
+  /** A sender to {@code address}: as objects when the inbox is in this JVM, else in the contract's form. */
+  public static StreamEventSender to(Vertx vertx, String address, String streamId) {
+    return new StreamEventSender(vertx.eventBus(), address, streamId, StreamBus.isLocalInbox(vertx, address));
   }
 
   /** The upstream response's status and the headers worth passing on. */
@@ -55,6 +69,10 @@ public final class StreamEventSender {
    * client cancelled; it carries no sequence number, since the stream may be gone by then.
    */
   public void usage(JsonObject outcome) {
+    if (local) {
+      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, Buffer.buffer(outcome.encode())));
+      return;
+    }
     bus.send(address, Buffer.buffer(outcome.encode()), new DeliveryOptions()
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
         .addHeader(StreamBus.H_OP, StreamBus.EV_USAGE)
@@ -67,6 +85,10 @@ public final class StreamEventSender {
 
   private void send(String kind, Buffer body, int events) {
     if (finished) {
+      return;
+    }
+    if (local) {
+      bus.send(address, new StreamEvent(kind, streamId, seq++, events, body));
       return;
     }
     DeliveryOptions options = new DeliveryOptions()

@@ -4,6 +4,7 @@ import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.bus.StreamEvent;
 import dev.claudeproxy.config.ClientPolicy;
 import dev.claudeproxy.observe.AccessLog;
 import io.vertx.core.Future;
@@ -45,7 +46,7 @@ final class StreamDispatcher {
   /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
   private final Map<String, Long> awaitingSince = new HashMap<>();
-  private MessageConsumer<Buffer> consumer;
+  private MessageConsumer<Object> consumer;
   private String localStart;
   /** Until when the local fast path is known to have no worker (then streams go to any worker). */
   private long noLocalWorkerUntil;
@@ -64,6 +65,8 @@ final class StreamDispatcher {
 
   Future<Void> listen() {
     localStart = StreamBus.localStartAddress(Thread.currentThread().getName());
+    StreamBus.prepare(vertx);
+    StreamBus.addLocalInbox(vertx, inbox);
     consumer = vertx.eventBus().consumer(inbox, this::onEvent);
     sweepTimer = vertx.setPeriodic(policy.sweepIntervalMs(), id -> sweep(System.currentTimeMillis()));
     return consumer.completion();
@@ -71,6 +74,7 @@ final class StreamDispatcher {
 
   Future<Void> close() {
     vertx.cancelTimer(sweepTimer);
+    StreamBus.removeLocalInbox(vertx, inbox);
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 
@@ -106,7 +110,7 @@ final class StreamDispatcher {
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
       return;
     }
-    String id = UUID.randomUUID().toString();
+    String id = StreamBus.newStreamId();
     StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
     sessions.put(id, session);
@@ -148,15 +152,15 @@ final class StreamDispatcher {
     }
   }
 
-  private void onEvent(Message<Buffer> message) {
-    String id = message.headers().get(StreamBus.H_STREAM);
-    if (StreamBus.EV_USAGE.equals(message.headers().get(StreamBus.H_OP))) {
-      usage(id, message.body().toJsonObject());
+  private void onEvent(Message<Object> message) {
+    StreamEvent event = StreamEvent.of(message);
+    if (StreamBus.EV_USAGE.equals(event.op())) {
+      usage(event.stream(), event.body().toJsonObject());
       return;
     }
-    StreamSession session = sessions.get(id);
+    StreamSession session = event.stream() == null ? null : sessions.get(event.stream());
     if (session != null) {
-      session.onEvent(message);
+      session.onEvent(event);
     }
   }
 

@@ -6,12 +6,11 @@ import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.bus.PassBatch;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamErrors;
-import io.vertx.core.MultiMap;
+import dev.claudeproxy.bus.StreamEvent;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
@@ -118,23 +117,22 @@ final class StreamSession {
     fail(error, false, "no_worker");
   }
 
-  void onEvent(Message<Buffer> message) {
+  void onEvent(StreamEvent event) {
     if (finished) {
       return;
     }
-    MultiMap headers = message.headers();
-    long seq = parseLong(headers.get(StreamBus.H_SEQ));
+    long seq = event.seq();
     if (seq != expectedSeq) {
       fail(ApiError.api("stream events were lost or reordered between worker and proxy (expected " + expectedSeq
           + ", got " + seq + ")"), true, "failed");
       return;
     }
     expectedSeq++;
-    String kind = headers.get(StreamBus.H_OP);
-    Buffer body = message.body();
+    String kind = event.op();
+    Buffer body = event.body();
     switch (kind == null ? "" : kind) {
       case StreamBus.EV_HEAD -> head(body.toJsonObject());
-      case StreamBus.EV_DATA -> data(body, parseLong(headers.get(StreamBus.H_EVENTS)));
+      case StreamBus.EV_DATA -> data(body, event.events());
       case StreamBus.EV_END -> end(body.toJsonObject());
       case StreamBus.EV_ERROR -> {
         ApiError error = StreamErrors.decode(body.toJsonObject());
@@ -374,13 +372,5 @@ final class StreamSession {
       options.addHeader(StreamBus.H_CREDITS, Long.toString(credits));
     }
     bus.send(worker, Buffer.buffer(), options);
-  }
-
-  private static long parseLong(String value) {
-    try {
-      return value == null ? -1 : Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.claudeproxy.upstream;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import java.lang.invoke.MethodHandles;
@@ -42,6 +43,8 @@ public final class SseParser {
   private int length;
   private int eventStart;
   private boolean stopped;
+  /** Where the chunk starts in {@link #held} when it was appended there. */
+  private int appendedAt;
   private int forwardedEvents;
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
@@ -69,7 +72,7 @@ public final class SseParser {
 
   /**
    * Feeds one chunk for forwarding unchanged: returns the bytes of the events it completes as one buffer (the chunk
-   * itself when it holds whole events only, else a copy of them), or null when it completes none. Only the events
+   * itself, or a slice of it, when no bytes were held over from earlier chunks; else a copy), or null when it completes none. Only the events
    * named in {@code names} are built and given to {@code onEvent}; the rest are only scanned. If {@code onEvent}
    * returns false, that event and the rest of the chunk are not returned: the caller is giving up on the stream.
    * {@link #forwardedEvents()} tells how many events the returned bytes hold.
@@ -91,6 +94,14 @@ public final class SseParser {
       out = null;
     } else if (whole && !stopped && cut[0] == length) {
       out = chunk;
+    } else if (bytes != held) {
+      // Nothing was held over, so the events are the start of the chunk: share its bytes.
+      out = chunk.slice(0, cut[0] - base);
+    } else if (cut[0] >= appendedAt) {
+      // The held-over start of an event, copied, then the start of the chunk, shared.
+      Buffer fromChunk = chunk.slice(0, cut[0] - appendedAt);
+      out = appendedAt == 0 ? fromChunk : BufferInternal.buffer(Unpooled.wrappedBuffer(
+          Unpooled.wrappedBuffer(Arrays.copyOf(bytes, appendedAt)), ((BufferInternal) fromChunk).getByteBuf()));
     } else {
       out = Buffer.buffer(Arrays.copyOfRange(bytes, base, cut[0]));
     }
@@ -135,6 +146,7 @@ public final class SseParser {
       bytes = buf.array();
       base = buf.arrayOffset() + buf.readerIndex();
     } else {
+      appendedAt = heldLength;
       ensure(heldLength + chunkLength);
       chunk.getBytes(0, chunkLength, held, heldLength);
       heldLength += chunkLength;

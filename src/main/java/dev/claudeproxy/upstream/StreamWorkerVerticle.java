@@ -84,7 +84,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
       message.fail(StreamBus.REFUSED_BAD_REQUEST, e.getMessage());
       return;
     }
-    StreamEventSender sender = new StreamEventSender(vertx.eventBus(), start.replyTo(), start.streamId());
+    StreamEventSender sender = StreamEventSender.to(vertx, start.replyTo(), start.streamId());
     UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone,
         metrics::retry);
     calls.put(start.streamId(), call);

@@ -1,6 +1,7 @@
 package dev.claudeproxy.upstream;
 
 import dev.claudeproxy.config.ProxyConfig;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
@@ -12,10 +13,19 @@ import java.util.List;
  *
  * @param pathPrefix the base URL's path, kept in front of {@code /v1/...} as the SDKs do
  * @param apiKey the upstream key, or null (the built-in simulator needs none)
+ * @param streamWindowBytes the HTTP/2 flow-control window of each upstream stream: as many bytes as the HTTP side
+ *     grants a stream ({@code PROXY_STREAM_CREDIT_BYTES}), so a stream the client reads slowly holds at most that
+ *     much here, and a fast one needs no window update before it has sent that much
  */
 public record UpstreamTarget(
     String host, int port, boolean ssl, String protocol, String pathPrefix, String apiKey, int poolSize,
-    int connectTimeoutMs) {
+    int connectTimeoutMs, int streamWindowBytes) {
+  /**
+   * The HTTP/2 window of a whole upstream connection. Bytes count against it until their stream takes them, so it is
+   * large enough that streams paused for slow clients do not hold up the others on the connection; each of those
+   * holds at most its own stream window.
+   */
+  static final int CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
   public static UpstreamTarget from(ProxyConfig config) {
     URI uri = config.upstreamBaseUrl();
@@ -26,7 +36,7 @@ public record UpstreamTarget(
     String protocol = config.upstreamProtocol().equals("auto") && config.simulated() && !ssl ? "h2c"
         : config.upstreamProtocol();
     return new UpstreamTarget(uri.getHost(), port, ssl, protocol, prefix, config.upstreamKey(), config.upstreamPoolSize(),
-        (int) config.connectTimeout().toMillis());
+        (int) config.connectTimeout().toMillis(), config.streamCreditBytes());
   }
 
   /**
@@ -51,6 +61,10 @@ public record UpstreamTarget(
           .setProtocolVersion(HttpVersion.HTTP_2)
           .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
     }
+    // HTTP/2's default windows (64 KB a stream, 64 KB a connection) make every busy connection send a window update
+    // (a write and a system call) for each 32 KB it receives, and let one fast stream hold up the others.
+    options.setInitialSettings(new Http2Settings().setInitialWindowSize(streamWindowBytes))
+        .setHttp2ConnectionWindowSize(CONNECTION_WINDOW_BYTES);
     return options;
   }
 

@@ -1,0 +1,74 @@
+package dev.claudeproxy.bus;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageCodec;
+
+/**
+ * One worker → inbox event: what a v1 message says in its headers and body, as one value.
+ *
+ * <p>Between a worker and an inbox in the same JVM the event travels as this object itself (see
+ * {@link StreamBus#isLocalInbox}): no headers to build and copy, no body to copy, nothing to parse. Any other inbox
+ * gets the contract's form, headers and a {@code Buffer}. An inbox reads both with {@link #of}.
+ *
+ * @param op the kind: {@link StreamBus#EV_HEAD}, {@code data}, {@code end}, {@code error} or {@code usage}
+ * @param seq the sequence number; -1 when there is none (usage) or it is unreadable
+ * @param events on {@code data}: the client-visible SSE events in {@code body}; else -1
+ */
+public record StreamEvent(String op, String stream, long seq, int events, Buffer body) {
+
+  /** The event a message carries, in either form. */
+  public static StreamEvent of(Message<?> message) {
+    if (message.body() instanceof StreamEvent event) {
+      return event;
+    }
+    MultiMap headers = message.headers();
+    Object body = message.body();
+    return new StreamEvent(headers.get(StreamBus.H_OP), headers.get(StreamBus.H_STREAM),
+        number(headers.get(StreamBus.H_SEQ)), (int) number(headers.get(StreamBus.H_EVENTS)),
+        body instanceof Buffer buffer ? buffer : Buffer.buffer());
+  }
+
+  private static long number(String value) {
+    try {
+      return value == null ? -1 : Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Hands a {@link StreamEvent} to a consumer in the same JVM as it is. The sender never touches an event or its
+   * bytes after sending, so there is nothing to copy. It has no wire form: events for an inbox on another node go
+   * as headers and a {@code Buffer}.
+   */
+  static final class LocalCodec implements MessageCodec<StreamEvent, StreamEvent> {
+    static final String NAME = "claude-proxy.v1.local-event";
+
+    @Override
+    public void encodeToWire(Buffer buffer, StreamEvent event) {
+      throw new UnsupportedOperationException("stream events travel as objects only inside one JVM");
+    }
+
+    @Override
+    public StreamEvent decodeFromWire(int pos, Buffer buffer) {
+      throw new UnsupportedOperationException("stream events travel as objects only inside one JVM");
+    }
+
+    @Override
+    public StreamEvent transform(StreamEvent event) {
+      return event;
+    }
+
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public byte systemCodecID() {
+      return -1;
+    }
+  }
+}
