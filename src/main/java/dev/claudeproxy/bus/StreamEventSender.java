@@ -44,23 +44,26 @@ public final class StreamEventSender {
   public void head(int status, MultiMap headers) {
     JsonObject h = new JsonObject();
     headers.forEach(e -> h.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue()));
-    send(StreamBus.EV_HEAD, Buffer.buffer(new JsonObject().put("status", status).put("headers", h).encode()), -1);
+    send(StreamBus.EV_HEAD, null, new JsonObject().put("status", status).put("headers", h), -1);
   }
 
   /** Bytes for the client, ready to write; {@code events} counts the client-visible events in them. */
   public void data(Buffer bytes, int events) {
-    send(StreamBus.EV_DATA, bytes, events);
+    send(StreamBus.EV_DATA, bytes, null, events);
   }
 
-  /** The stream ended as the upstream ended it; {@code summary} holds usage, stop reason and outcome. */
+  /**
+   * The stream ended as the upstream ended it; {@code summary} holds usage, stop reason and outcome. Like every JSON
+   * object given to this sender, it is not to be changed afterwards: an inbox in this JVM reads that very object.
+   */
   public void end(JsonObject summary) {
-    send(StreamBus.EV_END, Buffer.buffer(summary.encode()), -1);
+    send(StreamBus.EV_END, null, summary, -1);
     finished = true;
   }
 
   /** The stream failed; the HTTP side turns the error into a status (before the head) or an SSE error event. */
   public void error(ApiError error) {
-    send(StreamBus.EV_ERROR, Buffer.buffer(StreamErrors.encode(error).encode()), -1);
+    send(StreamBus.EV_ERROR, null, StreamErrors.encode(error), -1);
     finished = true;
   }
 
@@ -70,7 +73,7 @@ public final class StreamEventSender {
    */
   public void usage(JsonObject outcome) {
     if (local) {
-      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, Buffer.buffer(outcome.encode())));
+      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, null, outcome));
       return;
     }
     bus.send(address, Buffer.buffer(outcome.encode()), new DeliveryOptions()
@@ -83,12 +86,13 @@ public final class StreamEventSender {
     return finished;
   }
 
-  private void send(String kind, Buffer body, int events) {
+  /** Sends one event: {@code bytes} for data, {@code json} for the other kinds. */
+  private void send(String kind, Buffer bytes, JsonObject json, int events) {
     if (finished) {
       return;
     }
     if (local) {
-      bus.send(address, new StreamEvent(kind, streamId, seq++, events, body));
+      bus.send(address, new StreamEvent(kind, streamId, seq++, events, bytes, json));
       return;
     }
     DeliveryOptions options = new DeliveryOptions()
@@ -99,6 +103,6 @@ public final class StreamEventSender {
     if (events >= 0) {
       options.addHeader(StreamBus.H_EVENTS, Integer.toString(events));
     }
-    bus.send(address, body, options);
+    bus.send(address, bytes != null ? bytes : Buffer.buffer(json.encode()), options);
   }
 }

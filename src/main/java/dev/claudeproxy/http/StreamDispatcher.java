@@ -155,7 +155,7 @@ final class StreamDispatcher {
   private void onEvent(Message<Object> message) {
     StreamEvent event = StreamEvent.of(message);
     if (StreamBus.EV_USAGE.equals(event.op())) {
-      usage(event.stream(), event.body().toJsonObject());
+      usage(event.stream(), event.json());
       return;
     }
     StreamSession session = event.stream() == null ? null : sessions.get(event.stream());

@@ -129,13 +129,12 @@ final class StreamSession {
     }
     expectedSeq++;
     String kind = event.op();
-    Buffer body = event.body();
     switch (kind == null ? "" : kind) {
-      case StreamBus.EV_HEAD -> head(body.toJsonObject());
-      case StreamBus.EV_DATA -> data(body, event.events());
-      case StreamBus.EV_END -> end(body.toJsonObject());
+      case StreamBus.EV_HEAD -> head(event.json());
+      case StreamBus.EV_DATA -> data(event.body(), event.events());
+      case StreamBus.EV_END -> end(event.json());
       case StreamBus.EV_ERROR -> {
-        ApiError error = StreamErrors.decode(body.toJsonObject());
+        ApiError error = StreamErrors.decode(event.json());
         fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
       }
       default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");
