@@ -9,7 +9,9 @@ import java.util.Map;
 
 /**
  * A request to start one upstream call, sent to {@link StreamBus#START_ADDRESS}. The body is the upstream request
- * body, byte for byte; everything else travels in headers.
+ * body, byte for byte; everything else travels in headers. To the worker on the sender's own event loop it goes as
+ * this object instead (see {@link StreamBus#localStartAddress}), and that worker answers with its control address as
+ * the reply's body.
  *
  * @param streamId unique id of the stream, carried by every later message about it
  * @param replyTo the inbox address the events go to
@@ -58,7 +60,7 @@ public record StartRequest(
   }
 
   /** Decodes a start message; throws {@link IllegalArgumentException} naming what is missing or malformed. */
-  public static StartRequest from(Message<Buffer> message) {
+  public static StartRequest from(Message<?> message) {
     MultiMap h = message.headers();
     Map<String, String> forward = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : h) {
@@ -74,7 +76,7 @@ public record StartRequest(
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(StreamBus.H_CREDITS + " is not a number: " + credits);
     }
-    Buffer body = message.body() == null ? Buffer.buffer() : message.body();
+    Buffer body = message.body() instanceof Buffer buffer ? buffer : Buffer.buffer();
     return new StartRequest(
         required(h, StreamBus.H_STREAM),
         required(h, StreamBus.H_REPLY_TO),

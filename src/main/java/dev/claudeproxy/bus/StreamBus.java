@@ -73,13 +73,14 @@ public final class StreamBus {
   private StreamBus() {}
 
   /**
-   * Makes the bus of this Vert.x instance able to carry {@link StreamEvent}s between verticles in this JVM. Both sides
-   * call it on start; the first call registers the codec.
+   * Makes the bus of this Vert.x instance able to carry {@link StartRequest}s and {@link StreamEvent}s as objects
+   * between verticles in this JVM. Both sides call it on start; the first call registers the codecs.
    */
   public static void prepare(Vertx vertx) {
     synchronized (StreamBus.class) {
       try {
-        vertx.eventBus().registerDefaultCodec(StreamEvent.class, new StreamEvent.LocalCodec());
+        vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
+            .registerDefaultCodec(StartRequest.class, new LocalObjectCodec<>(StartRequest.class));
       } catch (IllegalStateException alreadyRegistered) {
         // Another verticle of this Vert.x instance got there first.
       }

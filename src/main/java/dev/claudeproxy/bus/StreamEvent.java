@@ -3,7 +3,6 @@ package dev.claudeproxy.bus;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageCodec;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -43,40 +42,6 @@ public record StreamEvent(String op, String stream, long seq, int events, Buffer
     try {
       return value == null ? -1 : Long.parseLong(value);
     } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  /**
-   * Hands a {@link StreamEvent} to a consumer in the same JVM as it is. The sender never touches an event or its
-   * bytes after sending, so there is nothing to copy. It has no wire form: events for an inbox on another node go
-   * as headers and a {@code Buffer}.
-   */
-  static final class LocalCodec implements MessageCodec<StreamEvent, StreamEvent> {
-    static final String NAME = "claude-proxy.v1.local-event";
-
-    @Override
-    public void encodeToWire(Buffer buffer, StreamEvent event) {
-      throw new UnsupportedOperationException("stream events travel as objects only inside one JVM");
-    }
-
-    @Override
-    public StreamEvent decodeFromWire(int pos, Buffer buffer) {
-      throw new UnsupportedOperationException("stream events travel as objects only inside one JVM");
-    }
-
-    @Override
-    public StreamEvent transform(StreamEvent event) {
-      return event;
-    }
-
-    @Override
-    public String name() {
-      return NAME;
-    }
-
-    @Override
-    public byte systemCodecID() {
       return -1;
     }
   }

@@ -116,21 +116,23 @@ final class StreamDispatcher {
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
         user, tier);
-    DeliveryOptions options = start.deliveryOptions().setSendTimeout(startTimeoutMs);
-    Future<Message<Buffer>> accepted;
+    Future<Message<Object>> accepted;
     if (System.currentTimeMillis() >= noLocalWorkerUntil) {
-      accepted = vertx.eventBus().<Buffer>request(localStart, body, options).recover(failure -> {
-        if (failure instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
-          noLocalWorkerUntil = System.currentTimeMillis() + 10_000;
-          return vertx.eventBus().request(StreamBus.START_ADDRESS, body, options);
-        }
-        return Future.failedFuture(failure);
-      });
+      // The worker on this event loop takes the request object itself; it answers with its control address.
+      accepted = vertx.eventBus().<Object>request(localStart, start,
+          new DeliveryOptions().setSendTimeout(startTimeoutMs)).recover(failure -> {
+            if (failure instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+              noLocalWorkerUntil = System.currentTimeMillis() + 10_000;
+              return startAnywhere(start);
+            }
+            return Future.failedFuture(failure);
+          });
     } else {
-      accepted = vertx.eventBus().request(StreamBus.START_ADDRESS, body, options);
+      accepted = startAnywhere(start);
     }
     accepted
-        .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
+        .onSuccess(reply -> session.accepted(reply.body() instanceof String worker ? worker
+            : reply.headers().get(StreamBus.H_WORKER)))
         .onFailure(failure -> {
           session.refused(refusal(failure));
           awaitingSince.remove(id);
@@ -139,6 +141,12 @@ final class StreamDispatcher {
             AccessLog.write(line); // no worker took it: no usage will come
           }
         });
+  }
+
+  /** Sends the start in the contract's form to any worker, on this node or another. */
+  private Future<Message<Object>> startAnywhere(StartRequest start) {
+    return vertx.eventBus().request(StreamBus.START_ADDRESS, start.body(),
+        start.deliveryOptions().setSendTimeout(startTimeoutMs));
   }
 
   private void closed(String id) {

@@ -47,8 +47,9 @@ public final class StreamWorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     client = vertx.createHttpClient(target.clientOptions(), target.poolOptions());
-    MessageConsumer<Buffer> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
-    MessageConsumer<Buffer> local = vertx.eventBus().localConsumer(
+    StreamBus.prepare(vertx);
+    MessageConsumer<Object> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
+    MessageConsumer<Object> local = vertx.eventBus().localConsumer(
         StreamBus.localStartAddress(Thread.currentThread().getName()), this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
@@ -68,8 +69,9 @@ public final class StreamWorkerVerticle extends VerticleBase {
     return client.close();
   }
 
-  private void onStart(Message<Buffer> message) {
-    if (StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
+  private void onStart(Message<Object> message) {
+    boolean local = message.body() instanceof StartRequest;
+    if (!local && StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
       message.reply(Buffer.buffer(), workerHeaders());
       return;
     }
@@ -79,7 +81,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
     }
     StartRequest start;
     try {
-      start = StartRequest.from(message);
+      start = local ? (StartRequest) message.body() : StartRequest.from(message);
     } catch (IllegalArgumentException e) {
       message.fail(StreamBus.REFUSED_BAD_REQUEST, e.getMessage());
       return;
@@ -88,7 +90,11 @@ public final class StreamWorkerVerticle extends VerticleBase {
     UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone,
         metrics::retry);
     calls.put(start.streamId(), call);
-    message.reply(Buffer.buffer(), workerHeaders());
+    if (local) {
+      message.reply(controlAddress);
+    } else {
+      message.reply(Buffer.buffer(), workerHeaders());
+    }
     call.begin();
   }
 
