@@ -1,11 +1,11 @@
 package dev.claudeproxy.bench;
 
 import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.bus.StreamEvent;
 import dev.claudeproxy.bus.StreamEventSender;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
@@ -49,6 +49,13 @@ public class EventBusPathBench {
   @Param({"1", "8", "32"})
   int batch;
 
+  /**
+   * {@code contract}: headers and a Buffer, as to an inbox on another node; {@code local}: one StreamEvent object, as
+   * to an inbox in the same JVM.
+   */
+  @Param({"contract", "local"})
+  String form;
+
   private Vertx vertx;
   private EventBus bus;
   private Context workerContext;
@@ -75,6 +82,8 @@ public class EventBusPathBench {
   public void setUp() throws Exception {
     vertx = Vertx.vertx();
     bus = vertx.eventBus();
+    StreamBus.prepare(vertx);
+    StreamBus.addLocalInbox(vertx, inbox);
     // Two verticles, like an HTTP verticle instance and a worker instance: deployments take event loops in turn, so
     // the hop crosses threads as it does in the proxy (two contexts made here would share this thread's loop).
     Host http = new Host(this::onEvent);
@@ -110,7 +119,8 @@ public class EventBusPathBench {
     current = tally;
     workerContext.runOnContext(v -> {
       // A new sender per stream: sequence numbers start at 0, as for every real stream.
-      StreamEventSender sender = new StreamEventSender(bus, inbox, tally.streamId);
+      StreamEventSender sender = form.equals("local") ? StreamEventSender.to(vertx, inbox, tally.streamId)
+          : new StreamEventSender(bus, inbox, tally.streamId);
       for (Buffer body : bodies) {
         sender.data(body, batch);
       }
@@ -125,19 +135,18 @@ public class EventBusPathBench {
   }
 
   /** The parts of StreamSession.onEvent that every data message pays for before the bytes go to the client. */
-  private void onEvent(Message<Buffer> message) {
+  private void onEvent(Message<Object> message) {
     Tally tally = current;
-    MultiMap headers = message.headers();
-    long seq = Long.parseLong(headers.get(StreamBus.H_SEQ));
-    if (seq != tally.expectedSeq || !tally.streamId.equals(headers.get(StreamBus.H_STREAM))
-        || !StreamBus.EV_DATA.equals(headers.get(StreamBus.H_OP))) {
-      tally.failure = "unexpected message " + headers;
+    StreamEvent event = StreamEvent.of(message);
+    if (event.seq() != tally.expectedSeq || !tally.streamId.equals(event.stream())
+        || !StreamBus.EV_DATA.equals(event.op())) {
+      tally.failure = "unexpected message " + event;
       tally.done.countDown();
       return;
     }
     tally.expectedSeq++;
-    tally.events += Long.parseLong(headers.get(StreamBus.H_EVENTS));
-    if (message.body().length() == 0) {
+    tally.events += event.events();
+    if (event.body().length() == 0) {
       tally.failure = "empty data message";
     }
     if (tally.events == DELTAS || tally.failure != null) {
@@ -157,9 +166,9 @@ public class EventBusPathBench {
 
   /** A verticle that lends out its context and, given a handler, consumes the inbox from its start. */
   private final class Host extends VerticleBase {
-    private final Handler<Message<Buffer>> handler;
+    private final Handler<Message<Object>> handler;
 
-    Host(Handler<Message<Buffer>> handler) {
+    Host(Handler<Message<Object>> handler) {
       this.handler = handler;
     }
 
@@ -172,7 +181,7 @@ public class EventBusPathBench {
       if (handler == null) {
         return Future.succeededFuture();
       }
-      MessageConsumer<Buffer> consumer = vertx.eventBus().consumer(inbox, handler);
+      MessageConsumer<Object> consumer = vertx.eventBus().consumer(inbox, handler);
       return consumer.completion();
     }
   }
