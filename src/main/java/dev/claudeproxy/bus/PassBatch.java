@@ -9,14 +9,14 @@ import io.vertx.core.internal.buffer.BufferInternal;
 /**
  * A stream's bytes gathered over one pass of its event loop, on either side of the bus. One socket read often brings
  * a stream many small pieces (an HTTP/1.1 chunk or HTTP/2 frame per delta, or several bus messages), each handed over
- * on its own; gathered, they leave as one bus message or one client write when the pass ends. The pieces are not
- * copied: a batch of several is a composite buffer over them (their senders never change them after handing them on),
- * and the socket write that ends their way copies them once, as it does any heap buffer.
+ * on its own; gathered, they leave as one bus message or one client write when the pass ends. A single piece goes on
+ * as it is; several are copied once, at the end of the pass, into one buffer of their exact size. (Handing on a
+ * composite buffer would cost more: Netty flattens one into a new heap buffer before copying it to the socket.)
  */
 public final class PassBatch {
   private final Context context;
   private final Runnable onPassEnd;
-  /** Past this many pieces a composite buffer gathers its pieces into one array. */
+  /** Past this many pieces the list of pieces gathers them into one array. */
   private static final int MAX_PIECES = 1024;
   private Buffer bytes;
   private CompositeByteBuf pieces;
@@ -66,7 +66,7 @@ public final class PassBatch {
 
   /** The bytes gathered so far (null if none); the batch is empty afterwards. */
   public Buffer take() {
-    Buffer out = bytes;
+    Buffer out = pieces == null ? bytes : Buffer.buffer(pieces.readableBytes()).appendBuffer(bytes);
     bytes = null;
     pieces = null;
     events = 0;

@@ -1,7 +1,6 @@
 package dev.claudeproxy.upstream;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import java.lang.invoke.MethodHandles;
@@ -97,12 +96,11 @@ public final class SseParser {
     } else if (bytes != held) {
       // Nothing was held over, so the events are the start of the chunk: share its bytes.
       out = chunk.slice(0, cut[0] - base);
-    } else if (cut[0] >= appendedAt) {
-      // The held-over start of an event, copied, then the start of the chunk, shared.
-      Buffer fromChunk = chunk.slice(0, cut[0] - appendedAt);
-      out = appendedAt == 0 ? fromChunk : BufferInternal.buffer(Unpooled.wrappedBuffer(
-          Unpooled.wrappedBuffer(Arrays.copyOf(bytes, appendedAt)), ((BufferInternal) fromChunk).getByteBuf()));
+    } else if (appendedAt == 0) {
+      out = chunk.slice(0, cut[0]);
     } else {
+      // Bytes held over from earlier chunks come first: one array for them and the chunk's part. (A composite buffer
+      // would spare this copy but cost two at the socket, where Netty flattens it into a heap buffer first.)
       out = Buffer.buffer(Arrays.copyOfRange(bytes, base, cut[0]));
     }
     compact();
