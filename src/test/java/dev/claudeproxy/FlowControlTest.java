@@ -25,14 +25,25 @@ class FlowControlTest {
 
   @Test
   void aSlowReaderPausesTheUpstreamAndGetsEverythingWhenItReads() throws Exception {
-    try (TestStack stack = TestStack.start(Map.of("PROXY_STREAM_CREDIT_BYTES", 65536))) {
+    slowReader("http1");
+  }
+
+  /** Over HTTP/2 the upstream stream's window is the credit window: the upstream stops once both are full. */
+  @Test
+  void aSlowReaderPausesAnHttp2UpstreamStreamToo() throws Exception {
+    slowReader("h2c");
+  }
+
+  private static void slowReader(String protocol) throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_STREAM_CREDIT_BYTES", 65536, "UPSTREAM_PROTOCOL", protocol))) {
       SimulatorStats stats = stack.simulator.stats();
       long deltasBefore = stats.deltas();
       long completedBefore = stats.streamsCompleted();
       try (Socket client = openUnreadStream(stack)) {
         long plateau = awaitPlateau(stats);
         long produced = plateau - deltasBefore;
-        System.out.println("upstream paused after " + produced + " deltas of 128000 while the client read nothing");
+        System.out.println(protocol + " upstream paused after " + produced
+            + " deltas of 128000 while the client read nothing");
         assertEquals(1, stats.streamsOpen(), "the upstream stream is held open, paused");
         assertEquals(completedBefore, stats.streamsCompleted(), "and did not run to its end");
         String body = readToEnd(client.getInputStream());
