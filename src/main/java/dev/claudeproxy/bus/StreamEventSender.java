@@ -73,7 +73,7 @@ public final class StreamEventSender {
    */
   public void usage(JsonObject outcome) {
     if (local) {
-      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, null, outcome));
+      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, null, outcome), inThisJvm());
       return;
     }
     bus.send(address, Buffer.buffer(outcome.encode()), new DeliveryOptions()
@@ -86,13 +86,18 @@ public final class StreamEventSender {
     return finished;
   }
 
+  /** Delivery to this JVM only: a clustered bus need not look the inbox up in the cluster. */
+  private static DeliveryOptions inThisJvm() {
+    return new DeliveryOptions().setLocalOnly(true);
+  }
+
   /** Sends one event: {@code bytes} for data, {@code json} for the other kinds. */
   private void send(String kind, Buffer bytes, JsonObject json, int events) {
     if (finished) {
       return;
     }
     if (local) {
-      bus.send(address, new StreamEvent(kind, streamId, seq++, events, bytes, json));
+      bus.send(address, new StreamEvent(kind, streamId, seq++, events, bytes, json), inThisJvm());
       return;
     }
     DeliveryOptions options = new DeliveryOptions()

@@ -120,7 +120,7 @@ final class StreamDispatcher {
     if (System.currentTimeMillis() >= noLocalWorkerUntil) {
       // The worker on this event loop takes the request object itself; it answers with its control address.
       accepted = vertx.eventBus().<Object>request(localStart, start,
-          new DeliveryOptions().setSendTimeout(startTimeoutMs)).recover(failure -> {
+          new DeliveryOptions().setSendTimeout(startTimeoutMs).setLocalOnly(true)).recover(failure -> {
             if (failure instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
               noLocalWorkerUntil = System.currentTimeMillis() + 10_000;
               return startAnywhere(start);
