@@ -1,10 +1,9 @@
 package dev.claudeproxy.bus;
 
-import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A stream's bytes gathered over one pass of its event loop, on either side of the bus. One socket read often brings
@@ -16,10 +15,10 @@ import io.vertx.core.internal.buffer.BufferInternal;
 public final class PassBatch {
   private final Context context;
   private final Runnable onPassEnd;
-  /** Past this many pieces the list of pieces gathers them into one array. */
-  private static final int MAX_PIECES = 1024;
   private Buffer bytes;
-  private CompositeByteBuf pieces;
+  /** When a pass brings more than one piece: all of them, and their length together. */
+  private List<Buffer> pieces;
+  private int length;
   private int events;
   private boolean scheduled;
 
@@ -33,12 +32,14 @@ public final class PassBatch {
   public void add(Buffer more, int events) {
     if (bytes == null) {
       bytes = more;
+      length = more.length();
     } else {
       if (pieces == null) {
-        pieces = Unpooled.compositeBuffer(MAX_PIECES).addComponent(true, ((BufferInternal) bytes).getByteBuf());
-        bytes = BufferInternal.buffer(pieces);
+        pieces = new ArrayList<>();
+        pieces.add(bytes);
       }
-      pieces.addComponent(true, ((BufferInternal) more).getByteBuf());
+      pieces.add(more);
+      length += more.length();
     }
     this.events += events;
     schedule();
@@ -66,7 +67,13 @@ public final class PassBatch {
 
   /** The bytes gathered so far (null if none); the batch is empty afterwards. */
   public Buffer take() {
-    Buffer out = pieces == null ? bytes : Buffer.buffer(pieces.readableBytes()).appendBuffer(bytes);
+    Buffer out = bytes;
+    if (pieces != null) {
+      out = Buffer.buffer(length);
+      for (Buffer piece : pieces) {
+        out.appendBuffer(piece);
+      }
+    }
     bytes = null;
     pieces = null;
     events = 0;

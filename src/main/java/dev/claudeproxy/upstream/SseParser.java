@@ -42,8 +42,6 @@ public final class SseParser {
   private int length;
   private int eventStart;
   private boolean stopped;
-  /** Where the chunk starts in {@link #held} when it was appended there. */
-  private int appendedAt;
   private int forwardedEvents;
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
@@ -71,10 +69,10 @@ public final class SseParser {
 
   /**
    * Feeds one chunk for forwarding unchanged: returns the bytes of the events it completes as one buffer (the chunk
-   * itself, or a slice of it, when no bytes were held over from earlier chunks; else a copy), or null when it completes none. Only the events
-   * named in {@code names} are built and given to {@code onEvent}; the rest are only scanned. If {@code onEvent}
-   * returns false, that event and the rest of the chunk are not returned: the caller is giving up on the stream.
-   * {@link #forwardedEvents()} tells how many events the returned bytes hold.
+   * itself, or a slice of it, when no bytes were held over from earlier chunks; else a copy), or null when it
+   * completes none. Only the events named in {@code names} are built and given to {@code onEvent}; the rest are only
+   * scanned. If {@code onEvent} returns false, that event and the rest of the chunk are not returned: the caller is
+   * giving up on the stream. {@link #forwardedEvents()} tells how many events the returned bytes hold.
    */
   public Buffer forward(Buffer chunk, byte[][] names, Predicate<SseEvent> onEvent) {
     boolean whole = heldLength == 0;
@@ -91,13 +89,9 @@ public final class SseParser {
     Buffer out;
     if (forwardedEvents == 0) {
       out = null;
-    } else if (whole && !stopped && cut[0] == length) {
-      out = chunk;
-    } else if (bytes != held) {
-      // Nothing was held over, so the events are the start of the chunk: share its bytes.
-      out = chunk.slice(0, cut[0] - base);
-    } else if (appendedAt == 0) {
-      out = chunk.slice(0, cut[0]);
+    } else if (whole) {
+      // Nothing was held over, so the events are the start of the chunk (at base in the array scanned): share it.
+      out = cut[0] == length ? chunk : chunk.slice(0, cut[0] - base);
     } else {
       // Bytes held over from earlier chunks come first: one array for them and the chunk's part. (A composite buffer
       // would spare this copy but cost two at the socket, where Netty flattens it into a heap buffer first.)
@@ -144,7 +138,6 @@ public final class SseParser {
       bytes = buf.array();
       base = buf.arrayOffset() + buf.readerIndex();
     } else {
-      appendedAt = heldLength;
       ensure(heldLength + chunkLength);
       chunk.getBytes(0, chunkLength, held, heldLength);
       heldLength += chunkLength;
