@@ -22,6 +22,8 @@ public final class StreamEventSender {
   private final boolean local;
   private long seq;
   private boolean finished;
+  /** Never changed: the bus only reads the options it is given. */
+  private static final DeliveryOptions IN_THIS_JVM = new DeliveryOptions().setLocalOnly(true);
 
   /** A sender of the contract's form, headers and a {@code Buffer}, whatever the inbox. */
   public StreamEventSender(EventBus bus, String address, String streamId) {
@@ -72,39 +74,37 @@ public final class StreamEventSender {
    * client cancelled; it carries no sequence number, since the stream may be gone by then.
    */
   public void usage(JsonObject outcome) {
-    if (local) {
-      bus.send(address, new StreamEvent(StreamBus.EV_USAGE, streamId, -1, -1, null, outcome), inThisJvm());
-      return;
-    }
-    bus.send(address, Buffer.buffer(outcome.encode()), new DeliveryOptions()
-        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
-        .addHeader(StreamBus.H_OP, StreamBus.EV_USAGE)
-        .addHeader(StreamBus.H_STREAM, streamId));
+    deliver(StreamBus.EV_USAGE, -1, -1, null, outcome);
   }
 
   public boolean finished() {
     return finished;
   }
 
-  /** Delivery to this JVM only: a clustered bus need not look the inbox up in the cluster. */
-  private static DeliveryOptions inThisJvm() {
-    return new DeliveryOptions().setLocalOnly(true);
-  }
-
-  /** Sends one event: {@code bytes} for data, {@code json} for the other kinds. */
+  /** Sends one numbered event: {@code bytes} for data, {@code json} for the other kinds. */
   private void send(String kind, Buffer bytes, JsonObject json, int events) {
     if (finished) {
       return;
     }
+    deliver(kind, seq++, events, bytes, json);
+  }
+
+  /**
+   * Puts one event on the bus: as one object to an inbox in this JVM (local only, so a clustered bus need not look
+   * the inbox up in the cluster), else in the contract's form. A {@code seq} or {@code events} of -1 is left out.
+   */
+  private void deliver(String kind, long seq, int events, Buffer bytes, JsonObject json) {
     if (local) {
-      bus.send(address, new StreamEvent(kind, streamId, seq++, events, bytes, json), inThisJvm());
+      bus.send(address, new StreamEvent(kind, streamId, seq, events, bytes, json), IN_THIS_JVM);
       return;
     }
     DeliveryOptions options = new DeliveryOptions()
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
         .addHeader(StreamBus.H_OP, kind)
-        .addHeader(StreamBus.H_STREAM, streamId)
-        .addHeader(StreamBus.H_SEQ, Long.toString(seq++));
+        .addHeader(StreamBus.H_STREAM, streamId);
+    if (seq >= 0) {
+      options.addHeader(StreamBus.H_SEQ, Long.toString(seq));
+    }
     if (events >= 0) {
       options.addHeader(StreamBus.H_EVENTS, Integer.toString(events));
     }

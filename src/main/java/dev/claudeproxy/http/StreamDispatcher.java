@@ -166,7 +166,7 @@ final class StreamDispatcher {
       usage(event.stream(), event.json());
       return;
     }
-    StreamSession session = event.stream() == null ? null : sessions.get(event.stream());
+    StreamSession session = sessions.get(event.stream());
     if (session != null) {
       session.onEvent(event);
     }
