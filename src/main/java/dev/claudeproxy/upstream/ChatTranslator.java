@@ -31,10 +31,9 @@ final class ChatTranslator {
   /**
    * Appends the chat events for one upstream event to {@code out}.
    *
-   * @param decoded the event's data if {@link StreamFacts} already decoded it, else null
    * @return how many chat events were appended
    */
-  int translate(SseEvent event, JsonObject decoded, Buffer out) {
+  int translate(SseEvent event, Buffer out) {
     String name = event.name();
     if (name == null) {
       return 0;
@@ -51,7 +50,7 @@ final class ChatTranslator {
         return emit(out, ChatEvents.ERROR, new JsonObject().put("type", "error").put("error", facts.upstreamError()));
       }
       case "content_block_start" -> {
-        JsonObject data = decoded != null ? decoded : facts.decode(event);
+        JsonObject data = facts.decode(event);
         JsonObject block = data == null ? null : data.getJsonObject("content_block");
         if (block != null && "tool_use".equals(block.getString("type"))) {
           tools.put(data.getInteger("index", -1), new ToolCall(block.getString("id"), block.getString("name")));

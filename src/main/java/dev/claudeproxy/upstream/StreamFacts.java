@@ -1,7 +1,11 @@
 package dev.claudeproxy.upstream;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 
 /**
  * What a stream told us about itself: usage, stop reason, whether it finished or failed.
@@ -10,6 +14,7 @@ import io.vertx.core.json.JsonObject;
  * overwrites the last rather than adding to it.
  */
 public final class StreamFacts {
+  private static final JsonFactory JSON = new JsonFactory();
   private final JsonObject usage = new JsonObject();
   private String model;
   private String messageId;
@@ -19,49 +24,108 @@ public final class StreamFacts {
   private boolean malformed;
 
   /**
-   * Takes one upstream event. Only the events that carry facts are decoded; deltas pass by untouched.
-   *
-   * @return the decoded data of the event when it was decoded, else null
+   * Takes one upstream event. Only the events that carry facts are read, and of {@code message_start} and
+   * {@code message_delta} only the fields kept here, by a streaming parser that builds no tree; deltas pass by
+   * untouched.
    */
-  public JsonObject observe(SseEvent event) {
+  public void observe(SseEvent event) {
     String name = event.name();
     if (name == null) {
-      return null;
+      return;
     }
     switch (name) {
-      case "message_start" -> {
-        JsonObject data = decode(event);
-        JsonObject message = data == null ? null : data.getJsonObject("message");
-        if (message != null) {
-          model = message.getString("model");
-          messageId = message.getString("id");
-          merge(message.getJsonObject("usage"));
-        }
-        return data;
-      }
-      case "message_delta" -> {
-        JsonObject data = decode(event);
-        if (data != null) {
-          JsonObject delta = data.getJsonObject("delta");
-          if (delta != null && delta.getString("stop_reason") != null) {
-            stopReason = delta.getString("stop_reason");
-          }
-          merge(data.getJsonObject("usage"));
-        }
-        return data;
-      }
-      case "message_stop" -> {
-        sawStop = true;
-        return null;
-      }
+      case "message_start", "message_delta" -> read(event, name.equals("message_start"));
+      case "message_stop" -> sawStop = true;
       case "error" -> {
         JsonObject data = decode(event);
         upstreamError = data != null && data.getValue("error") instanceof JsonObject e ? e
             : new JsonObject().put("type", "api_error").put("message", "malformed upstream error event");
-        return data;
       }
       default -> {
-        return null;
+        // nothing to learn
+      }
+    }
+  }
+
+  /**
+   * Reads {@code message.id}, {@code message.model} and {@code message.usage} of a {@code message_start}, or
+   * {@code delta.stop_reason} and {@code usage} of a {@code message_delta}, checking that the whole event is one JSON
+   * object.
+   */
+  private void read(SseEvent event, boolean start) {
+    String data = event.data();
+    if (data == null) {
+      malformed = true;
+      return;
+    }
+    try (JsonParser p = JSON.createParser(data)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        malformed = true;
+        return;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (value != JsonToken.START_OBJECT) {
+          p.skipChildren();
+        } else if (start && field.equals("message")) {
+          readMessage(p);
+        } else if (!start && field.equals("delta")) {
+          readDelta(p);
+        } else if (!start && field.equals("usage")) {
+          readUsage(p);
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (p.nextToken() != null) {
+        malformed = true;
+      }
+    } catch (IOException e) {
+      malformed = true;
+    }
+  }
+
+  private void readMessage(JsonParser p) throws IOException {
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = p.nextToken();
+      switch (field) {
+        case "id" -> messageId = value == JsonToken.VALUE_STRING ? p.getText() : messageId;
+        case "model" -> model = value == JsonToken.VALUE_STRING ? p.getText() : model;
+        case "usage" -> {
+          if (value == JsonToken.START_OBJECT) {
+            readUsage(p);
+          } else {
+            p.skipChildren();
+          }
+        }
+        default -> p.skipChildren();
+      }
+    }
+  }
+
+  private void readDelta(JsonParser p) throws IOException {
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = p.nextToken();
+      if (field.equals("stop_reason") && value == JsonToken.VALUE_STRING) {
+        stopReason = p.getText();
+      } else {
+        p.skipChildren();
+      }
+    }
+  }
+
+  /** The counters directly inside a usage object; nested objects (a breakdown by cache TTL, tool use) are skipped. */
+  private void readUsage(JsonParser p) throws IOException {
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = p.nextToken();
+      if (value == JsonToken.VALUE_NUMBER_INT || value == JsonToken.VALUE_NUMBER_FLOAT) {
+        usage.put(field, p.getNumberValue());
+      } else {
+        p.skipChildren();
       }
     }
   }

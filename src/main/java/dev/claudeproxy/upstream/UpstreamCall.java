@@ -221,12 +221,12 @@ final class UpstreamCall {
         if (unreadable[0]) {
           return;
         }
-        JsonObject decoded = facts.observe(event);
+        facts.observe(event);
         if (facts.malformed()) {
           unreadable[0] = true;
           return;
         }
-        events[0] += chat.translate(event, decoded, batch);
+        events[0] += chat.translate(event, batch);
       });
       if (batch.length() > 0) {
         forward(batch, events[0]);

@@ -39,6 +39,10 @@ public final class UsageLedger implements AutoCloseable {
   private final TreeMap<String, TreeMap<String, TreeMap<String, long[]>>> days = new TreeMap<>();
   /** Appends journal lines in batches, off the caller's thread; null for a ledger in memory only. */
   private LineWriter writer;
+  /** The name of the current UTC day, worked out once a day rather than once a call; shared by every event loop. */
+  private volatile Today today = new Today(Long.MIN_VALUE, "");
+
+  private record Today(long epochDay, String name) {}
 
   private UsageLedger(LongSupplier clock, Path journal) {
     this.clock = clock;
@@ -192,7 +196,13 @@ public final class UsageLedger implements AutoCloseable {
   }
 
   private String today() {
-    return LocalDate.ofInstant(Instant.ofEpochMilli(clock.getAsLong()), ZoneOffset.UTC).toString();
+    long epochDay = Math.floorDiv(clock.getAsLong(), 86_400_000L);
+    Today cached = today;
+    if (cached.epochDay != epochDay) {
+      cached = new Today(epochDay, LocalDate.ofEpochDay(epochDay).toString());
+      today = cached;
+    }
+    return cached.name;
   }
 
   /** Writes what is queued and closes the journal. */

@@ -50,7 +50,10 @@ class ChatTranslatorTest {
     ChatTranslator chat = new ChatTranslator(facts);
     Buffer out = Buffer.buffer();
     int[] count = {0};
-    new SseParser().feed(Buffer.buffer(TOOL_STREAM), e -> count[0] += chat.translate(e, facts.observe(e), out));
+    new SseParser().feed(Buffer.buffer(TOOL_STREAM), e -> {
+      facts.observe(e);
+      count[0] += chat.translate(e, out);
+    });
 
     List<String> names = new ArrayList<>();
     List<JsonObject> data = new ArrayList<>();
