@@ -1,6 +1,7 @@
 package dev.claudeproxy.bus;
 
 import io.vertx.core.Context;
+import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,9 +12,13 @@ import java.util.List;
  * on its own; gathered, they leave as one bus message or one client write when the pass ends. A single piece goes on
  * as it is; several are copied once, at the end of the pass, into one buffer of their exact size. (Handing on a
  * composite buffer would cost more: Netty flattens one into a new heap buffer before copying it to the socket.)
+ *
+ * <p>All the batches of one context that are due at the end of a pass end in one task of that context, in the order
+ * they became due, rather than in a task each.
  */
 public final class PassBatch {
-  private final Context context;
+  private static final String PASS_END_KEY = PassBatch.class.getName();
+  private final PassEnd passEnd;
   private final Runnable onPassEnd;
   private Buffer bytes;
   /** When a pass brings more than one piece: all of them, and their length together. */
@@ -24,7 +29,12 @@ public final class PassBatch {
 
   /** {@code onPassEnd} runs on {@code context} once the pass in which something was added or scheduled ends. */
   public PassBatch(Context context, Runnable onPassEnd) {
-    this.context = context;
+    PassEnd shared = context.get(PASS_END_KEY);
+    if (shared == null) {
+      shared = new PassEnd(context);
+      context.put(PASS_END_KEY, shared);
+    }
+    this.passEnd = shared;
     this.onPassEnd = onPassEnd;
   }
 
@@ -49,10 +59,7 @@ public final class PassBatch {
   public void schedule() {
     if (!scheduled) {
       scheduled = true;
-      context.runOnContext(v -> {
-        scheduled = false;
-        onPassEnd.run();
-      });
+      passEnd.add(this);
     }
   }
 
@@ -78,5 +85,53 @@ public final class PassBatch {
     pieces = null;
     events = 0;
     return out;
+  }
+
+  /** The batches of one context due at the end of the current pass, and the one task that ends them. */
+  private static final class PassEnd {
+    private final Context context;
+    private final Handler<Void> task = v -> endPass();
+    private ArrayList<PassBatch> due = new ArrayList<>();
+    private ArrayList<PassBatch> spare = new ArrayList<>();
+
+    PassEnd(Context context) {
+      this.context = context;
+    }
+
+    void add(PassBatch batch) {
+      if (due.isEmpty()) {
+        context.runOnContext(task);
+      }
+      due.add(batch);
+    }
+
+    /**
+     * Ends every batch due. One that becomes due while they end (a bus message sent by one of them, to another on
+     * this context) waits for the next task, as it would have waited for its own. One batch failing does not keep
+     * the others from ending; the first failure is thrown after them, for the context to report.
+     */
+    private void endPass() {
+      ArrayList<PassBatch> ending = due;
+      due = spare;
+      RuntimeException failed = null;
+      for (int i = 0; i < ending.size(); i++) {
+        PassBatch batch = ending.get(i);
+        batch.scheduled = false;
+        try {
+          batch.onPassEnd.run();
+        } catch (RuntimeException e) {
+          if (failed == null) {
+            failed = e;
+          } else {
+            failed.addSuppressed(e);
+          }
+        }
+      }
+      ending.clear();
+      spare = ending;
+      if (failed != null) {
+        throw failed;
+      }
+    }
   }
 }

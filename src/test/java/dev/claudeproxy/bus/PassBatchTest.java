@@ -107,4 +107,39 @@ class PassBatchTest {
     assertEquals(expected.toString(), passes.get(0).text());
     assertEquals(3000, passes.get(0).events());
   }
+
+  @Test
+  void batchesOfOneContextEndTogetherInOrderAndOneFailingDoesNotStopTheOthers() throws Exception {
+    Context context = vertx.getOrCreateContext();
+    List<String> ended = new ArrayList<>();
+    CompletableFuture<List<String>> done = new CompletableFuture<>();
+    List<Throwable> reported = new ArrayList<>();
+    context.exceptionHandler(reported::add);
+    context.runOnContext(v -> {
+      PassBatch[] b = new PassBatch[4];
+      // c becomes due while the first pass ends (as when one batch's bus message reaches another on this context):
+      // it ends in the next pass, after the task queued behind the first pass's end.
+      b[2] = new PassBatch(context, () -> {
+        ended.add("c");
+        done.complete(ended);
+      });
+      b[0] = new PassBatch(context, () -> {
+        ended.add("a");
+        b[2].schedule();
+      });
+      b[1] = new PassBatch(context, () -> {
+        ended.add("b");
+        throw new IllegalStateException("b failed");
+      });
+      b[3] = new PassBatch(context, () -> ended.add("d"));
+      b[0].add(Buffer.buffer("x"), 1);
+      b[1].schedule();
+      b[3].add(Buffer.buffer("y"), 1);
+      b[0].add(Buffer.buffer("z"), 1);
+      context.runOnContext(w -> ended.add("queued behind"));
+    });
+    assertEquals(List.of("a", "b", "d", "queued behind", "c"), done.get(10, TimeUnit.SECONDS));
+    assertEquals(1, reported.size());
+    assertEquals("b failed", reported.get(0).getMessage());
+  }
 }
