@@ -90,17 +90,14 @@ public final class StreamFacts {
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
       JsonToken value = p.nextToken();
-      switch (field) {
-        case "id" -> messageId = value == JsonToken.VALUE_STRING ? p.getText() : messageId;
-        case "model" -> model = value == JsonToken.VALUE_STRING ? p.getText() : model;
-        case "usage" -> {
-          if (value == JsonToken.START_OBJECT) {
-            readUsage(p);
-          } else {
-            p.skipChildren();
-          }
-        }
-        default -> p.skipChildren();
+      if (value == JsonToken.VALUE_STRING && field.equals("id")) {
+        messageId = p.getText();
+      } else if (value == JsonToken.VALUE_STRING && field.equals("model")) {
+        model = p.getText();
+      } else if (value == JsonToken.START_OBJECT && field.equals("usage")) {
+        readUsage(p);
+      } else {
+        p.skipChildren();
       }
     }
   }

@@ -64,6 +64,18 @@ class StreamFactsTest {
   }
 
   @Test
+  void fieldsOfAnUnexpectedShapeAreSkippedWhole() {
+    StreamFacts facts = observe("message_start", "{\"message\":{\"id\":{\"model\":\"inner\"},\"model\":[\"a\"],"
+        + "\"usage\":7,\"content\":[{\"usage\":{\"output_tokens\":5}}]},\"usage\":{\"output_tokens\":9}}");
+
+    assertFalse(facts.malformed());
+    assertNull(facts.messageId());
+    assertNull(facts.model());
+    // message_start's counters are message.usage; a top-level usage is not one.
+    assertTrue(facts.usage().isEmpty());
+  }
+
+  @Test
   void deltasAreNotRead() {
     StreamFacts facts = observe("content_block_delta", "not json at all");
 
