@@ -63,21 +63,7 @@ public final class StreamFacts {
         malformed = true;
         return;
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if (value != JsonToken.START_OBJECT) {
-          p.skipChildren();
-        } else if (start && field.equals("message")) {
-          readMessage(p);
-        } else if (!start && field.equals("delta")) {
-          readDelta(p);
-        } else if (!start && field.equals("usage")) {
-          readUsage(p);
-        } else {
-          p.skipChildren();
-        }
-      }
+      fields(p, start ? this::startField : this::deltaEventField);
       if (p.nextToken() != null) {
         malformed = true;
       }
@@ -86,45 +72,58 @@ public final class StreamFacts {
     }
   }
 
-  private void readMessage(JsonParser p) throws IOException {
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String field = p.currentName();
-      JsonToken value = p.nextToken();
-      if (value == JsonToken.VALUE_STRING && field.equals("id")) {
-        messageId = p.getText();
-      } else if (value == JsonToken.VALUE_STRING && field.equals("model")) {
-        model = p.getText();
-      } else if (value == JsonToken.START_OBJECT && field.equals("usage")) {
-        readUsage(p);
-      } else {
-        p.skipChildren();
-      }
-    }
+  /** What to do with one field of an object being read: true when it took the value, else it is skipped whole. */
+  private interface Field {
+    boolean take(JsonParser p, String name, JsonToken value) throws IOException;
   }
 
-  private void readDelta(JsonParser p) throws IOException {
+  /** Reads the fields of the object the parser has just entered, up to its end; true, to chain with {@code &&}. */
+  private static boolean fields(JsonParser p, Field field) throws IOException {
     while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String field = p.currentName();
-      JsonToken value = p.nextToken();
-      if (field.equals("stop_reason") && value == JsonToken.VALUE_STRING) {
-        stopReason = p.getText();
-      } else {
+      String name = p.currentName();
+      if (!field.take(p, name, p.nextToken())) {
         p.skipChildren();
       }
     }
+    return true;
+  }
+
+  private boolean startField(JsonParser p, String name, JsonToken value) throws IOException {
+    return value == JsonToken.START_OBJECT && name.equals("message") && fields(p, this::messageField);
+  }
+
+  private boolean deltaEventField(JsonParser p, String name, JsonToken value) throws IOException {
+    return value == JsonToken.START_OBJECT
+        && (name.equals("delta") && fields(p, this::deltaField) || name.equals("usage") && fields(p, this::usageField));
+  }
+
+  private boolean messageField(JsonParser p, String name, JsonToken value) throws IOException {
+    if (value == JsonToken.VALUE_STRING && name.equals("id")) {
+      messageId = p.getText();
+      return true;
+    }
+    if (value == JsonToken.VALUE_STRING && name.equals("model")) {
+      model = p.getText();
+      return true;
+    }
+    return value == JsonToken.START_OBJECT && name.equals("usage") && fields(p, this::usageField);
+  }
+
+  private boolean deltaField(JsonParser p, String name, JsonToken value) throws IOException {
+    if (value == JsonToken.VALUE_STRING && name.equals("stop_reason")) {
+      stopReason = p.getText();
+      return true;
+    }
+    return false;
   }
 
   /** The counters directly inside a usage object; nested objects (a breakdown by cache TTL, tool use) are skipped. */
-  private void readUsage(JsonParser p) throws IOException {
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String field = p.currentName();
-      JsonToken value = p.nextToken();
-      if (value == JsonToken.VALUE_NUMBER_INT || value == JsonToken.VALUE_NUMBER_FLOAT) {
-        usage.put(field, p.getNumberValue());
-      } else {
-        p.skipChildren();
-      }
+  private boolean usageField(JsonParser p, String name, JsonToken value) throws IOException {
+    if (value == JsonToken.VALUE_NUMBER_INT || value == JsonToken.VALUE_NUMBER_FLOAT) {
+      usage.put(name, p.getNumberValue());
+      return true;
     }
+    return false;
   }
 
   /** Takes the facts of a whole (non-streaming) Message: its model, usage and stop reason. */
