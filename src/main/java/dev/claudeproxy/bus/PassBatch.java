@@ -91,8 +91,7 @@ public final class PassBatch {
   private static final class PassEnd {
     private final Context context;
     private final Handler<Void> task = v -> endPass();
-    private ArrayList<PassBatch> due = new ArrayList<>();
-    private ArrayList<PassBatch> spare = new ArrayList<>();
+    private List<PassBatch> due = new ArrayList<>();
 
     PassEnd(Context context) {
       this.context = context;
@@ -111,8 +110,8 @@ public final class PassBatch {
      * the others from ending; the first failure is thrown after them, for the context to report.
      */
     private void endPass() {
-      ArrayList<PassBatch> ending = due;
-      due = spare;
+      List<PassBatch> ending = due;
+      due = new ArrayList<>();
       RuntimeException failed = null;
       for (int i = 0; i < ending.size(); i++) {
         PassBatch batch = ending.get(i);
@@ -127,8 +126,6 @@ public final class PassBatch {
           }
         }
       }
-      ending.clear();
-      spare = ending;
       if (failed != null) {
         throw failed;
       }
