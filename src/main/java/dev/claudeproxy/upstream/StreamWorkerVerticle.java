@@ -46,7 +46,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = vertx.createHttpClient(target.clientOptions(), target.poolOptions());
+    client = target.createClient(vertx);
     StreamBus.prepare(vertx);
     MessageConsumer<Object> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
     MessageConsumer<Object> local = vertx.eventBus().localConsumer(

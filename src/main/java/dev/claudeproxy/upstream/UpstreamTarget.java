@@ -1,7 +1,9 @@
 package dev.claudeproxy.upstream;
 
 import dev.claudeproxy.config.ProxyConfig;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
@@ -66,6 +68,12 @@ public record UpstreamTarget(
     options.setInitialSettings(new Http2Settings().setInitialWindowSize(streamWindowBytes))
         .setHttp2ConnectionWindowSize(CONNECTION_WINDOW_BYTES);
     return options;
+  }
+
+  /** The worker's client: these options and pool, and one flush per pass for the requests sharing a connection. */
+  public HttpClient createClient(Vertx vertx) {
+    return vertx.httpClientBuilder().with(clientOptions()).with(poolOptions())
+        .withConnectHandler(UpstreamFlushes::consolidate).build();
   }
 
   public PoolOptions poolOptions() {
