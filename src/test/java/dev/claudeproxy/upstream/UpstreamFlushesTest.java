@@ -15,10 +15,15 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.impl.HttpClientConnectionInternal;
+import io.vertx.core.net.SelfSignedCertificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +76,28 @@ class UpstreamFlushesTest {
       assertTrue(flushes >= REQUESTS, REQUESTS + " requests took only " + flushes + " flushes");
     } finally {
       await(client.close());
+    }
+  }
+
+  @Test
+  void overTlsTheRequestsOfAPassShareAFlushToo() {
+    // As against Claude's API: HTTP/2 picked through ALPN, the TLS handler between the connection and the socket.
+    SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setUseAlpn(true)
+        .setKeyCertOptions(certificate.keyCertOptions()).setHost("127.0.0.1").setPort(0));
+    server.requestHandler(request -> request.response().end("{\"data\":[]}"));
+    await(server.listen());
+    HttpClientOptions options = new HttpClientOptions().setSsl(true).setUseAlpn(true)
+        .setProtocolVersion(HttpVersion.HTTP_2).setTrustOptions(certificate.trustOptions()).setVerifyHost(false)
+        .setDefaultHost("127.0.0.1").setDefaultPort(server.actualPort());
+    HttpClient client = vertx.httpClientBuilder().with(options).withConnectHandler(UpstreamFlushes::consolidate)
+        .build();
+    try {
+      int flushes = flushesFor(client, true);
+      assertTrue(flushes < REQUESTS / 2, REQUESTS + " requests started in one pass took " + flushes + " flushes");
+    } finally {
+      await(client.close());
+      await(server.close());
     }
   }
 
