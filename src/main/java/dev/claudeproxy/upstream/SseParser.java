@@ -95,7 +95,7 @@ public final class SseParser {
     } else {
       // Bytes held over from earlier chunks come first: one array for them and the chunk's part. (A composite buffer
       // would spare this copy but cost two at the socket, where Netty flattens it into a heap buffer first.)
-      out = copy(base, cut[0]);
+      out = copy(bytes, base, cut[0]);
     }
     compact();
     return out;
@@ -109,15 +109,15 @@ public final class SseParser {
   /** The complete event at {@code bytes[start, end)}, its name at {@code [nameStart, nameEnd)} (-1: none), copied. */
   private SseEvent eventAt(int start, int end, int nameStart, int nameEnd) {
     String name = nameStart < 0 ? null : new String(bytes, nameStart, nameEnd - nameStart, StandardCharsets.UTF_8);
-    return new SseEvent(name, copy(start, end));
+    return new SseEvent(name, copy(bytes, start, end));
   }
 
   /**
-   * {@code bytes[start, end)} in a buffer of their own: one allocation and one copy, where {@code Buffer.buffer(byte[])}
+   * {@code from[start, end)} in a buffer of their own: one allocation and one copy, where {@code Buffer.buffer(byte[])}
    * would copy the array it is given a second time.
    */
-  private Buffer copy(int start, int end) {
-    return Buffer.buffer(end - start).appendBytes(bytes, start, end - start);
+  private static Buffer copy(byte[] from, int start, int end) {
+    return Buffer.buffer(end - start).appendBytes(from, start, end - start);
   }
 
   private boolean named(byte[][] names, int start, int end) {
@@ -273,7 +273,7 @@ public final class SseParser {
    * ({@link #hasPartialEvent()}) or the {@code \n} of a final {@code \r\n} that arrived after its {@code \r}.
    */
   public Buffer remainder() {
-    return Buffer.buffer(heldLength).appendBytes(held, 0, heldLength);
+    return copy(held, 0, heldLength);
   }
 
   /** Whether bytes of an unfinished event are waiting: at the end of a stream this means it was cut short. */

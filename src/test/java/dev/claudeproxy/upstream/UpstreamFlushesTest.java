@@ -1,5 +1,6 @@
 package dev.claudeproxy.upstream;
 
+import static dev.claudeproxy.TestStack.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,7 +27,6 @@ import io.vertx.core.http.impl.HttpClientConnectionInternal;
 import io.vertx.core.net.SelfSignedCertificate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
@@ -105,10 +105,7 @@ class UpstreamFlushesTest {
   void anHttp11ConnectionIsLeftAsItIs() {
     HttpClient client = target("http1").createClient(vertx);
     try {
-      Context context = vertx.getOrCreateContext();
-      HttpClientConnectionInternal connection = onLoop(context, () -> client.request(MODELS)
-          .compose(request -> request.send().compose(HttpClientResponse::body).map(body ->
-              (HttpClientConnectionInternal) request.connection())));
+      HttpClientConnectionInternal connection = connect(client, vertx.getOrCreateContext());
       assertNull(connection.channelHandlerContext().pipeline().get(UpstreamFlushes.HANDLER_NAME));
     } finally {
       await(client.close());
@@ -121,9 +118,7 @@ class UpstreamFlushesTest {
    */
   private static int flushesFor(HttpClient client, boolean expectHandler) {
     Context context = vertx.getOrCreateContext();
-    HttpClientConnectionInternal connection = onLoop(context, () -> client.request(MODELS)
-        .compose(request -> request.send().compose(HttpClientResponse::body).map(body ->
-            (HttpClientConnectionInternal) request.connection())));
+    HttpClientConnectionInternal connection = connect(client, context);
     ChannelPipeline pipeline = connection.channelHandlerContext().pipeline();
     if (expectHandler) {
       assertNotNull(pipeline.get(UpstreamFlushes.HANDLER_NAME), "the handler is in the HTTP/2 connection's pipeline");
@@ -156,17 +151,15 @@ class UpstreamFlushesTest {
     return new UpstreamTarget("127.0.0.1", simulator.port(), false, protocol, "", null, 100, 5_000, 256 * 1024);
   }
 
+  /** Opens the client's connection with one request on {@code context}, and returns it. */
+  private static HttpClientConnectionInternal connect(HttpClient client, Context context) {
+    return onLoop(context, () -> client.request(MODELS).compose(request -> request.send()
+        .compose(HttpClientResponse::body).map(body -> (HttpClientConnectionInternal) request.connection())));
+  }
+
   private static <T> T onLoop(Context context, Supplier<Future<T>> work) {
     Promise<T> done = Promise.promise();
     context.runOnContext(v -> work.get().onComplete(done));
     return await(done.future());
-  }
-
-  private static <T> T await(Future<T> future) {
-    try {
-      return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError("future did not complete: " + e, e);
-    }
   }
 }
