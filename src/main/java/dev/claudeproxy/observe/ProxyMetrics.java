@@ -21,6 +21,7 @@ public final class ProxyMetrics {
   private final Counter bytes;
   private final Counter retries;
   private final Counter cancellations;
+  private final Timer upstreamHead;
   /** Meters with labels, by their label values: built once, not looked up through a builder per call. */
   private final java.util.Map<String, Timer> durations = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Map<String, Timer> firstBytes = new java.util.concurrent.ConcurrentHashMap<>();
@@ -37,6 +38,10 @@ public final class ProxyMetrics {
         .register(registry);
     cancellations = Counter.builder("claude_proxy_cancellations")
         .description("Streams cancelled because the client went away").register(registry);
+    upstreamHead = Timer.builder("claude_proxy_upstream_time_to_head")
+        .description("From starting an upstream attempt, getting a connection included, to its response head")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
   }
 
   public static ProxyMetrics create() {
@@ -88,6 +93,14 @@ public final class ProxyMetrics {
 
   public void streamError(String type) {
     counter("claude_proxy_stream_errors", "Streams that ended with an error, by error type", "type", type).increment();
+  }
+
+  /**
+   * How long one upstream attempt took to answer with its head. Beside {@code claude_proxy_time_to_first_token} it
+   * tells the upstream's share of a slow first token from the proxy's own.
+   */
+  public void upstreamHead(long nanos) {
+    upstreamHead.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   public void retry() {

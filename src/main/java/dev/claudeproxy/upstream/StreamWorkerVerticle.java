@@ -87,8 +87,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
       return;
     }
     StreamEventSender sender = StreamEventSender.to(vertx, start.replyTo(), start.streamId());
-    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone,
-        metrics::retry);
+    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone, metrics);
     calls.put(start.streamId(), call);
     if (local) {
       message.reply(controlAddress);

@@ -6,6 +6,7 @@ import dev.claudeproxy.bus.PassBatch;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamEventSender;
 import dev.claudeproxy.config.UpstreamPolicy;
+import dev.claudeproxy.observe.ProxyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -58,7 +59,7 @@ final class UpstreamCall {
   private final StartRequest start;
   private final StreamEventSender sender;
   private final Consumer<Outcome> onDone;
-  private final Runnable onRetry;
+  private final ProxyMetrics metrics;
   private final StreamFacts facts = new StreamFacts();
   /** The events a pass-through stream decodes: the ones {@link StreamFacts} learns from. */
   private static final byte[][] FACT_EVENTS = SseParser.names("message_start", "message_delta", "message_stop",
@@ -71,6 +72,7 @@ final class UpstreamCall {
   /** The attempt whose callbacks still count; -1 while none does (between attempts, after a timeout). */
   private int current = -1;
   private long attemptStartedAt;
+  private long attemptStartedNanos;
   private long lastByteAt;
   private long retryTimer = -1;
   private HttpClientRequest request;
@@ -86,7 +88,7 @@ final class UpstreamCall {
   private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
 
   UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
-      StreamEventSender sender, Consumer<Outcome> onDone, Runnable onRetry) {
+      StreamEventSender sender, Consumer<Outcome> onDone, ProxyMetrics metrics) {
     this.vertx = vertx;
     this.client = client;
     this.target = target;
@@ -94,7 +96,7 @@ final class UpstreamCall {
     this.start = start;
     this.sender = sender;
     this.onDone = onDone;
-    this.onRetry = onRetry;
+    this.metrics = metrics;
     this.credits = start.credits();
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
@@ -105,6 +107,7 @@ final class UpstreamCall {
     attempt++;
     current = attempt;
     attemptStartedAt = System.currentTimeMillis();
+    attemptStartedNanos = System.nanoTime();
     retryTimer = -1;
     int thisAttempt = attempt;
     client.request(requestOptions())
@@ -149,6 +152,7 @@ final class UpstreamCall {
       resp.request().reset();
       return;
     }
+    metrics.upstreamHead(System.nanoTime() - attemptStartedNanos);
     int status = resp.statusCode();
     if (status >= 300 && RetryDecision.retryableStatus(status, resp.headers())
         && scheduleRetry(resp.headers())) {
@@ -191,7 +195,7 @@ final class UpstreamCall {
     }
     current = -1;
     request = null;
-    onRetry.run();
+    metrics.retry();
     retryTimer = vertx.setTimer(Math.max(1, delay), id -> {
       if (!done) {
         begin();
