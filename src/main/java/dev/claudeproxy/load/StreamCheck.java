@@ -17,6 +17,7 @@ import java.io.IOException;
  */
 final class StreamCheck {
   private static final JsonFactory JSON = new JsonFactory();
+  private static final String UNREADABLE_DELTA = "unreadable JSON in content_block_delta";
   private final boolean chat;
   private final StringBuilder text = new StringBuilder();
   private String violation;
@@ -111,20 +112,19 @@ final class StreamCheck {
   }
 
   /**
-   * A {@code content_block_delta}, the event nearly every one of a stream is: read with a streaming parser for its
-   * index, its delta's type and text, rather than into a tree, since the load generator reads every delta of
-   * thousands of streams.
+   * A {@code content_block_delta}, nearly every event of a stream: its index, delta type and text are read with a
+   * streaming parser rather than into a tree, since the load generator reads every delta of thousands of streams.
    */
   private boolean delta(String data) {
     if (data == null) {
-      return fail("unreadable JSON in content_block_delta");
+      return fail(UNREADABLE_DELTA);
     }
     int index = -1;
     String type = null;
     String deltaText = null;
     try (JsonParser p = JSON.createParser(data)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        return fail("unreadable JSON in content_block_delta");
+        return fail(UNREADABLE_DELTA);
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String field = p.currentName();
@@ -148,10 +148,10 @@ final class StreamCheck {
         }
       }
       if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
-        return fail("unreadable JSON in content_block_delta");
+        return fail(UNREADABLE_DELTA);
       }
     } catch (IOException e) {
-      return fail("unreadable JSON in content_block_delta");
+      return fail(UNREADABLE_DELTA);
     }
     if (index != openBlock) {
       return fail("a delta for block " + index + " while block " + openBlock + " is open");
