@@ -1,9 +1,9 @@
 package dev.claudeproxy.load;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.claudeproxy.api.ApiError;
+import dev.claudeproxy.upstream.JsonFields;
 import dev.claudeproxy.upstream.SseEvent;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -16,8 +16,6 @@ import java.io.IOException;
  * from 1 without a gap.
  */
 final class StreamCheck {
-  private static final JsonFactory JSON = new JsonFactory();
-  private static final String UNREADABLE_DELTA = "unreadable JSON in content_block_delta";
   private final boolean chat;
   private final StringBuilder text = new StringBuilder();
   private String violation;
@@ -28,6 +26,13 @@ final class StreamCheck {
   private long nextId = 1;
   private String errorType;
   private int deltas;
+  /** What the delta being read holds; reset for each. */
+  private int readIndex;
+  private String readType;
+  private String readText;
+  /** The readers of a delta's fields, made once rather than for every delta. */
+  private final JsonFields.Field deltaEventField = this::deltaEventField;
+  private final JsonFields.Field deltaField = this::deltaField;
 
   StreamCheck(boolean chat) {
     this.chat = chat;
@@ -116,51 +121,40 @@ final class StreamCheck {
    * streaming parser rather than into a tree, since the load generator reads every delta of thousands of streams.
    */
   private boolean delta(String data) {
-    if (data == null) {
-      return fail(UNREADABLE_DELTA);
+    readIndex = -1;
+    readType = null;
+    readText = null;
+    if (!JsonFields.readObject(data, deltaEventField)) {
+      return fail("unreadable JSON in content_block_delta");
     }
-    int index = -1;
-    String type = null;
-    String deltaText = null;
-    try (JsonParser p = JSON.createParser(data)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        return fail(UNREADABLE_DELTA);
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if (field.equals("index") && value == JsonToken.VALUE_NUMBER_INT) {
-          index = p.getIntValue();
-        } else if (field.equals("delta") && value == JsonToken.START_OBJECT) {
-          while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String inner = p.currentName();
-            JsonToken innerValue = p.nextToken();
-            if (inner.equals("type") && innerValue == JsonToken.VALUE_STRING) {
-              type = p.getText();
-            } else if (inner.equals("text") && innerValue == JsonToken.VALUE_STRING) {
-              deltaText = p.getText();
-            } else {
-              p.skipChildren();
-            }
-          }
-        } else {
-          p.skipChildren();
-        }
-      }
-      if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
-        return fail(UNREADABLE_DELTA);
-      }
-    } catch (IOException e) {
-      return fail(UNREADABLE_DELTA);
+    if (readIndex != openBlock) {
+      return fail("a delta for block " + readIndex + " while block " + openBlock + " is open");
     }
-    if (index != openBlock) {
-      return fail("a delta for block " + index + " while block " + openBlock + " is open");
-    }
-    if ("text_delta".equals(type) && deltaText != null) {
-      text.append(deltaText);
+    if ("text_delta".equals(readType) && readText != null) {
+      text.append(readText);
     }
     deltas++;
     return true;
+  }
+
+  private boolean deltaEventField(JsonParser p, String name, JsonToken value) throws IOException {
+    if (value == JsonToken.VALUE_NUMBER_INT && name.equals("index")) {
+      readIndex = p.getIntValue();
+      return true;
+    }
+    return value == JsonToken.START_OBJECT && name.equals("delta") && JsonFields.fields(p, deltaField);
+  }
+
+  private boolean deltaField(JsonParser p, String name, JsonToken value) throws IOException {
+    if (value == JsonToken.VALUE_STRING && name.equals("type")) {
+      readType = p.getText();
+      return true;
+    }
+    if (value == JsonToken.VALUE_STRING && name.equals("text")) {
+      readText = p.getText();
+      return true;
+    }
+    return false;
   }
 
   private boolean chatEvent(SseEvent event) {

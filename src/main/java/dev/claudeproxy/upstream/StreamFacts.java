@@ -1,6 +1,5 @@
 package dev.claudeproxy.upstream;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.json.DecodeException;
@@ -14,7 +13,6 @@ import java.io.IOException;
  * overwrites the last rather than adding to it.
  */
 public final class StreamFacts {
-  private static final JsonFactory JSON = new JsonFactory();
   private final JsonObject usage = new JsonObject();
   private String model;
   private String messageId;
@@ -53,48 +51,18 @@ public final class StreamFacts {
    * object.
    */
   private void read(SseEvent event, boolean start) {
-    String data = event.data();
-    if (data == null) {
-      malformed = true;
-      return;
-    }
-    try (JsonParser p = JSON.createParser(data)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        malformed = true;
-        return;
-      }
-      fields(p, start ? this::startField : this::deltaEventField);
-      if (p.nextToken() != null) {
-        malformed = true;
-      }
-    } catch (IOException e) {
+    if (!JsonFields.readObject(event.data(), start ? this::startField : this::deltaEventField)) {
       malformed = true;
     }
-  }
-
-  /** What to do with one field of an object being read: true when it took the value, else it is skipped whole. */
-  private interface Field {
-    boolean take(JsonParser p, String name, JsonToken value) throws IOException;
-  }
-
-  /** Reads the fields of the object the parser has just entered, up to its end; true, to chain with {@code &&}. */
-  private static boolean fields(JsonParser p, Field field) throws IOException {
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      if (!field.take(p, name, p.nextToken())) {
-        p.skipChildren();
-      }
-    }
-    return true;
   }
 
   private boolean startField(JsonParser p, String name, JsonToken value) throws IOException {
-    return value == JsonToken.START_OBJECT && name.equals("message") && fields(p, this::messageField);
+    return value == JsonToken.START_OBJECT && name.equals("message") && JsonFields.fields(p, this::messageField);
   }
 
   private boolean deltaEventField(JsonParser p, String name, JsonToken value) throws IOException {
     return value == JsonToken.START_OBJECT
-        && (name.equals("delta") && fields(p, this::deltaField) || name.equals("usage") && fields(p, this::usageField));
+        && (name.equals("delta") && JsonFields.fields(p, this::deltaField) || name.equals("usage") && JsonFields.fields(p, this::usageField));
   }
 
   private boolean messageField(JsonParser p, String name, JsonToken value) throws IOException {
@@ -106,7 +74,7 @@ public final class StreamFacts {
       model = p.getText();
       return true;
     }
-    return value == JsonToken.START_OBJECT && name.equals("usage") && fields(p, this::usageField);
+    return value == JsonToken.START_OBJECT && name.equals("usage") && JsonFields.fields(p, this::usageField);
   }
 
   private boolean deltaField(JsonParser p, String name, JsonToken value) throws IOException {
