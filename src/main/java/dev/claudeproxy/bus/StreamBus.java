@@ -1,6 +1,8 @@
 package dev.claudeproxy.bus;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -74,17 +76,28 @@ public final class StreamBus {
 
   /**
    * Makes the bus of this Vert.x instance able to carry {@link StartRequest}s and {@link StreamEvent}s as objects
-   * between verticles in this JVM. Both sides call it on start; the first call registers the codecs.
+   * between verticles in this JVM, and usage records to {@link #USAGE_ADDRESS} encoded only for the consumers there
+   * are ({@link #publishUsage}). Both sides call it on start; the first call registers the codecs.
    */
   public static void prepare(Vertx vertx) {
     synchronized (StreamBus.class) {
       try {
         vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
-            .registerDefaultCodec(StartRequest.class, new LocalObjectCodec<>(StartRequest.class));
+            .registerDefaultCodec(StartRequest.class, new LocalObjectCodec<>(StartRequest.class))
+            .registerCodec(new UsageRecordCodec());
       } catch (IllegalStateException alreadyRegistered) {
         // Another verticle of this Vert.x instance got there first.
       }
     }
+  }
+
+  /**
+   * Publishes a finished call's usage record on {@link #USAGE_ADDRESS}, local to this node. Consumers get it in the
+   * contract's form, JSON bytes; it is encoded only for them. {@code record} is not to be changed afterwards.
+   */
+  public static void publishUsage(Vertx vertx, String streamId, JsonObject record) {
+    vertx.eventBus().publish(USAGE_ADDRESS, record, new DeliveryOptions().setCodecName(UsageRecordCodec.NAME)
+        .addHeader(H_VERSION, VERSION).addHeader(H_STREAM, streamId).setLocalOnly(true));
   }
 
   /** Records that {@code inbox} is consumed in this JVM, so workers here send it {@link StreamEvent}s as objects. */

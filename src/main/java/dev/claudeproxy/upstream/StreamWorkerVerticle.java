@@ -111,9 +111,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
       record.put("model", outcome.model());
     }
     outcome.sender().usage(record);
-    vertx.eventBus().publish(StreamBus.USAGE_ADDRESS, Buffer.buffer(record.encode()),
-        new DeliveryOptions().addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
-            .addHeader(StreamBus.H_STREAM, outcome.streamId()).setLocalOnly(true));
+    StreamBus.publishUsage(vertx, outcome.streamId(), record);
   }
 
   private void onControl(Message<Buffer> message) {
