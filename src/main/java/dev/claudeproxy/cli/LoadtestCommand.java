@@ -20,8 +20,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "loadtest", mixinStandardHelpOptions = true,
-    description = {"Open many concurrent streams against /v1/messages or /v1/chat, check every one, and report",
-        "time to first token, gaps between deltas, durations, errors and integrity (JSON and HTML)."})
+    description = "Open many concurrent streams against /v1/messages or /v1/chat, check every one, and report"
+        + " time to first token, gaps between deltas, durations, errors and integrity (JSON and HTML).")
 final class LoadtestCommand implements Callable<Integer> {
   /** Connections per local address before another 127.0.0.x is used (one address has ~28,000 ports). */
   private static final int STREAMS_PER_ADDRESS = 20_000;
@@ -60,16 +60,16 @@ final class LoadtestCommand implements Callable<Integer> {
   @Option(names = {"-H", "--header"}, description = "Extra header NAME:VALUE, e.g. x-sim-tokens-per-second:20.")
   List<String> headers = List.of();
 
-  @Option(names = "--verify-tokens", description = {"Ask the simulator for this many tokens per stream and check",
-      "each final text against what it sends (0: off; default: ${DEFAULT-VALUE})."})
+  @Option(names = "--verify-tokens", description = "Ask the simulator for this many tokens per stream and check"
+      + " each final text against what it sends (0: off; default: ${DEFAULT-VALUE}).")
   int verifyTokens = 0;
 
   @Option(names = "--addresses", description = "Local 127.0.0.x addresses to spread connections over (default: "
       + "enough for the concurrency on loopback, else 1).")
   Integer addresses;
 
-  @Option(names = "--warmup", description = {"Streams run and checked first but kept out of the timing figures",
-      "(default: ${DEFAULT-VALUE})."})
+  @Option(names = "--warmup", description = "Streams run and checked first but kept out of the timing figures"
+      + " (default: ${DEFAULT-VALUE}).")
   long warmup = 0;
 
   @Option(names = "--json", description = "Summary file (default: ${DEFAULT-VALUE}).")
