@@ -38,10 +38,9 @@ public final class ProxyMetrics {
         .register(registry);
     cancellations = Counter.builder("claude_proxy_cancellations")
         .description("Streams cancelled because the client went away").register(registry);
-    upstreamHead = Timer.builder("claude_proxy_upstream_time_to_head")
-        .description("From starting an upstream attempt, getting a connection included, to its response head")
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+    upstreamHead = latency("claude_proxy_upstream_time_to_head",
+        "From starting an upstream attempt, getting a connection included, to its response head",
+        Duration.ofMinutes(10)).register(registry);
   }
 
   public static ProxyMetrics create() {
@@ -63,17 +62,24 @@ public final class ProxyMetrics {
 
   public void streamEnded(String endpoint, String outcome, long nanos) {
     active.decrementAndGet();
-    durations.computeIfAbsent(endpoint + "|" + outcome, k -> Timer.builder("claude_proxy_stream_duration")
-        .description("From request to the end of the response").tags("endpoint", endpoint, "outcome", outcome)
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
+    durations.computeIfAbsent(endpoint + "|" + outcome, k -> latency("claude_proxy_stream_duration",
+        "From request to the end of the response", Duration.ofHours(1)).tags("endpoint", endpoint, "outcome", outcome)
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   public void firstByte(String endpoint, long nanos) {
-    firstBytes.computeIfAbsent(endpoint, k -> Timer.builder("claude_proxy_time_to_first_token")
-        .description("From request to the first streamed event").tags("endpoint", endpoint)
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
+    firstBytes.computeIfAbsent(endpoint, k -> latency("claude_proxy_time_to_first_token",
+        "From request to the first streamed event", Duration.ofMinutes(10)).tags("endpoint", endpoint)
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A latency histogram from 1 ms to {@code max}. The first-token and upstream-head meters share their buckets, so
+   * that the upstream's share of a first token can be read bucket against bucket.
+   */
+  private static Timer.Builder latency(String name, String description, Duration max) {
+    return Timer.builder(name).description(description).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(max);
   }
 
   private Counter counter(String name, String description, String... tags) {
