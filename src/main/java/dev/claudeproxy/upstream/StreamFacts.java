@@ -62,7 +62,8 @@ public final class StreamFacts {
 
   private boolean deltaEventField(JsonParser p, String name, JsonToken value) throws IOException {
     return value == JsonToken.START_OBJECT
-        && (name.equals("delta") && JsonFields.fields(p, this::deltaField) || name.equals("usage") && JsonFields.fields(p, this::usageField));
+        && (name.equals("delta") && JsonFields.fields(p, this::deltaField)
+            || name.equals("usage") && JsonFields.fields(p, this::usageField));
   }
 
   private boolean messageField(JsonParser p, String name, JsonToken value) throws IOException {
