@@ -3,6 +3,7 @@ package dev.claudeproxy.bus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 
+import dev.claudeproxy.TestStack;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
@@ -26,8 +27,8 @@ class UsagePublishTest {
   }
 
   @AfterAll
-  static void down() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  static void down() {
+    TestStack.await(vertx.close());
   }
 
   /** A record that counts how often it is encoded. */
@@ -54,18 +55,14 @@ class UsagePublishTest {
     return record;
   }
 
-  private static <T> T await(io.vertx.core.Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-  }
-
   @Test
   void everyConsumerGetsTheJsonBytesAndTheHeaders() throws Exception {
     LinkedBlockingQueue<Message<Buffer>> first = new LinkedBlockingQueue<>();
     LinkedBlockingQueue<Message<Buffer>> second = new LinkedBlockingQueue<>();
     MessageConsumer<Buffer> a = vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS, first::add);
     MessageConsumer<Buffer> b = vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS, second::add);
-    await(a.completion());
-    await(b.completion());
+    TestStack.await(a.completion());
+    TestStack.await(b.completion());
     try {
       CountingRecord record = record();
       JsonObject expected = record.copy();
@@ -80,8 +77,8 @@ class UsagePublishTest {
       assertNotSame(one.body(), two.body(), "each consumer gets bytes of its own");
       assertEquals(2, record.encodings.get(), "encoded once for each consumer");
     } finally {
-      await(a.unregister());
-      await(b.unregister());
+      TestStack.await(a.unregister());
+      TestStack.await(b.unregister());
     }
   }
 
