@@ -43,6 +43,12 @@ public final class SseParser {
   private int eventStart;
   private boolean stopped;
   private int forwardedEvents;
+  // One forward's arguments and where its last forwarded event ends, in fields rather than captured by a lambda made
+  // for each chunk: forward runs for every read of every stream.
+  private byte[][] forwardNames;
+  private Predicate<SseEvent> forwardOnEvent;
+  private int forwardCut;
+  private final Sink forwardSink = this::forwardEvent;
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
   private interface Sink {
@@ -76,29 +82,33 @@ public final class SseParser {
    */
   public Buffer forward(Buffer chunk, byte[][] names, Predicate<SseEvent> onEvent) {
     boolean whole = heldLength == 0;
-    int[] cut = {-1};
+    forwardNames = names;
+    forwardOnEvent = onEvent;
+    forwardCut = -1;
     forwardedEvents = 0;
-    scan(chunk, (start, end, nStart, nEnd) -> {
-      if (nStart >= 0 && named(names, nStart, nEnd) && !onEvent.test(eventAt(start, end, nStart, nEnd))) {
-        return false;
-      }
-      forwardedEvents++;
-      cut[0] = end;
-      return true;
-    });
+    scan(chunk, forwardSink);
     Buffer out;
     if (forwardedEvents == 0) {
       out = null;
     } else if (whole) {
       // Nothing was held over, so the events are the start of the chunk (at base in the array scanned): share it.
-      out = cut[0] == length ? chunk : chunk.slice(0, cut[0] - base);
+      out = forwardCut == length ? chunk : chunk.slice(0, forwardCut - base);
     } else {
       // Bytes held over from earlier chunks come first: one array for them and the chunk's part. (A composite buffer
       // would spare this copy but cost two at the socket, where Netty flattens it into a heap buffer first.)
-      out = copy(bytes, base, cut[0]);
+      out = copy(bytes, base, forwardCut);
     }
     compact();
     return out;
+  }
+
+  private boolean forwardEvent(int start, int end, int nStart, int nEnd) {
+    if (nStart >= 0 && named(forwardNames, nStart, nEnd) && !forwardOnEvent.test(eventAt(start, end, nStart, nEnd))) {
+      return false;
+    }
+    forwardedEvents++;
+    forwardCut = end;
+    return true;
   }
 
   /** How many events the last {@link #forward} returned. */

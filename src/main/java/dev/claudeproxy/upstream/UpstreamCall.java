@@ -20,6 +20,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * One upstream call on a worker: sends the request (again, before the first byte, when the upstream asks for a
@@ -65,6 +66,8 @@ final class UpstreamCall {
   private static final byte[][] FACT_EVENTS = SseParser.names("message_start", "message_delta", "message_stop",
       "error");
   private final SseParser parser = new SseParser();
+  /** Made once, not for each read: {@link #observeFact}. */
+  private final Predicate<SseEvent> observeFact = this::observeFact;
   private final ChatTranslator chat;
   private final long startedAt;
 
@@ -206,15 +209,10 @@ final class UpstreamCall {
 
   private void onSseChunk(Buffer chunk) {
     lastByteAt = System.currentTimeMillis();
-    boolean[] unreadable = {false};
     if (chat == null) {
       // Pass-through: the whole events of this read go on as they came, in one piece (usually the read itself);
       // only the events that carry usage, the stop or an error are built and decoded.
-      Buffer whole = parser.forward(chunk, FACT_EVENTS, event -> {
-        facts.observe(event);
-        unreadable[0] = facts.malformed();
-        return !unreadable[0];
-      });
+      Buffer whole = parser.forward(chunk, FACT_EVENTS, observeFact);
       if (whole != null) {
         forward(whole, parser.forwardedEvents());
       }
@@ -222,23 +220,28 @@ final class UpstreamCall {
       Buffer batch = Buffer.buffer(chunk.length() + 64);
       int[] events = {0};
       parser.feed(chunk, event -> {
-        if (unreadable[0]) {
+        if (facts.malformed()) {
           return;
         }
         facts.observe(event);
-        if (facts.malformed()) {
-          unreadable[0] = true;
-          return;
+        if (!facts.malformed()) {
+          events[0] += chat.translate(event, batch);
         }
-        events[0] += chat.translate(event, batch);
       });
       if (batch.length() > 0) {
         forward(batch, events[0]);
       }
     }
-    if (unreadable[0]) {
+    // Once an event that should carry JSON did not, the facts stay malformed; a second fail is a no-op.
+    if (facts.malformed()) {
       fail("failed", ApiError.api("upstream sent an event that is not valid JSON"));
     }
+  }
+
+  /** Reads the facts an event carries; false, stopping the forward, when it should carry JSON and does not. */
+  private boolean observeFact(SseEvent event) {
+    facts.observe(event);
+    return !facts.malformed();
   }
 
   private void onRawChunk(Buffer chunk) {
