@@ -220,11 +220,7 @@ final class UpstreamCall {
       Buffer batch = Buffer.buffer(chunk.length() + 64);
       int[] events = {0};
       parser.feed(chunk, event -> {
-        if (facts.malformed()) {
-          return;
-        }
-        facts.observe(event);
-        if (!facts.malformed()) {
+        if (!facts.malformed() && observeFact(event)) {
           events[0] += chat.translate(event, batch);
         }
       });
@@ -238,7 +234,7 @@ final class UpstreamCall {
     }
   }
 
-  /** Reads the facts an event carries; false, stopping the forward, when it should carry JSON and does not. */
+  /** Reads the facts an event carries; false (stopping a forward) when it should carry JSON and does not. */
   private boolean observeFact(SseEvent event) {
     facts.observe(event);
     return !facts.malformed();
