@@ -5,9 +5,16 @@ import dev.claudeproxy.load.LoadGenerator;
 import dev.claudeproxy.load.LoadReport;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -81,30 +89,96 @@ final class LoadtestCommand implements Callable<Integer> {
   @Option(names = {"-q", "--quiet"}, description = "No progress line.")
   boolean quiet;
 
+  @Option(names = "--runs-from-stdin", description = "Stay up for many runs: read one run a line from standard"
+      + " input, its options as a JSON array of strings, and answer each on standard output with a JSON line"
+      + " ({\"run\", \"exit\", \"json\"} or {\"run\", \"exit\", \"error\"}) once it is over. The JVM stays"
+      + " warm from run to run, so the load generator is not compiling in the middle of one.")
+  boolean runsFromStdin;
+
   @Override
   public Integer call() throws Exception {
-    if (!"messages".equals(endpoint) && !"chat".equals(endpoint)) {
-      System.err.println("--endpoint must be messages or chat");
+    if (runsFromStdin) {
+      return session(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out);
+    }
+    try {
+      return run(System.out);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
       return 2;
+    }
+  }
+
+  /**
+   * Runs what each line of {@code in} asks for, one run after the other, and answers each with a line on
+   * {@code out}. A line that is not a run (bad JSON, an unknown option) is answered with exit code 2 and the reason,
+   * and one that fails in an unforeseen way with 1 and the exception; either way the session goes on. Ends, with 0,
+   * at the end of {@code in}.
+   */
+  static int session(BufferedReader in, PrintStream out) throws Exception {
+    long count = 0;
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonObject answer = new JsonObject().put("run", ++count);
+      try {
+        JsonArray array = new JsonArray(line);
+        String[] args = new String[array.size()];
+        for (int i = 0; i < args.length; i++) {
+          if (!(array.getValue(i) instanceof String arg)) {
+            throw new IllegalArgumentException("a run is a JSON array of strings; item " + i + " is not one");
+          }
+          args[i] = arg;
+        }
+        LoadtestCommand run = new LoadtestCommand();
+        CommandLine.ParseResult parsed = new CommandLine(run).parseArgs(args);
+        if (run.runsFromStdin || parsed.isUsageHelpRequested() || parsed.isVersionHelpRequested()) {
+          throw new IllegalArgumentException("--runs-from-stdin, --help and --version are not runs");
+        }
+        answer.put("exit", run.run(null)).put("json", run.json.toString());
+      } catch (DecodeException | IllegalArgumentException | CommandLine.ParameterException e) {
+        answer.put("exit", 2).put("error", e.getMessage());
+      } catch (Exception e) {
+        answer.put("exit", 1).put("error", String.valueOf(e));
+      }
+      out.println(answer.encode());
+      out.flush();
+    }
+    return 0;
+  }
+
+  /**
+   * One run; the summary goes to {@code summaryOut} as well as to the files, unless it is null.
+   *
+   * @throws IllegalArgumentException when an option's value is not usable, with the reason
+   */
+  private int run(PrintStream summaryOut) throws Exception {
+    if (!"messages".equals(endpoint) && !"chat".equals(endpoint)) {
+      throw new IllegalArgumentException("--endpoint must be messages or chat");
     }
     JsonObject body;
     try {
       body = template == null ? LoadConfig.defaultTemplate(endpoint, model, maxTokens)
           : new JsonObject(Files.readString(template));
     } catch (DecodeException e) {
-      System.err.println("--template " + template + " is not a JSON object: " + e.getMessage());
-      return 2;
+      throw new IllegalArgumentException("--template " + template + " is not a JSON object: " + e.getMessage());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--template " + template + " cannot be read: " + e);
     }
     Map<String, String> extra = new LinkedHashMap<>();
     for (String header : headers) {
       int colon = header.indexOf(':');
       if (colon <= 0) {
-        System.err.println("--header must be NAME:VALUE, got " + header);
-        return 2;
+        throw new IllegalArgumentException("--header must be NAME:VALUE, got " + header);
       }
       extra.put(header.substring(0, colon).trim(), header.substring(colon + 1).trim());
     }
-    boolean loopback = InetAddress.getByName(url.getHost()).isLoopbackAddress();
+    boolean loopback;
+    try {
+      loopback = InetAddress.getByName(url.getHost()).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("--url " + url + ": unknown host");
+    }
     int spread = addresses != null ? addresses
         : loopback ? Math.max(1, (concurrency + STREAMS_PER_ADDRESS - 1) / STREAMS_PER_ADDRESS) : 1;
     long total = streams > 0 ? streams : durationSeconds == null ? 10L * concurrency : 0;
@@ -120,7 +194,9 @@ final class LoadtestCommand implements Callable<Integer> {
       Files.createDirectories(html.toAbsolutePath().getParent());
       report.writeJson(json);
       report.writeHtml(html);
-      System.out.println(report.summary().encodePrettily());
+      if (summaryOut != null) {
+        summaryOut.println(report.summary().encodePrettily());
+      }
       System.err.println("Summary: " + json + "   Report: " + html);
       return report.clean() ? 0 : 1;
     } finally {
