@@ -90,9 +90,10 @@ final class LoadtestCommand implements Callable<Integer> {
   boolean quiet;
 
   @Option(names = "--runs-from-stdin", description = "Stay up for many runs: read one run a line from standard"
-      + " input, its options as a JSON array of strings, and answer each on standard output with a JSON line"
-      + " ({\"run\", \"exit\", \"json\"} or {\"run\", \"exit\", \"error\"}) once it is over. The JVM stays"
-      + " warm from run to run, so the load generator is not compiling in the middle of one.")
+      + " input, its options as a JSON array of strings, and answer each on standard output with a JSON line once"
+      + " it is over: {\"run\", \"exit\": 0 or 1, \"json\"}, or {\"run\", \"exit\": 2 (not a run) or 3 (the run"
+      + " failed), \"error\"}. The JVM stays warm from run to run, so the load generator is not compiling in the"
+      + " middle of one.")
   boolean runsFromStdin;
 
   @Override
@@ -110,9 +111,10 @@ final class LoadtestCommand implements Callable<Integer> {
 
   /**
    * Runs what each line of {@code in} asks for, one run after the other, and answers each with a line on
-   * {@code out}. A line that is not a run (bad JSON, an unknown option) is answered with exit code 2 and the reason,
-   * and one that fails in an unforeseen way with 1 and the exception; either way the session goes on. Ends, with 0,
-   * at the end of {@code in}.
+   * {@code out}: exit code 0 for a clean run and 1 for a run with errors (as a single run exits), both with the summary
+   * file; 2 and the reason for a line that is not a run (bad JSON, an unknown option); 3 and the exception for a run
+   * that could not finish (its summary could not be written, say). The session goes on after any of them, and ends,
+   * with 0, at the end of {@code in}.
    */
   static int session(BufferedReader in, PrintStream out) throws Exception {
     long count = 0;
@@ -139,7 +141,7 @@ final class LoadtestCommand implements Callable<Integer> {
       } catch (DecodeException | IllegalArgumentException | CommandLine.ParameterException e) {
         answer.put("exit", 2).put("error", e.getMessage());
       } catch (Exception e) {
-        answer.put("exit", 1).put("error", String.valueOf(e));
+        answer.put("exit", 3).put("error", String.valueOf(e));
       }
       out.println(answer.encode());
       out.flush();

@@ -54,14 +54,16 @@ class LoadtestSessionTest {
         new JsonArray().add("-c").add(5).encode(),
         run(dir, "bad-header", "-H", "no-colon").encode(),
         new JsonArray().add("--runs-from-stdin").encode(),
+        run(dir, "not-a-dir/unwritable", "-c", "2", "-n", "2").encode(),
         run(dir, "second", "--endpoint", "chat", "-c", "5", "-n", "12", "--verify-tokens", "8").encode());
+    Files.writeString(dir.resolve("not-a-dir"), "a file, so no summary can be written under it");
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     int code = LoadtestCommand.session(new BufferedReader(new StringReader(input)),
         new PrintStream(bytes, true, StandardCharsets.UTF_8));
     assertEquals(0, code);
 
     List<JsonObject> answers = bytes.toString(StandardCharsets.UTF_8).lines().map(JsonObject::new).toList();
-    assertEquals(7, answers.size(), answers.toString());
+    assertEquals(8, answers.size(), answers.toString());
     for (int i = 0; i < answers.size(); i++) {
       assertEquals(i + 1, answers.get(i).getInteger("run"), answers.toString());
     }
@@ -75,7 +77,9 @@ class LoadtestSessionTest {
     assertTrue(answers.get(2).getString("error").contains("--no-such-option"), answers.get(2).encode());
     assertTrue(answers.get(3).getString("error").contains("not one"), answers.get(3).encode());
     assertTrue(answers.get(4).getString("error").contains("NAME:VALUE"), answers.get(4).encode());
-    assertEquals(0, answers.get(6).getInteger("exit"), answers.get(6).encode());
+    assertEquals(3, answers.get(6).getInteger("exit"), answers.get(6).encode());
+    assertTrue(answers.get(6).getString("error").contains("not-a-dir"), answers.get(6).encode());
+    assertEquals(0, answers.get(7).getInteger("exit"), answers.get(7).encode());
 
     JsonObject first = new JsonObject(Files.readString(dir.resolve("first.json")));
     assertEquals(30, first.getJsonObject("streams").getLong("completed"), first.encode());
