@@ -7,8 +7,13 @@ import dev.claudeproxy.bus.PassBatch;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamErrors;
 import dev.claudeproxy.bus.StreamEvent;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.vertx.core.Future;
+import java.util.function.Function;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.http.HttpHeaders;
@@ -223,8 +228,35 @@ final class StreamSession {
   }
 
   private void write(Buffer bytes) {
-    response.write(bytes);
+    viaDirect(bytes, response::write);
     lastWriteAt = System.currentTimeMillis();
+  }
+
+  /**
+   * The bytes for the client in a pooled direct buffer, which the socket writes as it is. Given the heap buffer (or
+   * composite of heap buffers) that came over the bus, the socket would copy it into a direct buffer itself, and a
+   * composite into a new heap buffer first. Vert.x never releases a buffer it did not make, so this one is released
+   * once its write is over.
+   */
+  private static void viaDirect(Buffer bytes, Function<Buffer, Future<Void>> write) {
+    ByteBuf direct = direct(bytes);
+    Future<Void> written;
+    try {
+      written = write.apply(BufferInternal.buffer(direct));
+    } catch (RuntimeException e) {
+      direct.release();
+      throw e;
+    }
+    written.onComplete(v -> direct.release());
+  }
+
+  private static ByteBuf direct(Buffer bytes) {
+    ByteBuf from = ((BufferInternal) bytes).getByteBuf();
+    int length = from.readableBytes();
+    ByteBuf direct = ByteBufAllocator.DEFAULT.directBuffer(length);
+    // Copied by the source, piece by piece for a composite, straight into the direct memory.
+    from.getBytes(from.readerIndex(), direct, 0, length);
+    return direct.writerIndex(length);
   }
 
   private void grant() {
@@ -250,7 +282,7 @@ final class StreamSession {
     if (last == null) {
       response.end();
     } else {
-      response.end(last);
+      viaDirect(last, response::end);
     }
   }
 
