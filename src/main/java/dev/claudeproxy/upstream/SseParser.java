@@ -245,25 +245,30 @@ public final class SseParser {
   }
 
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-  private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
-  private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
-  private static final long ONES = 0x0101010101010101L;
+  /** Eight bytes of {@code 0x0E}: one more than {@code \r}, the larger of the two line breaks. */
+  private static final long BELOW_BREAKS = 0x0E0E0E0E0E0E0E0EL;
   private static final long HIGHS = 0x8080808080808080L;
 
   /**
    * The index of the first {@code \n} or {@code \r} in {@code b[from, end)}, or {@code end}. Eight bytes at a time:
-   * a byte of {@code w ^ LFS} is zero where {@code w} has a {@code \n}, and {@code (x - ONES) & ~x & HIGHS} marks
-   * zero bytes; the lowest mark is always exact, which is the one taken.
+   * {@code (w - BELOW_BREAKS) & ~w & HIGHS} marks the bytes below {@code 0x0E}, which {@code \n} (0x0A) and
+   * {@code \r} (0x0D) are, in three operations. The lowest mark is always exact and a higher one may be a byte just
+   * above one that was marked, so each marked byte is read to tell a line break from another control character
+   * (which JSON does not allow unescaped, so in practice the first mark is the break). No byte that is a break goes
+   * unmarked: a borrow from the byte below only lowers the difference.
    */
   static int nextBreak(byte[] b, int from, int end) {
     int i = from;
     for (; i + 8 <= end; i += 8) {
       long w = (long) LONGS.get(b, i);
-      long lf = w ^ LFS;
-      long cr = w ^ CRS;
-      long marks = ((lf - ONES) & ~lf | (cr - ONES) & ~cr) & HIGHS;
-      if (marks != 0) {
-        return i + (Long.numberOfTrailingZeros(marks) >>> 3);
+      long marks = (w - BELOW_BREAKS) & ~w & HIGHS;
+      while (marks != 0) {
+        int at = i + (Long.numberOfTrailingZeros(marks) >>> 3);
+        byte c = b[at];
+        if (c == '\n' || c == '\r') {
+          return at;
+        }
+        marks &= marks - 1;
       }
     }
     while (i < end && b[i] != '\n' && b[i] != '\r') {
