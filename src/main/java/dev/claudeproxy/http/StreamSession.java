@@ -150,19 +150,23 @@ final class StreamSession {
     headSeen = true;
     upstreamStatus = head.getInteger("status", 502);
     metrics.upstreamStatus(upstreamStatus);
-    JsonObject passed = head.getJsonObject("headers", new JsonObject());
-    access.put("upstream_status", upstreamStatus).put("upstream_request_id", passed.getString("request-id"));
+    JsonObject passed = head.getJsonObject("headers");
+    access.put("upstream_status", upstreamStatus)
+        .put("upstream_request_id", passed == null ? null : passed.getString("request-id"));
     if (committedEarly) {
       if (upstreamStatus != 200) {
         errorBody = Buffer.buffer();
       }
       return;
     }
-    JsonObject upstreamHeaders = head.getJsonObject("headers", new JsonObject());
     sse = streaming && upstreamStatus == 200;
     response.setStatusCode(upstreamStatus).setChunked(true);
-    for (String name : upstreamHeaders.fieldNames()) {
-      response.putHeader(name, upstreamHeaders.getString(name));
+    if (passed != null) {
+      for (var header : passed) {
+        if (header.getValue() instanceof String value) {
+          response.putHeader(header.getKey(), value);
+        }
+      }
     }
     if (sse) {
       sseHeaders();

@@ -20,31 +20,58 @@ public final class AccessLog {
   /** One request's line, filled in as the request goes. */
   public static final class Entry {
     private final long startNanos = System.nanoTime();
-    private final JsonObject fields = new JsonObject();
+    private final Instant time = Instant.now();
+    /** The fields after {@code time}, in the order first put; putting a field again replaces its value in place. */
+    private String[] names = new String[24];
+    private Object[] values = new Object[24];
+    private int size;
+    private final String requestId;
     private boolean written;
 
     public Entry(String requestId, String method, String path) {
-      fields.put("time", Instant.now().toString()).put("request_id", requestId).put("method", method)
-          .put("path", path);
+      this.requestId = requestId;
+      put("request_id", requestId).put("method", method).put("path", path);
     }
 
     public Entry user(String userId, String tier, String via) {
-      fields.put("user", userId).put("via", via);
+      put("user", userId).put("via", via);
       if (tier != null) {
-        fields.put("tier", tier);
+        put("tier", tier);
       }
       return this;
     }
 
+    /** Sets a field (a string, a whole number or a boolean); a null value leaves the line as it is. */
     public Entry put(String field, Object value) {
-      if (value != null) {
-        fields.put(field, value);
+      if (value == null) {
+        return this;
       }
+      for (int i = 0; i < size; i++) {
+        if (names[i].equals(field)) {
+          values[i] = value;
+          return this;
+        }
+      }
+      if (size == names.length) {
+        names = java.util.Arrays.copyOf(names, size * 2);
+        values = java.util.Arrays.copyOf(values, size * 2);
+      }
+      names[size] = field;
+      values[size++] = value;
       return this;
+    }
+
+    private boolean has(String field) {
+      for (int i = 0; i < size; i++) {
+        if (names[i].equals(field)) {
+          return true;
+        }
+      }
+      return false;
     }
 
     public String requestId() {
-      return fields.getString("request_id");
+      return requestId;
     }
 
     public long elapsedMillis() {
@@ -60,7 +87,7 @@ public final class AccessLog {
       for (String counter : new String[] {"input_tokens", "output_tokens", "cache_creation_input_tokens",
           "cache_read_input_tokens"}) {
         if (usage.getValue(counter) instanceof Number n) {
-          fields.put(counter, n.longValue());
+          put(counter, n.longValue());
         }
       }
       return this;
@@ -68,6 +95,15 @@ public final class AccessLog {
 
     public boolean written() {
       return written;
+    }
+
+    /** The line: {@code time} first, then the fields in the order they were first put. */
+    String encode() {
+      JsonLine line = new JsonLine().field("time", time.toString());
+      for (int i = 0; i < size; i++) {
+        line.field(names[i], values[i]);
+      }
+      return line.toString();
     }
   }
 
@@ -89,8 +125,10 @@ public final class AccessLog {
       return;
     }
     entry.written = true;
-    entry.fields.put("duration_ms", entry.fields.getLong("duration_ms", entry.elapsedMillis()));
-    LOG.info(entry.fields.encode());
+    if (!entry.has("duration_ms")) {
+      entry.put("duration_ms", entry.elapsedMillis());
+    }
+    LOG.info(entry.encode());
   }
 
   /**

@@ -7,8 +7,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The proxy's own meters, in Prometheus form at {@code /metrics}. Labels are kept to small fixed sets (endpoint,
@@ -23,9 +26,15 @@ public final class ProxyMetrics {
   private final Counter cancellations;
   private final Timer upstreamHead;
   /** Meters with labels, by their label values: built once, not looked up through a builder per call. */
-  private final java.util.Map<String, Timer> durations = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.Map<String, Timer> firstBytes = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.Map<String, Counter> counters = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Map<String, Timer>> durations = new ConcurrentHashMap<>();
+  private final Map<String, Timer> firstBytes = new ConcurrentHashMap<>();
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  /** Upstream answers by status, indexed by it: counted once per stream. */
+  private final AtomicReferenceArray<Counter> statuses = new AtomicReferenceArray<>(600);
+  /** Token counters by tier, then model: the four kinds of each, counted at the end of every stream. */
+  private final Map<String, Map<String, AtomicReferenceArray<Counter>>> tokenCounters = new ConcurrentHashMap<>();
+  private static final String[] TOKEN_KINDS = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
+      "cache_read_input_tokens"};
 
   public ProxyMetrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
@@ -62,7 +71,8 @@ public final class ProxyMetrics {
 
   public void streamEnded(String endpoint, String outcome, long nanos) {
     active.decrementAndGet();
-    durations.computeIfAbsent(endpoint + "|" + outcome, k -> latency("claude_proxy_stream_duration",
+    durations.computeIfAbsent(endpoint, k -> new ConcurrentHashMap<>())
+        .computeIfAbsent(outcome, k -> latency("claude_proxy_stream_duration",
         "From request to the end of the response", Duration.ofHours(1)).tags("endpoint", endpoint, "outcome", outcome)
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
@@ -93,8 +103,15 @@ public final class ProxyMetrics {
   }
 
   public void upstreamStatus(int status) {
-    counter("claude_proxy_upstream_responses", "Upstream answers by HTTP status", "status", Integer.toString(status))
-        .increment();
+    Counter counter = status >= 0 && status < statuses.length() ? statuses.get(status) : null;
+    if (counter == null) {
+      counter = counter("claude_proxy_upstream_responses", "Upstream answers by HTTP status", "status",
+          Integer.toString(status));
+      if (status >= 0 && status < statuses.length()) {
+        statuses.set(status, counter);
+      }
+    }
+    counter.increment();
   }
 
   public void streamError(String type) {
@@ -126,11 +143,21 @@ public final class ProxyMetrics {
   public void tokens(String tier, String model, JsonObject usage) {
     String t = tier == null ? "none" : tier;
     String m = model == null ? "unknown" : model;
-    for (String kind : new String[] {"input_tokens", "output_tokens", "cache_creation_input_tokens",
-        "cache_read_input_tokens"}) {
-      if (usage.getValue(kind) instanceof Number n && n.longValue() > 0) {
-        counter("claude_proxy_tokens", "Tokens used, by tier, model and kind", "tier", t, "model", m, "kind",
-            kind.replace("_tokens", "")).increment(n.doubleValue());
+    AtomicReferenceArray<Counter> kinds = null;
+    for (int i = 0; i < TOKEN_KINDS.length; i++) {
+      if (usage.getValue(TOKEN_KINDS[i]) instanceof Number n && n.longValue() > 0) {
+        if (kinds == null) {
+          kinds = tokenCounters.computeIfAbsent(t, k -> new ConcurrentHashMap<>())
+              .computeIfAbsent(m, k -> new AtomicReferenceArray<>(TOKEN_KINDS.length));
+        }
+        Counter counter = kinds.get(i);
+        if (counter == null) {
+          // Built at most a few times over (registering the same meter again returns the one registered).
+          counter = counter("claude_proxy_tokens", "Tokens used, by tier, model and kind", "tier", t, "model", m,
+              "kind", TOKEN_KINDS[i].replace("_tokens", ""));
+          kinds.set(i, counter);
+        }
+        counter.increment(n.doubleValue());
       }
     }
   }

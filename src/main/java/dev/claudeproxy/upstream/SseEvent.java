@@ -38,6 +38,8 @@ public final class SseEvent {
 
   private String decodeData() {
     byte[] bytes = raw.getBytes();
+    // One data line (as every event Claude sends has) is decoded straight from the bytes; more are joined.
+    String first = null;
     StringBuilder out = null;
     int i = 0;
     while (i < bytes.length) {
@@ -51,12 +53,15 @@ public final class SseEvent {
         if (start < end && bytes[start] == ' ') {
           start++;
         }
-        if (out == null) {
-          out = new StringBuilder(end - start);
+        String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+        if (first == null) {
+          first = line;
         } else {
-          out.append('\n');
+          if (out == null) {
+            out = new StringBuilder(first);
+          }
+          out.append('\n').append(line);
         }
-        out.append(new String(bytes, start, end - start, StandardCharsets.UTF_8));
       }
       i = end;
       if (i < bytes.length && bytes[i] == '\r') {
@@ -66,7 +71,7 @@ public final class SseEvent {
         i++;
       }
     }
-    return out == null ? null : out.toString();
+    return out != null ? out.toString() : first;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.claudeproxy.users;
 
 import dev.claudeproxy.config.ConfigException;
+import dev.claudeproxy.observe.JsonLine;
 import dev.claudeproxy.observe.LineWriter;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -105,19 +106,19 @@ public final class UsageLedger implements AutoCloseable {
   public void record(String userId, String model, JsonObject usage) {
     String day = today();
     String m = model == null ? "unknown" : model;
-    JsonObject line = new JsonObject().put("day", day).put("user", userId).put("model", m);
+    JsonLine line = new JsonLine().field("day", day).field("user", userId).field("model", m);
     synchronized (this) {
       long[] counters = slot(day, userId, m);
       for (int i = 0; i < COUNTERS.length - 1; i++) {
         long v = usage.getValue(COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
         counters[i] += v;
-        line.put(COUNTERS[i], v);
+        line.field(COUNTERS[i], v);
       }
       counters[COUNTERS.length - 1]++;
-      line.put("requests", 1);
+      line.field("requests", 1);
     }
     if (writer != null) {
-      writer.offer(line.encode());
+      writer.offer(line.toString());
     }
   }
 
