@@ -95,10 +95,62 @@ class WorkerLossTest {
     }
   }
 
+  /**
+   * The worker on a stream's own event loop is sent the start without a reply asked for, and calls back. One that
+   * never does (it went away as the start was sent) must not leave the caller waiting: the start timeout refuses the
+   * stream with a 503. One that refuses it (it is stopping) is answered at once.
+   */
+  @Test
+  void aLocalWorkerThatNeverAnswersOrRefusesGivesA503() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      ProxyConfig config = ProxyConfig.from(TestStack.settings(Map.of("PROXY_START_TIMEOUT_MS", 300,
+          "PROXY_HTTP_INSTANCES", 1)));
+      String key = ApiKeys.generate();
+      int port = TestStack.await(ProxyServer.deployHttp(vertx, config, NodeServices.inMemory(
+          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key))))), ProxyMetrics.create())));
+      java.util.concurrent.atomic.AtomicBoolean refuse = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
+      // A stand-in worker on every event loop, so that the HTTP verticle's own loop has one.
+      TestStack.await(vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
+        @Override
+        public io.vertx.core.Future<?> start() {
+          String address = StreamBus.localStartAddress(Thread.currentThread().getName());
+          MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(address, m -> {
+            starts.incrementAndGet();
+            if (refuse.get() && m.body() instanceof dev.claudeproxy.bus.LocalStart local) {
+              local.refused().accept(StreamBus.REFUSED_SHUTTING_DOWN, "stopping");
+            }
+          });
+          return consumer.completion().onSuccess(v -> StreamBus.addLocalStart(vertx, address));
+        }
+      }, new io.vertx.core.DeploymentOptions().setInstances(io.vertx.core.VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)));
+
+      long started = System.nanoTime();
+      HttpResponse<String> silent = HttpClient.newHttpClient().send(request("http://127.0.0.1:" + port, key,
+          String.format(STREAM, "anyone?"), Map.of()), HttpResponse.BodyHandlers.ofString());
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      assertEquals(503, silent.statusCode(), silent.body());
+      assertTrue(silent.body().contains("no stream worker answered in time"), silent.body());
+      assertTrue(millis >= 300 && millis < 3_000, millis + " ms");
+      assertEquals(1, starts.get());
+
+      refuse.set(true);
+      HttpResponse<String> refused = HttpClient.newHttpClient().send(request("http://127.0.0.1:" + port, key,
+          String.format(STREAM, "anyone?"), Map.of()), HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("shutting down"), refused.body());
+      assertEquals(2, starts.get());
+    } finally {
+      TestStack.await(vertx.close());
+    }
+  }
+
   private static HttpRequest request(String base, String key, String body, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/messages"))
         .header("content-type", "application/json").header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01").POST(HttpRequest.BodyPublishers.ofString(body));
+        .header("anthropic-version", "2023-06-01").timeout(java.time.Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(b::header);
     return b.build();
   }

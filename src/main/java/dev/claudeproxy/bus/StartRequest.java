@@ -10,8 +10,8 @@ import java.util.Map;
 /**
  * A request to start one upstream call, sent to {@link StreamBus#START_ADDRESS}. The body is the upstream request
  * body, byte for byte; everything else travels in headers. To the worker on the sender's own event loop it goes as
- * this object instead (see {@link StreamBus#localStartAddress}), and that worker answers with its control address as
- * the reply's body.
+ * this object instead, inside a {@link LocalStart} (see {@link StreamBus#localStartAddress}), and that worker answers
+ * by calling back with its control address.
  *
  * @param streamId unique id of the stream, carried by every later message about it
  * @param replyTo the inbox address the events go to

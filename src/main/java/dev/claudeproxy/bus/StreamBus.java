@@ -71,6 +71,8 @@ public final class StreamBus {
 
   /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}). */
   private static final String LOCAL_INBOXES = "claude-proxy.v1.local-inboxes";
+  /** The node-local map of the {@link #localStartAddress}es workers listen on, with how many workers each. */
+  private static final String LOCAL_STARTS = "claude-proxy.v1.local-starts";
 
   private StreamBus() {}
 
@@ -84,6 +86,7 @@ public final class StreamBus {
       try {
         vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
             .registerDefaultCodec(StartRequest.class, new LocalObjectCodec<>(StartRequest.class))
+            .registerDefaultCodec(LocalStart.class, new LocalObjectCodec<>(LocalStart.class))
             .registerCodec(new UsageRecordCodec());
       } catch (IllegalStateException alreadyRegistered) {
         // Another verticle of this Vert.x instance got there first.
@@ -98,6 +101,25 @@ public final class StreamBus {
   public static void publishUsage(Vertx vertx, String streamId, JsonObject record) {
     vertx.eventBus().publish(USAGE_ADDRESS, record, new DeliveryOptions().setCodecName(UsageRecordCodec.NAME)
         .addHeader(H_VERSION, VERSION).addHeader(H_STREAM, streamId).setLocalOnly(true));
+  }
+
+  /** Records that a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
+  public static void addLocalStart(Vertx vertx, String address) {
+    localStarts(vertx).merge(address, 1, Integer::sum);
+  }
+
+  /** Records that one worker stopped listening on {@code address} (others on that event loop may still listen). */
+  public static void removeLocalStart(Vertx vertx, String address) {
+    localStarts(vertx).computeIfPresent(address, (a, workers) -> workers > 1 ? workers - 1 : null);
+  }
+
+  /** Whether a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
+  public static boolean hasLocalStart(Vertx vertx, String address) {
+    return localStarts(vertx).containsKey(address);
+  }
+
+  private static LocalMap<String, Integer> localStarts(Vertx vertx) {
+    return vertx.sharedData().getLocalMap(LOCAL_STARTS);
   }
 
   /** Records that {@code inbox} is consumed in this JVM, so workers here send it {@link StreamEvent}s as objects. */
@@ -120,9 +142,9 @@ public final class StreamBus {
 
   /**
    * A node-local start address per event-loop thread, a fast path: a worker listens on the one of its own event
-   * loop, and an HTTP verticle tries the one of its own first, so that in one JVM a stream's events need not cross
-   * threads. When nobody listens there (other nodes, fewer workers than event loops) it uses
-   * {@link #START_ADDRESS}.
+   * loop ({@link LocalStart}s), and an HTTP verticle uses the one of its own when a worker there has said so
+   * ({@link #addLocalStart}), so that in one JVM a stream's events need not cross threads. Otherwise (other nodes,
+   * fewer workers than event loops) it uses {@link #START_ADDRESS}.
    */
   public static String localStartAddress(String eventLoopThread) {
     return START_ADDRESS + ".local." + eventLoopThread;

@@ -2,6 +2,7 @@ package dev.claudeproxy.http;
 
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.bus.LocalStart;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
@@ -48,8 +49,7 @@ final class StreamDispatcher {
   private final Map<String, Long> awaitingSince = new HashMap<>();
   private MessageConsumer<Object> consumer;
   private String localStart;
-  /** Until when the local fast path is known to have no worker (then streams go to any worker). */
-  private long noLocalWorkerUntil;
+  private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
   private long sweepTimer = -1;
   private long lastWorkerCheck;
   private boolean draining;
@@ -116,31 +116,26 @@ final class StreamDispatcher {
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
         user, tier);
-    Future<Message<Object>> accepted;
-    if (System.currentTimeMillis() >= noLocalWorkerUntil) {
-      // The worker on this event loop takes the request object itself; it answers with its control address.
-      accepted = vertx.eventBus().<Object>request(localStart, start,
-          new DeliveryOptions().setSendTimeout(startTimeoutMs).setLocalOnly(true)).recover(failure -> {
-            if (failure instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
-              noLocalWorkerUntil = System.currentTimeMillis() + 10_000;
-              return startAnywhere(start);
-            }
-            return Future.failedFuture(failure);
-          });
+    if (StreamBus.hasLocalStart(vertx, localStart)) {
+      // The worker on this event loop takes the request object and calls back on this thread: no reply, no timer.
+      session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
+      vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) ->
+          startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code, reason))), LOCAL_ONLY);
     } else {
-      accepted = startAnywhere(start);
+      startAnywhere(start)
+          .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
+          .onFailure(failure -> startFailed(id, session, failure));
     }
-    accepted
-        .onSuccess(reply -> session.accepted(reply.body() instanceof String worker ? worker
-            : reply.headers().get(StreamBus.H_WORKER)))
-        .onFailure(failure -> {
-          session.refused(refusal(failure));
-          awaitingSince.remove(id);
-          AccessLog.Entry line = awaitingUsage.remove(id);
-          if (line != null) {
-            AccessLog.write(line); // no worker took it: no usage will come
-          }
-        });
+  }
+
+  /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
+  private void startFailed(String id, StreamSession session, Throwable failure) {
+    session.refused(refusal(failure));
+    awaitingSince.remove(id);
+    AccessLog.Entry line = awaitingUsage.remove(id);
+    if (line != null) {
+      AccessLog.write(line);
+    }
   }
 
   /** Sends the start in the contract's form to any worker, on this node or another. */
@@ -205,6 +200,11 @@ final class StreamDispatcher {
       return;
     }
     for (StreamSession session : new ArrayList<>(sessions.values())) {
+      if (session.notAcceptedBy(now)) {
+        // The worker on this event loop never called back (it went away as the start was sent).
+        startFailed(session.id(), session, new ReplyException(ReplyFailure.TIMEOUT, "no answer to the start"));
+        continue;
+      }
       session.tick(now, policy.keepaliveMs(), policy.stallTimeoutMs());
     }
     if (now - lastWorkerCheck >= policy.workerCheckMs()) {

@@ -46,6 +46,8 @@ final class StreamSession {
   private final Runnable release;
 
   private String worker;
+  /** Until when a worker must accept the stream, for a start sent without a reply; 0 when not waiting. */
+  private long acceptBy;
   private boolean cancelWhenKnown;
   private long expectedSeq;
   /** The response is an SSE stream (the upstream said 200, or a keepalive had to commit to one first). */
@@ -112,9 +114,21 @@ final class StreamSession {
   /** The worker accepted the stream; credits and cancels go to {@code address} from now on. */
   void accepted(String address) {
     worker = address;
-    if (cancelWhenKnown) {
+    acceptBy = 0;
+    if (cancelWhenKnown || finished) {
+      // Cancelled before the worker was known, or refused for want of an answer before this late one came.
       sendControl(StreamBus.CTL_CANCEL, null);
     }
+  }
+
+  /** The stream is refused if no worker has accepted it by {@code deadline} (see {@link #notAcceptedBy}). */
+  void awaitAcceptanceUntil(long deadline) {
+    acceptBy = deadline;
+  }
+
+  /** Whether the stream still waits for a worker past its deadline. */
+  boolean notAcceptedBy(long now) {
+    return acceptBy != 0 && worker == null && !finished && now > acceptBy;
   }
 
   /** No worker took the stream. */

@@ -1,6 +1,7 @@
 package dev.claudeproxy.upstream;
 
 import dev.claudeproxy.api.ApiError;
+import dev.claudeproxy.bus.LocalStart;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEventSender;
@@ -35,6 +36,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
   private final Map<String, UpstreamCall> calls = new HashMap<>();
   private final String controlAddress = StreamBus.workerAddress(UUID.randomUUID().toString());
   private HttpClient client;
+  private String localStart;
   private long sweep;
   private boolean stopping;
 
@@ -49,20 +51,22 @@ public final class StreamWorkerVerticle extends VerticleBase {
     client = target.createClient(vertx);
     StreamBus.prepare(vertx);
     MessageConsumer<Object> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
-    MessageConsumer<Object> local = vertx.eventBus().localConsumer(
-        StreamBus.localStartAddress(Thread.currentThread().getName()), this::onStart);
+    localStart = StreamBus.localStartAddress(Thread.currentThread().getName());
+    MessageConsumer<Object> local = vertx.eventBus().localConsumer(localStart, this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
       long now = System.currentTimeMillis();
       new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
     });
-    return Future.all(starts.completion(), local.completion(), control.completion());
+    return Future.all(starts.completion(), local.completion(), control.completion())
+        .onSuccess(v -> StreamBus.addLocalStart(vertx, localStart));
   }
 
   /** Ends every open stream with an error the client sees at once, rather than leaving it to hang. */
   @Override
   public Future<?> stop() {
     stopping = true;
+    StreamBus.removeLocalStart(vertx, localStart);
     vertx.cancelTimer(sweep);
     new ArrayList<>(calls.values()).forEach(call ->
         call.fail("worker_stopped", ApiError.overloaded("the stream worker stopped; please retry")));
@@ -70,31 +74,39 @@ public final class StreamWorkerVerticle extends VerticleBase {
   }
 
   private void onStart(Message<Object> message) {
-    boolean local = message.body() instanceof StartRequest;
-    if (!local && StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
+    LocalStart local = message.body() instanceof LocalStart l ? l : null;
+    if (local == null && StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
       message.reply(Buffer.buffer(), workerHeaders());
       return;
     }
     if (stopping) {
-      message.fail(StreamBus.REFUSED_SHUTTING_DOWN, "the stream worker is stopping");
+      refuse(message, local, StreamBus.REFUSED_SHUTTING_DOWN, "the stream worker is stopping");
       return;
     }
     StartRequest start;
     try {
-      start = local ? (StartRequest) message.body() : StartRequest.from(message);
+      start = local != null ? local.request() : StartRequest.from(message);
     } catch (IllegalArgumentException e) {
-      message.fail(StreamBus.REFUSED_BAD_REQUEST, e.getMessage());
+      refuse(message, local, StreamBus.REFUSED_BAD_REQUEST, e.getMessage());
       return;
     }
     StreamEventSender sender = StreamEventSender.to(vertx, start.replyTo(), start.streamId());
     UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone, metrics);
     calls.put(start.streamId(), call);
-    if (local) {
-      message.reply(controlAddress);
+    if (local != null) {
+      local.accepted().accept(controlAddress);
     } else {
       message.reply(Buffer.buffer(), workerHeaders());
     }
     call.begin();
+  }
+
+  private static void refuse(Message<Object> message, LocalStart local, int code, String reason) {
+    if (local != null) {
+      local.refused().accept(code, reason);
+    } else {
+      message.fail(code, reason);
+    }
   }
 
   private void onDone(UpstreamCall.Outcome outcome) {
