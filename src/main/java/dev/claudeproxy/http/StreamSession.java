@@ -344,7 +344,7 @@ final class StreamSession {
         sseHeaders();
       }
       if (sse) {
-        write(endpoint == Endpoint.CHAT ? CHAT_PING.copy() : MESSAGES_PING.copy());
+        write(endpoint == Endpoint.CHAT ? CHAT_PING : MESSAGES_PING);
       }
     }
     return true;
