@@ -4,7 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
 
 /**
- * Hands a message object to a consumer in the same JVM as it is: {@link StartRequest}s and {@link StreamEvent}s
+ * Hands a message object to a consumer in the same JVM as it is: {@link LocalStart}s and {@link StreamEvent}s
  * between verticles of one node. Senders never change an object after sending it, so there is nothing to copy.
  * There is no wire form: to another node the same things go in the contract's form, headers and a {@code Buffer}.
  */

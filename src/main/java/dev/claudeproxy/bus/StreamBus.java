@@ -77,7 +77,7 @@ public final class StreamBus {
   private StreamBus() {}
 
   /**
-   * Makes the bus of this Vert.x instance able to carry {@link StartRequest}s and {@link StreamEvent}s as objects
+   * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s and {@link StreamEvent}s as objects
    * between verticles in this JVM, and usage records to {@link #USAGE_ADDRESS} encoded only for the consumers there
    * are ({@link #publishUsage}). Both sides call it on start; the first call registers the codecs.
    */
@@ -85,7 +85,6 @@ public final class StreamBus {
     synchronized (StreamBus.class) {
       try {
         vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
-            .registerDefaultCodec(StartRequest.class, new LocalObjectCodec<>(StartRequest.class))
             .registerDefaultCodec(LocalStart.class, new LocalObjectCodec<>(LocalStart.class))
             .registerCodec(new UsageRecordCodec());
       } catch (IllegalStateException alreadyRegistered) {

@@ -10,7 +10,6 @@ import dev.claudeproxy.bus.StreamEvent;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.vertx.core.Future;
-import java.util.function.Function;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -22,6 +21,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.observe.ProxyMetrics;
+import java.util.function.Function;
 
 /**
  * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants

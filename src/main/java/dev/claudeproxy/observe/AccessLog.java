@@ -46,11 +46,10 @@ public final class AccessLog {
       if (value == null) {
         return this;
       }
-      for (int i = 0; i < size; i++) {
-        if (names[i].equals(field)) {
-          values[i] = value;
-          return this;
-        }
+      int at = indexOf(field);
+      if (at >= 0) {
+        values[at] = value;
+        return this;
       }
       if (size == names.length) {
         names = java.util.Arrays.copyOf(names, size * 2);
@@ -61,13 +60,13 @@ public final class AccessLog {
       return this;
     }
 
-    private boolean has(String field) {
+    private int indexOf(String field) {
       for (int i = 0; i < size; i++) {
         if (names[i].equals(field)) {
-          return true;
+          return i;
         }
       }
-      return false;
+      return -1;
     }
 
     public String requestId() {
@@ -125,7 +124,7 @@ public final class AccessLog {
       return;
     }
     entry.written = true;
-    if (!entry.has("duration_ms")) {
+    if (entry.indexOf("duration_ms") < 0) {
       entry.put("duration_ms", entry.elapsedMillis());
     }
     LOG.info(entry.encode());

@@ -103,11 +103,12 @@ public final class ProxyMetrics {
   }
 
   public void upstreamStatus(int status) {
-    Counter counter = status >= 0 && status < statuses.length() ? statuses.get(status) : null;
+    boolean held = status >= 0 && status < statuses.length();
+    Counter counter = held ? statuses.get(status) : null;
     if (counter == null) {
       counter = counter("claude_proxy_upstream_responses", "Upstream answers by HTTP status", "status",
           Integer.toString(status));
-      if (status >= 0 && status < statuses.length()) {
+      if (held) {
         statuses.set(status, counter);
       }
     }
