@@ -3,6 +3,7 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.bus.LocalStart;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEventSender;
@@ -12,8 +13,12 @@ import dev.claudeproxy.observe.ProxyMetrics;
 import dev.claudeproxy.users.ApiKeys;
 import dev.claudeproxy.users.User;
 import dev.claudeproxy.users.UserDirectory;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -21,10 +26,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** When the worker of a stream goes away, its client gets an error event instead of a stream that hangs. */
@@ -58,11 +67,8 @@ class WorkerLossTest {
   void aWorkerThatVanishesIsDetectedByTheWorkerCheck() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      ProxyConfig config = ProxyConfig.from(TestStack.settings(Map.of("PROXY_WORKER_CHECK_MS", 200,
-          "PROXY_HTTP_INSTANCES", 1)));
       String key = ApiKeys.generate();
-      int port = TestStack.await(ProxyServer.deployHttp(vertx, config, NodeServices.inMemory(
-          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key))))), ProxyMetrics.create())));
+      int port = deployHttpOnly(vertx, key, Map.of("PROXY_WORKER_CHECK_MS", 200));
 
       String control = "test.vanishing-worker";
       MessageConsumer<Buffer> controlConsumer = vertx.eventBus().consumer(control,
@@ -104,27 +110,24 @@ class WorkerLossTest {
   void aLocalWorkerThatNeverAnswersOrRefusesGivesA503() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      ProxyConfig config = ProxyConfig.from(TestStack.settings(Map.of("PROXY_START_TIMEOUT_MS", 300,
-          "PROXY_HTTP_INSTANCES", 1)));
       String key = ApiKeys.generate();
-      int port = TestStack.await(ProxyServer.deployHttp(vertx, config, NodeServices.inMemory(
-          new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key))))), ProxyMetrics.create())));
-      java.util.concurrent.atomic.AtomicBoolean refuse = new java.util.concurrent.atomic.AtomicBoolean();
-      java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
+      int port = deployHttpOnly(vertx, key, Map.of("PROXY_START_TIMEOUT_MS", 300));
+      AtomicBoolean refuse = new AtomicBoolean();
+      AtomicInteger starts = new AtomicInteger();
       // A stand-in worker on every event loop, so that the HTTP verticle's own loop has one.
-      TestStack.await(vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
+      TestStack.await(vertx.deployVerticle(() -> new VerticleBase() {
         @Override
-        public io.vertx.core.Future<?> start() {
+        public Future<?> start() {
           String address = StreamBus.localStartAddress(Thread.currentThread().getName());
           MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(address, m -> {
             starts.incrementAndGet();
-            if (refuse.get() && m.body() instanceof dev.claudeproxy.bus.LocalStart local) {
+            if (refuse.get() && m.body() instanceof LocalStart local) {
               local.refused().accept(StreamBus.REFUSED_SHUTTING_DOWN, "stopping");
             }
           });
           return consumer.completion().onSuccess(v -> StreamBus.addLocalStart(vertx, address));
         }
-      }, new io.vertx.core.DeploymentOptions().setInstances(io.vertx.core.VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)));
+      }, new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)));
 
       long started = System.nanoTime();
       HttpResponse<String> silent = HttpClient.newHttpClient().send(request("http://127.0.0.1:" + port, key,
@@ -146,10 +149,19 @@ class WorkerLossTest {
     }
   }
 
+  /** One HTTP verticle and no worker on {@code vertx}, with these settings, for a user with {@code key}; its port. */
+  private static int deployHttpOnly(Vertx vertx, String key, Map<String, Object> settings) {
+    Map<String, Object> all = new HashMap<>(settings);
+    all.put("PROXY_HTTP_INSTANCES", 1);
+    ProxyConfig config = ProxyConfig.from(TestStack.settings(all));
+    return TestStack.await(ProxyServer.deployHttp(vertx, config, NodeServices.inMemory(
+        new UserDirectory(List.of(new User("tester", List.of(ApiKeys.hash(key))))), ProxyMetrics.create())));
+  }
+
   private static HttpRequest request(String base, String key, String body, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/messages"))
         .header("content-type", "application/json").header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01").timeout(java.time.Duration.ofSeconds(10))
+        .header("anthropic-version", "2023-06-01").timeout(Duration.ofSeconds(10))
         .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(b::header);
     return b.build();
