@@ -77,14 +77,15 @@ public final class StreamBus {
   private StreamBus() {}
 
   /**
-   * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s and {@link StreamEvent}s as objects
-   * between verticles in this JVM, and usage records to {@link #USAGE_ADDRESS} encoded only for the consumers there
-   * are ({@link #publishUsage}). Both sides call it on start; the first call registers the codecs.
+   * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s, {@link StreamEvent}s and
+   * {@link LocalEvents} as objects between verticles in this JVM, and usage records to {@link #USAGE_ADDRESS} encoded
+   * only for the consumers there are ({@link #publishUsage}). Both sides call it on start; the first call registers the codecs.
    */
   public static void prepare(Vertx vertx) {
     synchronized (StreamBus.class) {
       try {
         vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
+            .registerDefaultCodec(LocalEvents.class, new LocalObjectCodec<>(LocalEvents.class))
             .registerDefaultCodec(LocalStart.class, new LocalObjectCodec<>(LocalStart.class))
             .registerCodec(new UsageRecordCodec());
       } catch (IllegalStateException alreadyRegistered) {

@@ -7,6 +7,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The worker's side of one stream: sends its events, numbered, to the owning HTTP verticle's inbox.
@@ -22,6 +24,9 @@ public final class StreamEventSender {
   private final boolean local;
   private long seq;
   private boolean finished;
+  /** While {@link #hold} is in force: the events held for the inbox in this JVM, in order, or null if none yet. */
+  private List<StreamEvent> held;
+  private boolean holding;
   /** Never changed: the bus only reads the options it is given. */
   private static final DeliveryOptions IN_THIS_JVM = new DeliveryOptions().setLocalOnly(true);
 
@@ -46,7 +51,12 @@ public final class StreamEventSender {
   public void head(int status, MultiMap headers) {
     JsonObject h = new JsonObject();
     headers.forEach(e -> h.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue()));
-    send(StreamBus.EV_HEAD, null, new JsonObject().put("status", status).put("headers", h), -1);
+    head(status, h);
+  }
+
+  /** As {@link #head(int, MultiMap)}, with the headers already as JSON, by lower-case name (not to be changed after). */
+  public void head(int status, JsonObject headers) {
+    send(StreamBus.EV_HEAD, null, new JsonObject().put("status", status).put("headers", headers), -1);
   }
 
   /** Bytes for the client, ready to write; {@code events} counts the client-visible events in them. */
@@ -81,6 +91,26 @@ public final class StreamEventSender {
     return finished;
   }
 
+  /**
+   * Holds what is sent from now on to an inbox in this JVM until {@link #flush}, which sends it all as one message
+   * (a {@link LocalEvents}): the caller promises the flush before the end of the current pass of its event loop.
+   * An inbox elsewhere is sent each event at once, as ever.
+   */
+  public void hold() {
+    holding = local;
+  }
+
+  /** Sends what {@link #hold} held, if anything, and sends each event at once again. */
+  public void flush() {
+    holding = false;
+    List<StreamEvent> out = held;
+    if (out == null) {
+      return;
+    }
+    held = null;
+    bus.send(address, out.size() == 1 ? out.get(0) : new LocalEvents(out), IN_THIS_JVM);
+  }
+
   /** Sends one numbered event: {@code bytes} for data, {@code json} for the other kinds. */
   private void send(String kind, Buffer bytes, JsonObject json, int events) {
     if (finished) {
@@ -95,7 +125,15 @@ public final class StreamEventSender {
    */
   private void deliver(String kind, long seq, int events, Buffer bytes, JsonObject json) {
     if (local) {
-      bus.send(address, new StreamEvent(kind, streamId, seq, events, bytes, json), IN_THIS_JVM);
+      StreamEvent event = new StreamEvent(kind, streamId, seq, events, bytes, json);
+      if (!holding) {
+        bus.send(address, event, IN_THIS_JVM);
+        return;
+      }
+      if (held == null) {
+        held = new ArrayList<>(4);
+      }
+      held.add(event);
       return;
     }
     DeliveryOptions options = new DeliveryOptions()

@@ -11,6 +11,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -35,6 +36,7 @@ import java.util.logging.Logger;
  */
 public final class HttpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(HttpVerticle.class.getName());
+  private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
 
   private static final String ACCESS = "claude-proxy.access";
@@ -155,7 +157,7 @@ public final class HttpVerticle extends VerticleBase {
     AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
         ctx.request().path());
     ctx.put(ACCESS, entry);
-    ctx.response().putHeader("request-id", entry.requestId());
+    ctx.response().putHeader(REQUEST_ID, entry.requestId());
     ctx.addEndHandler(v -> {
       if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
         AccessLog.write(entry.put("status", ctx.response().getStatusCode())

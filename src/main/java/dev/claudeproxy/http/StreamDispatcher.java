@@ -2,6 +2,7 @@ package dev.claudeproxy.http;
 
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.bus.LocalEvents;
 import dev.claudeproxy.bus.LocalStart;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
@@ -156,7 +157,16 @@ final class StreamDispatcher {
   }
 
   private void onEvent(Message<Object> message) {
-    StreamEvent event = StreamEvent.of(message);
+    if (message.body() instanceof LocalEvents batch) {
+      for (StreamEvent event : batch.events()) {
+        onEvent(event);
+      }
+      return;
+    }
+    onEvent(StreamEvent.of(message));
+  }
+
+  private void onEvent(StreamEvent event) {
     if (StreamBus.EV_USAGE.equals(event.op())) {
       usage(event.stream(), event.json());
       return;

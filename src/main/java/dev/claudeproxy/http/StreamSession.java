@@ -29,6 +29,11 @@ import java.util.function.Function;
  * goes away.
  */
 final class StreamSession {
+  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
+  private static final CharSequence SSE_TYPE = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
+  private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+  private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
+  private static final CharSequence NO = HttpHeaders.createOptimized("no");
   private static final Buffer MESSAGES_PING = Buffer.buffer("event: ping\ndata: {\"type\": \"ping\"}\n\n");
   private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
   /** The most of an upstream error body kept to turn into an SSE error event. */
@@ -193,9 +198,9 @@ final class StreamSession {
   }
 
   private void sseHeaders() {
-    response.putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
-        .putHeader("x-accel-buffering", "no");
+    response.putHeader(HttpHeaders.CONTENT_TYPE, SSE_TYPE)
+        .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
+        .putHeader(X_ACCEL_BUFFERING, NO);
   }
 
   private void data(Buffer bytes, long events) {

@@ -61,8 +61,11 @@ public final class AccessLog {
     }
 
     private int indexOf(String field) {
+      // Names are nearly always literals, whose hash is kept: comparing it first spares most string comparisons.
+      int hash = field.hashCode();
       for (int i = 0; i < size; i++) {
-        if (names[i].equals(field)) {
+        String name = names[i];
+        if (name == field || name.hashCode() == hash && name.equals(field)) {
           return i;
         }
       }

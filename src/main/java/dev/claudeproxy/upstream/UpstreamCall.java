@@ -36,7 +36,12 @@ import java.util.function.Predicate;
  */
 final class UpstreamCall {
   static final String DEFAULT_VERSION = "2023-06-01";
-  private static final String USER_AGENT = "claude-stream-proxy/0.1";
+  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
+  private static final CharSequence USER_AGENT = HttpHeaders.createOptimized("claude-stream-proxy/0.1");
+  private static final CharSequence ANTHROPIC_VERSION = HttpHeaders.createOptimized("anthropic-version");
+  private static final CharSequence X_API_KEY = HttpHeaders.createOptimized("x-api-key");
+  private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
   /** How a call ended, for usage accounting: {@code completed}, {@code upstream_error}, {@code failed}, ... */
   record Outcome(String streamId, String outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
@@ -134,18 +139,18 @@ final class UpstreamCall {
         .setSsl(target.ssl())
         .setURI(target.pathPrefix() + start.path())
         .putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
-        .putHeader("anthropic-version", start.forward().getOrDefault("anthropic-version", DEFAULT_VERSION))
-        .putHeader(HttpHeaders.ACCEPT, start.streaming() ? "text/event-stream" : "application/json");
+        .putHeader(ANTHROPIC_VERSION, start.forward().getOrDefault("anthropic-version", DEFAULT_VERSION))
+        .putHeader(HttpHeaders.ACCEPT, start.streaming() ? EVENT_STREAM : APPLICATION_JSON);
     start.forward().forEach((name, value) -> {
       if (!"anthropic-version".equals(name)) {
         options.putHeader(name, value);
       }
     });
     if (target.apiKey() != null) {
-      options.putHeader("x-api-key", target.apiKey());
+      options.putHeader(X_API_KEY, target.apiKey());
     }
     if (start.body().length() > 0) {
-      options.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+      options.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
     }
     return options;
   }
@@ -169,7 +174,11 @@ final class UpstreamCall {
     if (!start.streaming() && status == 200 && start.path().equals("/v1/messages")) {
       wholeMessage = Buffer.buffer();
     }
+    // The head waits for the end of this pass, so that what else the pass brings (often the first data, and for a
+    // short answer all of it) reaches an inbox in this JVM in the same message.
+    sender.hold();
     sender.head(status, passedHeaders(resp.headers()));
+    unsent.schedule();
     resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
     resp.endHandler(v -> onEnd());
@@ -264,6 +273,11 @@ final class UpstreamCall {
   }
 
   private void sendUnsent() {
+    takeUnsent();
+    sender.flush();
+  }
+
+  private void takeUnsent() {
     int events = unsent.events();
     Buffer bytes = unsent.take();
     if (bytes != null && !done) {
@@ -343,7 +357,9 @@ final class UpstreamCall {
     }
     done = true;
     stopUpstream();
+    sender.hold();
     onDone.accept(outcome("cancelled"));
+    sender.flush();
   }
 
   /** Ends the call with {@code error} sent to the client, and stops the upstream. */
@@ -365,11 +381,14 @@ final class UpstreamCall {
     }
   }
 
+  /** Sends what is unsent, then the last event and (through {@code onDone}) the usage: as one message, in one JVM. */
   private void finish(String outcome, Runnable last) {
-    sendUnsent();
+    sender.hold();
+    takeUnsent();
     done = true;
     last.run();
     onDone.accept(outcome(outcome));
+    sender.flush();
   }
 
   private Outcome outcome(String how) {
@@ -380,14 +399,19 @@ final class UpstreamCall {
     return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
   }
 
-  /** The response headers a client may need: ids, rate limits and the retry hints the SDKs honour. */
-  static MultiMap passedHeaders(MultiMap upstream) {
-    MultiMap out = MultiMap.caseInsensitiveMultiMap();
+  /**
+   * The response headers a client may need: ids, rate limits and the retry hints the SDKs honour, by lower-case name.
+   * Names are matched whatever their case, and only the names kept are lower-cased; a repeated header keeps its last
+   * value.
+   */
+  static JsonObject passedHeaders(MultiMap upstream) {
+    JsonObject out = new JsonObject();
     for (var e : upstream) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (name.equals("request-id") || name.startsWith("anthropic-ratelimit-") || name.equals("retry-after")
-          || name.equals("retry-after-ms") || name.equals("x-should-retry") || name.equals("content-type")) {
-        out.add(name, e.getValue());
+      String name = e.getKey();
+      if (name.equalsIgnoreCase("request-id") || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)
+          || name.equalsIgnoreCase("retry-after") || name.equalsIgnoreCase("retry-after-ms")
+          || name.equalsIgnoreCase("x-should-retry") || name.equalsIgnoreCase("content-type")) {
+        out.put(name.toLowerCase(Locale.ROOT), e.getValue());
       }
     }
     return out;
