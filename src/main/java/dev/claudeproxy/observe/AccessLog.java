@@ -101,7 +101,7 @@ public final class AccessLog {
 
     /** The line: {@code time} first, then the fields in the order they were first put. */
     String encode() {
-      JsonLine line = new JsonLine().field("time", time.toString());
+      JsonLine line = new JsonLine().field("time", time);
       for (int i = 0; i < size; i++) {
         line.field(names[i], values[i]);
       }

@@ -16,10 +16,12 @@ class JsonLineTest {
   void writesWhatJsonObjectEncodeWrites() {
     String line = new JsonLine().field("s", AWKWARD).field(AWKWARD, "name").field("n", -42L).field("max", Long.MAX_VALUE)
         .field("t", true).field("f", false).field("none", (String) null).field("i", (Object) 7)
-        .field("o", (Object) "x").field("b", (Object) Boolean.TRUE).toString();
+        .field("o", (Object) "x").field("b", (Object) Boolean.TRUE).field("q", "only \"quotes\"")
+        .field("back\\slash", "only a \\").field("c", "only a \u0007").toString();
     String expected = new JsonObject().put("s", AWKWARD).put(AWKWARD, "name").put("n", -42L)
         .put("max", Long.MAX_VALUE).put("t", true).put("f", false).putNull("none").put("i", 7).put("o", "x")
-        .put("b", true).encode();
+        .put("b", true).put("q", "only \"quotes\"").put("back\\slash", "only a \\").put("c", "only a \u0007")
+        .encode();
     assertEquals(expected, line);
     assertEquals("{}", new JsonLine().toString());
   }
@@ -40,5 +42,19 @@ class JsonLineTest {
     assertEquals(expected.encode(), line);
     assertFalse(read.containsKey("model"), "a null value is left out");
     assertEquals("req_1", entry.requestId());
+  }
+
+  @Test
+  void anInstantReadsAsInstantToString() {
+    long[] seconds = {0, 1_763_800_000L, 1_763_800_001L, 1_763_800_000L, 253_402_300_799L};
+    int[] nanos = {0, 1, 9, 10, 999, 1_000, 120_000, 999_000, 1_000_000, 5_000_000, 120_000_000, 999_999_999, 100_000,
+        123_456_789, 100, 7_000_010};
+    for (long second : seconds) {
+      for (int nano : nanos) {
+        Instant at = Instant.ofEpochSecond(second, nano);
+        assertEquals(new JsonObject().put("time", at.toString()).encode(), new JsonLine().field("time", at).toString(),
+            at::toString);
+      }
+    }
   }
 }
