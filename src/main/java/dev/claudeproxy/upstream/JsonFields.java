@@ -35,6 +35,15 @@ public final class JsonFields {
     }
   }
 
+  /** As {@link #readObject(String, Field)}, from {@code length} bytes of UTF-8 at {@code offset} of {@code data}. */
+  public static boolean readObject(byte[] data, int offset, int length, Field field) {
+    try (JsonParser p = JSON.createParser(data, offset, length)) {
+      return p.nextToken() == JsonToken.START_OBJECT && fields(p, field) && p.nextToken() == null;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** Reads the fields of the object the parser has just entered, up to its end; true, to chain with {@code &&}. */
   public static boolean fields(JsonParser p, Field field) throws IOException {
     while (p.nextToken() == JsonToken.FIELD_NAME) {

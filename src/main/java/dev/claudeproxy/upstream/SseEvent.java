@@ -36,6 +36,60 @@ public final class SseEvent {
     return data;
   }
 
+  /**
+   * Reads the data as one JSON object, handing each field to {@code field} (see {@link JsonFields#readObject}); false
+   * when it is not one. One data line (as every event Claude sends has) is parsed straight from its UTF-8 bytes.
+   */
+  public boolean readDataObject(JsonFields.Field field) {
+    if (data == null) {
+      byte[] bytes = raw.getBytes();
+      long line = onlyDataLine(bytes);
+      if (line >= 0) {
+        int start = (int) (line >>> 32);
+        return JsonFields.readObject(bytes, start, (int) line - start, field);
+      }
+    }
+    return JsonFields.readObject(data(), field);
+  }
+
+  /**
+   * Where the value of the one {@code data:} line of {@code bytes} starts and ends, packed as {@code start << 32 |
+   * end}; -1 when there is none or more than one.
+   */
+  private static long onlyDataLine(byte[] bytes) {
+    long found = -1;
+    int i = 0;
+    while (i < bytes.length) {
+      int end = i;
+      while (end < bytes.length && bytes[end] != '\n' && bytes[end] != '\r') {
+        end++;
+      }
+      if (isData(bytes, i, end)) {
+        if (found != -1) {
+          return -1;
+        }
+        int start = i + 5;
+        if (start < end && bytes[start] == ' ') {
+          start++;
+        }
+        found = (long) start << 32 | end;
+      }
+      i = end;
+      if (i < bytes.length && bytes[i] == '\r') {
+        i++;
+      }
+      if (i < bytes.length && bytes[i] == '\n') {
+        i++;
+      }
+    }
+    return found;
+  }
+
+  private static boolean isData(byte[] bytes, int i, int end) {
+    return end - i >= 5 && bytes[i] == 'd' && bytes[i + 1] == 'a' && bytes[i + 2] == 't' && bytes[i + 3] == 'a'
+        && bytes[i + 4] == ':';
+  }
+
   private String decodeData() {
     byte[] bytes = raw.getBytes();
     // One data line (as every event Claude sends has) is decoded straight from the bytes; more are joined.
@@ -47,8 +101,7 @@ public final class SseEvent {
       while (end < bytes.length && bytes[end] != '\n' && bytes[end] != '\r') {
         end++;
       }
-      if (end - i >= 5 && bytes[i] == 'd' && bytes[i + 1] == 'a' && bytes[i + 2] == 't' && bytes[i + 3] == 'a'
-          && bytes[i + 4] == ':') {
+      if (isData(bytes, i, end)) {
         int start = i + 5;
         if (start < end && bytes[start] == ' ') {
           start++;

@@ -51,7 +51,7 @@ public final class StreamFacts {
    * object.
    */
   private void read(SseEvent event, boolean start) {
-    if (!JsonFields.readObject(event.data(), start ? this::startField : this::deltaEventField)) {
+    if (!event.readDataObject(start ? this::startField : this::deltaEventField)) {
       malformed = true;
     }
   }

@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -405,7 +406,8 @@ final class UpstreamCall {
    * value.
    */
   static JsonObject passedHeaders(MultiMap upstream) {
-    JsonObject out = new JsonObject();
+    // Room for Claude's usual fifteen without growing.
+    JsonObject out = new JsonObject(new LinkedHashMap<>(32));
     for (var e : upstream) {
       String name = e.getKey();
       if (name.equalsIgnoreCase("request-id") || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)

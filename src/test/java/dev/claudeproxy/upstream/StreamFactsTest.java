@@ -45,6 +45,26 @@ class StreamFactsTest {
   }
 
   @Test
+  void theDataIsReadWhateverItsLinesAndLineEnds() {
+    String start = "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_é\",\"model\":\"m😀\","
+        + "\"usage\":{\"input_tokens\":3}}}";
+    String[] streams = {
+        "event: message_start\r\ndata: " + start + "\r\n\r\n",
+        "event: message_start\rdata:" + start + "\r\r",
+        // Two data lines are one value joined by a line break, which JSON reads as white space.
+        "event: message_start\ndata: {\"type\":\"message_start\",\ndata: \"message\":{\"id\":\"msg_é\","
+            + "\"model\":\"m😀\",\"usage\":{\"input_tokens\":3}}}\n\n"};
+    for (String stream : streams) {
+      StreamFacts facts = new StreamFacts();
+      new SseParser().feed(Buffer.buffer(stream), facts::observe);
+      assertFalse(facts.malformed(), stream);
+      assertEquals("msg_é", facts.messageId(), stream);
+      assertEquals("m😀", facts.model(), stream);
+      assertEquals(3, facts.usage().getInteger("input_tokens"), stream);
+    }
+  }
+
+  @Test
   void aNullStopReasonLeavesTheKnownOne() {
     StreamFacts facts = observe(
         "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{}}",
