@@ -38,6 +38,9 @@ public final class HttpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(HttpVerticle.class.getName());
   private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
+  /** The same names as ASCII strings, whose hash is kept, to look them up by. */
+  private static final CharSequence[] FORWARDED_NAMES = {HttpHeaders.createOptimized(FORWARDED[0]),
+      HttpHeaders.createOptimized(FORWARDED[1])};
 
   private static final String ACCESS = "claude-proxy.access";
   /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
@@ -311,17 +314,16 @@ public final class HttpVerticle extends VerticleBase {
 
   private Map<String, String> forwarded(RoutingContext ctx) {
     Map<String, String> forward = new LinkedHashMap<>();
-    for (String name : FORWARDED) {
-      String value = ctx.request().getHeader(name);
+    for (int i = 0; i < FORWARDED.length; i++) {
+      String value = ctx.request().getHeader(FORWARDED_NAMES[i]);
       if (value != null) {
-        forward.put(name, value);
+        forward.put(FORWARDED[i], value);
       }
     }
     if (config.forwardSimHeaders()) {
       ctx.request().headers().forEach(h -> {
-        String name = h.getKey().toLowerCase(java.util.Locale.ROOT);
-        if (name.startsWith("x-sim-")) {
-          forward.put(name, h.getValue());
+        if (h.getKey().regionMatches(true, 0, "x-sim-", 0, 6)) {
+          forward.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue());
         }
       });
     }
