@@ -79,7 +79,8 @@ public final class StreamBus {
   /**
    * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s, {@link StreamEvent}s and
    * {@link LocalEvents} as objects between verticles in this JVM, and usage records to {@link #USAGE_ADDRESS} encoded
-   * only for the consumers there are ({@link #publishUsage}). Both sides call it on start; the first call registers the codecs.
+   * only for the consumers there are ({@link #publishUsage}). Both sides call it on start; the first call registers
+   * the codecs.
    */
   public static void prepare(Vertx vertx) {
     synchronized (StreamBus.class) {

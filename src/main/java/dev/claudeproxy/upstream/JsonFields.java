@@ -28,8 +28,8 @@ public final class JsonFields {
     if (data == null) {
       return false;
     }
-    try (JsonParser p = JSON.createParser(data)) {
-      return p.nextToken() == JsonToken.START_OBJECT && fields(p, field) && p.nextToken() == null;
+    try {
+      return whole(JSON.createParser(data), field);
     } catch (IOException e) {
       return false;
     }
@@ -37,10 +37,17 @@ public final class JsonFields {
 
   /** As {@link #readObject(String, Field)}, from {@code length} bytes of UTF-8 at {@code offset} of {@code data}. */
   public static boolean readObject(byte[] data, int offset, int length, Field field) {
-    try (JsonParser p = JSON.createParser(data, offset, length)) {
-      return p.nextToken() == JsonToken.START_OBJECT && fields(p, field) && p.nextToken() == null;
+    try {
+      return whole(JSON.createParser(data, offset, length), field);
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /** Reads what {@code parser} parses as one object, field by field, and closes it. */
+  private static boolean whole(JsonParser parser, Field field) throws IOException {
+    try (JsonParser p = parser) {
+      return p.nextToken() == JsonToken.START_OBJECT && fields(p, field) && p.nextToken() == null;
     }
   }
 

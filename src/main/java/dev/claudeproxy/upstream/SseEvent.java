@@ -2,6 +2,7 @@ package dev.claudeproxy.upstream;
 
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * One complete server-sent event: its name and the exact bytes it arrived as, from its first line up to and
@@ -43,78 +44,53 @@ public final class SseEvent {
   public boolean readDataObject(JsonFields.Field field) {
     if (data == null) {
       byte[] bytes = raw.getBytes();
-      long line = onlyDataLine(bytes);
-      if (line >= 0) {
-        int start = (int) (line >>> 32);
-        return JsonFields.readObject(bytes, start, (int) line - start, field);
+      int[] lines = dataLines(bytes);
+      if (lines.length == 2) {
+        return JsonFields.readObject(bytes, lines[0], lines[1] - lines[0], field);
       }
     }
     return JsonFields.readObject(data(), field);
   }
 
-  /**
-   * Where the value of the one {@code data:} line of {@code bytes} starts and ends, packed as {@code start << 32 |
-   * end}; -1 when there is none or more than one.
-   */
-  private static long onlyDataLine(byte[] bytes) {
-    long found = -1;
-    int i = 0;
-    while (i < bytes.length) {
-      int end = i;
-      while (end < bytes.length && bytes[end] != '\n' && bytes[end] != '\r') {
-        end++;
-      }
-      if (isData(bytes, i, end)) {
-        if (found != -1) {
-          return -1;
-        }
-        int start = i + 5;
-        if (start < end && bytes[start] == ' ') {
-          start++;
-        }
-        found = (long) start << 32 | end;
-      }
-      i = end;
-      if (i < bytes.length && bytes[i] == '\r') {
-        i++;
-      }
-      if (i < bytes.length && bytes[i] == '\n') {
-        i++;
-      }
-    }
-    return found;
-  }
-
-  private static boolean isData(byte[] bytes, int i, int end) {
-    return end - i >= 5 && bytes[i] == 'd' && bytes[i + 1] == 'a' && bytes[i + 2] == 't' && bytes[i + 3] == 'a'
-        && bytes[i + 4] == ':';
-  }
-
   private String decodeData() {
     byte[] bytes = raw.getBytes();
+    int[] lines = dataLines(bytes);
+    if (lines.length == 0) {
+      return null;
+    }
     // One data line (as every event Claude sends has) is decoded straight from the bytes; more are joined.
-    String first = null;
-    StringBuilder out = null;
+    String first = new String(bytes, lines[0], lines[1] - lines[0], StandardCharsets.UTF_8);
+    if (lines.length == 2) {
+      return first;
+    }
+    StringBuilder out = new StringBuilder(first);
+    for (int i = 2; i < lines.length; i += 2) {
+      out.append('\n').append(new String(bytes, lines[i], lines[i + 1] - lines[i], StandardCharsets.UTF_8));
+    }
+    return out.toString();
+  }
+
+  /** Where the values of the {@code data:} lines of {@code bytes} start and end, as pairs in order. */
+  private static int[] dataLines(byte[] bytes) {
+    int[] found = new int[2];
+    int count = 0;
     int i = 0;
     while (i < bytes.length) {
       int end = i;
       while (end < bytes.length && bytes[end] != '\n' && bytes[end] != '\r') {
         end++;
       }
-      if (isData(bytes, i, end)) {
+      if (end - i >= 5 && bytes[i] == 'd' && bytes[i + 1] == 'a' && bytes[i + 2] == 't' && bytes[i + 3] == 'a'
+          && bytes[i + 4] == ':') {
         int start = i + 5;
         if (start < end && bytes[start] == ' ') {
           start++;
         }
-        String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
-        if (first == null) {
-          first = line;
-        } else {
-          if (out == null) {
-            out = new StringBuilder(first);
-          }
-          out.append('\n').append(line);
+        if (count == found.length) {
+          found = Arrays.copyOf(found, count * 2);
         }
+        found[count++] = start;
+        found[count++] = end;
       }
       i = end;
       if (i < bytes.length && bytes[i] == '\r') {
@@ -124,7 +100,7 @@ public final class SseEvent {
         i++;
       }
     }
-    return out != null ? out.toString() : first;
+    return count == found.length ? found : Arrays.copyOf(found, count);
   }
 
   @Override
