@@ -86,8 +86,7 @@ public final class AccessLog {
 
     /** Adds the token counters of a usage object. */
     public Entry usage(JsonObject usage) {
-      for (String counter : new String[] {"input_tokens", "output_tokens", "cache_creation_input_tokens",
-          "cache_read_input_tokens"}) {
+      for (String counter : ProxyMetrics.TOKEN_KINDS) {
         if (usage.getValue(counter) instanceof Number n) {
           put(counter, n.longValue());
         }

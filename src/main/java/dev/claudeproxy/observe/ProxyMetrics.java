@@ -33,7 +33,8 @@ public final class ProxyMetrics {
   private final AtomicReferenceArray<Counter> statuses = new AtomicReferenceArray<>(600);
   /** Token counters by tier, then model: the four kinds of each, counted at the end of every stream. */
   private final Map<String, Map<String, AtomicReferenceArray<Counter>>> tokenCounters = new ConcurrentHashMap<>();
-  private static final String[] TOKEN_KINDS = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
+  /** The token counters of a usage object, as the API names them (the access line reads the same ones). */
+  static final String[] TOKEN_KINDS = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
       "cache_read_input_tokens"};
 
   public ProxyMetrics(PrometheusMeterRegistry registry) {
