@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -16,27 +15,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What a worker's sender puts on the bus, as the inbox receives it, with and without {@code hold}. */
-class StreamEventSenderTest {
-  private static Vertx vertx;
-
-  @BeforeAll
-  static void up() {
-    vertx = Vertx.vertx();
-    StreamBus.prepare(vertx);
-  }
-
-  @AfterAll
-  static void down() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-  }
+class StreamEventSenderTest extends OnPreparedBus {
 
   /** Runs {@code sends} in one task on a context and returns the message bodies the inbox got, once it is quiet. */
-  private static List<Object> received(String inbox, boolean local, Consumer<StreamEventSender> sends)
+  private List<Object> received(String inbox, boolean local, Consumer<StreamEventSender> sends)
       throws Exception {
     LinkedBlockingQueue<Message<Object>> got = new LinkedBlockingQueue<>();
     MessageConsumer<Object> consumer = vertx.eventBus().consumer(inbox, got::add);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 
 import dev.claudeproxy.TestStack;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -12,24 +11,10 @@ import io.vertx.core.json.JsonObject;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Usage records on {@link StreamBus#USAGE_ADDRESS}: the contract's form for every consumer, no work for none. */
-class UsagePublishTest {
-  private static Vertx vertx;
-
-  @BeforeAll
-  static void up() {
-    vertx = Vertx.vertx();
-    StreamBus.prepare(vertx);
-  }
-
-  @AfterAll
-  static void down() {
-    TestStack.await(vertx.close());
-  }
+class UsagePublishTest extends OnPreparedBus {
 
   /** A record that counts how often it is encoded. */
   private static final class CountingRecord extends JsonObject {
