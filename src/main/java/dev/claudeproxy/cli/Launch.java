@@ -3,15 +3,11 @@ package dev.claudeproxy.cli;
 import dev.claudeproxy.config.ConfigException;
 import dev.claudeproxy.config.ConfigLoader;
 import dev.claudeproxy.config.Settings;
+import dev.claudeproxy.observe.ProxyMetrics;
+import dev.claudeproxy.observe.VertxMeters;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.micrometer.Label;
-import io.vertx.micrometer.MetricsDomain;
-import io.vertx.micrometer.MicrometerMetricsFactory;
-import io.vertx.micrometer.MicrometerMetricsOptions;
-import dev.claudeproxy.observe.ProxyMetrics;
-import java.util.EnumSet;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,20 +28,11 @@ final class Launch {
     return run(configFile, Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)), starter);
   }
 
-  /** As {@link #run(Path, BiFunction)}, on a Vert.x whose own meters (HTTP, event bus, pools, JVM) go to
+  /** As {@link #run(Path, BiFunction)}, on a Vert.x whose own meters (HTTP server, pools, JVM) go to
    * {@code metrics}. */
   static int run(Path configFile, ProxyMetrics metrics,
       BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
-    MicrometerMetricsOptions options = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-        // Method, status and pool only: a path label would let callers mint label values.
-        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME))
-        // Per-message event-bus meters cost more than the hop they measure; the proxy counts events itself. Upstream
-        // calls have the proxy's own meters (status, time to first token, retries), so Vert.x's per-request
-        // HTTP-client meters would only repeat them at a cost on every call.
-        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS)
-        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT);
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(options).setPreferNativeTransport(true))
-        .withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+    Vertx vertx = VertxMeters.vertx(metrics, new VertxOptions().setPreferNativeTransport(true));
     return run(configFile, vertx, starter);
   }
 
