@@ -175,32 +175,35 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private void messages(RoutingContext ctx) {
-    JsonObject request;
+    JsonBody body;
     try {
-      request = RequestChecks.jsonBody(ctx);
-      RequestChecks.messagesRequest(request);
+      body = RequestChecks.body(ctx);
+      RequestChecks.messagesRequest(body.json());
     } catch (RequestChecks.Invalid e) {
       fail(ctx, e.error);
       return;
     }
-    admitAndStream(ctx, request, Endpoint.MESSAGES, Boolean.TRUE.equals(request.getValue("stream")));
+    admitAndStream(ctx, body, Endpoint.MESSAGES, Boolean.TRUE.equals(body.json().getValue("stream")));
   }
 
   /** A Messages request from a caller: checked against the caller's limits, shaped, and sent to a worker. */
-  private void admitAndStream(RoutingContext ctx, JsonObject request, Endpoint endpoint, boolean streaming) {
+  private void admitAndStream(RoutingContext ctx, JsonBody request, Endpoint endpoint, boolean streaming) {
     Caller caller = Authenticator.caller(ctx);
-    Runnable release = admit(ctx, caller, request.getString("model"));
+    String model = request.json().getString("model");
+    Runnable release = admit(ctx, caller, model);
     if (release == null) {
       return;
     }
-    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), true).toBuffer();
-    dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, request.getString("model"), release);
+    Buffer body = RequestShaper.upstreamBody(request, caller, services.userIdSecret(), true);
+    dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, model, release);
   }
 
   private void countTokens(RoutingContext ctx) {
+    JsonBody body;
     JsonObject request;
     try {
-      request = RequestChecks.jsonBody(ctx);
+      body = RequestChecks.body(ctx);
+      request = body.json();
       RequestChecks.requiredString(request, "model");
       RequestChecks.messages(request, "messages", java.util.Set.of("user", "assistant", "system"));
     } catch (RequestChecks.Invalid e) {
@@ -211,9 +214,8 @@ public final class HttpVerticle extends VerticleBase {
     if (!modelAllowed(ctx, caller, request.getString("model"))) {
       return;
     }
-    Buffer body = RequestShaper.shape(request, caller, services.userIdSecret(), false).toBuffer();
-    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, body,
-        request.getString("model"), () -> { });
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false,
+        RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false), request.getString("model"), () -> { });
   }
 
   private void passThrough(RoutingContext ctx) {
@@ -241,7 +243,7 @@ public final class HttpVerticle extends VerticleBase {
       fail(ctx, e.error);
       return;
     }
-    admitAndStream(ctx, request, Endpoint.CHAT, true);
+    admitAndStream(ctx, JsonBody.built(request), Endpoint.CHAT, true);
   }
 
   private static JsonObject allowedModels(Caller caller) {

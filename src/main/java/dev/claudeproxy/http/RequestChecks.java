@@ -1,11 +1,18 @@
 package dev.claudeproxy.http;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.claudeproxy.api.ApiError;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.DatabindCodec;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Set;
 
@@ -30,8 +37,25 @@ final class RequestChecks {
     return new Invalid(ApiError.invalidRequest(message));
   }
 
+  /**
+   * Parses a body strictly: a name given twice in an object is an error here, so that bytes this parses mean exactly
+   * the object it gives. Otherwise as Vert.x's own mapper, trailing tokens refused.
+   */
+  private static final ObjectMapper STRICT = DatabindCodec.mapper().copy()
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final TypeReference<LinkedHashMap<String, Object>> OBJECT = new TypeReference<>() {};
+
   /** The JSON object body, after checking the content type. */
   static JsonObject jsonBody(RoutingContext ctx) throws Invalid {
+    return body(ctx).json();
+  }
+
+  /**
+   * The JSON object body, after checking the content type, with the bytes as sent when they may go upstream as they
+   * are (see {@link JsonBody}).
+   */
+  static JsonBody body(RoutingContext ctx) throws Invalid {
     String type = ctx.request().getHeader("content-type");
     if (type == null || !type.toLowerCase(Locale.ROOT).trim().startsWith("application/json")) {
       throw new Invalid(ApiError.unsupportedMediaType(
@@ -41,21 +65,27 @@ final class RequestChecks {
     if (body == null || body.length() == 0) {
       throw invalid("request body is empty: expected a JSON object");
     }
+    byte[] bytes = body.getBytes();
     try {
       // Strictly: Jackson lets some malformed sequences (encoded surrogates) through, the API does not.
-      java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(body.getBytes()));
+      java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes));
     } catch (java.nio.charset.CharacterCodingException e) {
       throw invalid("request body is not valid UTF-8");
     }
     int first = 0;
-    while (first < body.length() && Character.isWhitespace(body.getByte(first))) {
+    while (first < bytes.length && Character.isWhitespace(bytes[first])) {
       first++;
     }
-    if (first < body.length() && body.getByte(first) != '{') {
+    if (first < bytes.length && bytes[first] != '{') {
       throw invalid("request body must be a JSON object");
     }
     try {
-      return new JsonObject(body);
+      return new JsonBody(body, new JsonObject(STRICT.readValue(bytes, OBJECT)));
+    } catch (IOException strictFailure) {
+      // Not one JSON object, or a name given twice: Vert.x's parser tells which, in the words of its own error.
+    }
+    try {
+      return JsonBody.built(new JsonObject(body));
     } catch (DecodeException | ClassCastException e) {
       throw invalid("request body is not valid JSON: " + firstLine(e.getMessage()));
     }

@@ -2,6 +2,7 @@ package dev.claudeproxy.http;
 
 import dev.claudeproxy.users.Caller;
 import dev.claudeproxy.users.Limits;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -21,12 +22,62 @@ final class RequestShaper {
   private static final java.util.Map<String, String> OPAQUE_IDS = new java.util.concurrent.ConcurrentHashMap<>();
   private static final int MAX_CACHED_IDS = 100_000;
 
+  private static final byte[] USER_ID_FIELD = "\"metadata\":{\"user_id\":\"".getBytes(StandardCharsets.US_ASCII);
+
   private RequestShaper() {}
+
+  /**
+   * The body to send upstream. When the only change is {@code metadata.user_id} and the caller's bytes say exactly
+   * what the object says, those bytes go on as they were sent, with {@code "metadata":{"user_id":...}} put in front
+   * of their first field: no JSON written again for the length of a conversation. Otherwise the shaped object is
+   * written anew.
+   */
+  static Buffer upstreamBody(JsonBody body, Caller caller, String userIdSecret, boolean withMetadata) {
+    JsonObject request = body.json();
+    Limits limits = caller.limits();
+    boolean onlyMetadata = limits.system() == null && !capsMaxTokens(request, limits)
+        && !(withMetadata && request.containsKey("metadata"));
+    if (body.sent() == null || !onlyMetadata) {
+      return shape(request, caller, userIdSecret, withMetadata).toBuffer();
+    }
+    return withMetadata ? withUserId(body.sent(), opaqueUserId(caller.userId(), userIdSecret)) : body.sent();
+  }
+
+  private static boolean capsMaxTokens(JsonObject request, Limits limits) {
+    return limits.maxTokens() != null && request.getValue("max_tokens") instanceof Number n
+        && n.longValue() > limits.maxTokens();
+  }
+
+  /**
+   * {@code object} (the bytes of one JSON object with no {@code metadata}) with {@code "metadata":{"user_id":id}} as
+   * its first field. {@code id} needs no escape ({@link #opaqueUserId}).
+   */
+  static Buffer withUserId(Buffer object, String id) {
+    int open = 0;
+    while (object.getByte(open) != '{') {
+      open++;
+    }
+    int next = open + 1;
+    while (next < object.length() && isJsonSpace(object.getByte(next))) {
+      next++;
+    }
+    boolean empty = next < object.length() && object.getByte(next) == '}';
+    Buffer out = Buffer.buffer(object.length() + USER_ID_FIELD.length + id.length() + 3);
+    out.appendBuffer(object, 0, open + 1).appendBytes(USER_ID_FIELD).appendString(id, "US-ASCII")
+        .appendByte((byte) '"').appendByte((byte) '}');
+    if (!empty) {
+      out.appendByte((byte) ',');
+    }
+    return out.appendBuffer(object, open + 1, object.length() - open - 1);
+  }
+
+  private static boolean isJsonSpace(byte b) {
+    return b == ' ' || b == '\t' || b == '\n' || b == '\r';
+  }
 
   static JsonObject shape(JsonObject request, Caller caller, String userIdSecret, boolean withMetadata) {
     Limits limits = caller.limits();
-    if (limits.maxTokens() != null && request.getValue("max_tokens") instanceof Number n
-        && n.longValue() > limits.maxTokens()) {
+    if (capsMaxTokens(request, limits)) {
       request.put("max_tokens", limits.maxTokens());
     }
     if (limits.system() != null) {
