@@ -21,6 +21,8 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.observe.ProxyMetrics;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -34,6 +36,13 @@ final class StreamSession {
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
   private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
   private static final CharSequence NO = HttpHeaders.createOptimized("no");
+  /**
+   * The names of the upstream headers passed on, as ASCII strings: their hash is kept, and they are written without
+   * a conversion per character. The upstream names them (the rate-limit headers under a prefix), so at most
+   * {@value #MAX_HEADER_NAMES} are kept; names past those go as they are.
+   */
+  private static final Map<String, CharSequence> HEADER_NAMES = new ConcurrentHashMap<>();
+  private static final int MAX_HEADER_NAMES = 256;
   private static final Buffer MESSAGES_PING = Buffer.buffer("event: ping\ndata: {\"type\": \"ping\"}\n\n");
   private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
   /** The most of an upstream error body kept to turn into an SSE error event. */
@@ -183,7 +192,7 @@ final class StreamSession {
     if (passed != null) {
       for (var header : passed) {
         if (header.getValue() instanceof String value) {
-          response.putHeader(header.getKey(), value);
+          response.putHeader(headerName(header.getKey()), value);
         }
       }
     }
@@ -195,6 +204,17 @@ final class StreamSession {
     headPending = true;
     lastWriteAt = System.currentTimeMillis();
     pending.schedule();
+  }
+
+  private static CharSequence headerName(String name) {
+    CharSequence kept = HEADER_NAMES.get(name);
+    if (kept != null) {
+      return kept;
+    }
+    if (HEADER_NAMES.size() >= MAX_HEADER_NAMES) {
+      return name;
+    }
+    return HEADER_NAMES.computeIfAbsent(name, HttpHeaders::createOptimized);
   }
 
   private void sseHeaders() {

@@ -25,6 +25,8 @@ public final class AccessLog {
     private String[] names = new String[24];
     private Object[] values = new Object[24];
     private int size;
+    /** An open-addressing index of the names: 1 + the field's index, 0 for an empty slot; at most half full. */
+    private short[] slots = new short[64];
     private final String requestId;
     private boolean written;
 
@@ -46,7 +48,8 @@ public final class AccessLog {
       if (value == null) {
         return this;
       }
-      int at = indexOf(field);
+      int slot = slotOf(field);
+      int at = slots[slot] - 1;
       if (at >= 0) {
         values[at] = value;
         return this;
@@ -57,19 +60,39 @@ public final class AccessLog {
       }
       names[size] = field;
       values[size++] = value;
+      slots[slot] = (short) size;
+      if (size * 2 > slots.length) {
+        reindex(slots.length * 2);
+      }
       return this;
     }
 
     private int indexOf(String field) {
+      return slots[slotOf(field)] - 1;
+    }
+
+    /** The slot holding {@code field}, or the empty slot where it would go. */
+    private int slotOf(String field) {
       // Names are nearly always literals, whose hash is kept: comparing it first spares most string comparisons.
       int hash = field.hashCode();
-      for (int i = 0; i < size; i++) {
-        String name = names[i];
+      int mask = slots.length - 1;
+      for (int slot = (hash ^ hash >>> 16) & mask; ; slot = (slot + 1) & mask) {
+        int at = slots[slot] - 1;
+        if (at < 0) {
+          return slot;
+        }
+        String name = names[at];
         if (name == field || name.hashCode() == hash && name.equals(field)) {
-          return i;
+          return slot;
         }
       }
-      return -1;
+    }
+
+    private void reindex(int length) {
+      slots = new short[length];
+      for (int i = 0; i < size; i++) {
+        slots[slotOf(names[i])] = (short) (i + 1);
+      }
     }
 
     public String requestId() {

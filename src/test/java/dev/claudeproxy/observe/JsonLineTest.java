@@ -27,6 +27,25 @@ class JsonLineTest {
   }
 
   @Test
+  void anAccessLineWithManyFieldsKeepsEachOnceInOrder() {
+    AccessLog.Entry entry = new AccessLog.Entry("req_2", "GET", "/");
+    JsonObject expected = new JsonObject().put("request_id", "req_2").put("method", "GET").put("path", "/");
+    for (int i = 0; i < 100; i++) {
+      entry.put("f" + i, (long) i);
+      expected.put("f" + i, (long) i);
+    }
+    for (int i = 0; i < 100; i += 7) {
+      entry.put(new String("f" + i), "again " + i);
+      expected.put("f" + i, "again " + i);
+    }
+    entry.put("method", "HEAD");
+    expected.put("method", "HEAD");
+    String line = entry.encode();
+    String time = new JsonObject(line).getString("time");
+    assertEquals("{\"time\":\"" + time + "\"," + expected.encode().substring(1), line, "each field once, in order");
+  }
+
+  @Test
   void anAccessLineKeepsItsFieldsInOrderAndReplacesInPlace() {
     AccessLog.Entry entry = new AccessLog.Entry("req_1", "POST", "/v1/messages");
     entry.user(AWKWARD, null, "api_key").put("status", 200).put("streaming", true).put("model", null)
