@@ -34,8 +34,8 @@ import org.junit.jupiter.api.Test;
 class UpstreamBodyTest {
   private static final Pattern SPLICED = Pattern.compile("^\\{\"metadata\":\\{\"user_id\":\"(user_[0-9a-f]{32})\"},");
   private static final String MESSAGE = "{\"id\":\"msg_recorded\",\"type\":\"message\",\"role\":\"assistant\","
-      + "\"model\":\"claude-sonnet-4-6\",\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],\"stop_reason\":\"end_turn\","
-      + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
+      + "\"model\":\"claude-sonnet-4-6\",\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],"
+      + "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
 
   private static final List<String> RECEIVED = new CopyOnWriteArrayList<>();
   private static Vertx vertx;

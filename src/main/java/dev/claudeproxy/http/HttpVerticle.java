@@ -214,8 +214,9 @@ public final class HttpVerticle extends VerticleBase {
     if (!modelAllowed(ctx, caller, request.getString("model"))) {
       return;
     }
-    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false,
-        RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false), request.getString("model"), () -> { });
+    Buffer upstream = RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false);
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, upstream,
+        request.getString("model"), () -> { });
   }
 
   private void passThrough(RoutingContext ctx) {
