@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.spi.metrics.HttpServerMetrics;
 import io.vertx.core.spi.observability.HttpRequest;
@@ -23,9 +22,10 @@ import java.util.concurrent.atomic.LongAdder;
  * descriptions, labels and meter types, registered at the same moments), but with each meter registered once per
  * method, or method and status, and kept. vertx-micrometer builds the label set and looks each meter up in the
  * registry on every request: about 5 % of a short stream's CPU in this proxy. One instance serves every HTTP server
- * of a Vert.x, as vertx-micrometer's meters of several servers with no address label are one set of series.
+ * of a Vert.x, as vertx-micrometer's meters of several servers with no address label are one set of series. The proxy
+ * serves no WebSockets, so there is no WebSocket gauge.
  */
-final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Exchange, LongAdder, Object> {
+final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Exchange, Void, Object> {
   /** The socket metric: connections have no labels of their own, so one token serves them all. */
   private static final Object CONNECTION = new Object();
   private static final int STATUSES = 600;
@@ -37,7 +37,6 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
   private final Counter bytesWritten;
   private final Map<String, ByMethod> byMethod = new ConcurrentHashMap<>();
   private volatile Counter errors;
-  private volatile LongAdder webSockets;
 
   HttpServerMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -117,29 +116,6 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
     if (!exchange.reset && exchange.requestEnded) {
       exchange.method.active.decrement();
     }
-  }
-
-  @Override
-  public LongAdder connected(Object socketMetric, Exchange exchange, ServerWebSocket serverWebSocket) {
-    LongAdder open = webSockets;
-    if (open == null) {
-      synchronized (this) {
-        if (webSockets == null) {
-          LongAdder adder = new LongAdder();
-          Gauge.builder(names.getHttpActiveWsConnections(), adder, LongAdder::doubleValue)
-              .description("Number of websockets currently opened").strongReference(true).register(registry);
-          webSockets = adder;
-        }
-        open = webSockets;
-      }
-    }
-    open.increment();
-    return open;
-  }
-
-  @Override
-  public void disconnected(LongAdder webSocket) {
-    webSocket.decrement();
   }
 
   private ByMethod method(HttpMethod method) {

@@ -13,16 +13,19 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,6 +61,7 @@ class VertxMetersTest {
       assertEquals(reference1.keySet(), mine.keySet(), "the same series");
       assertTrue(mine.containsKey("vertx_http_server_requests_total{code=\"404\",method=\"GET\"}"), mine.toString());
       assertTrue(mine.containsKey("vertx_http_server_request_bytes_count{method=\"POST\"}"), mine.toString());
+      assertEquals("1.0", mine.get("vertx_http_server_request_resets_total{method=\"GET\"}"), mine.toString());
       for (var e : reference1.entrySet()) {
         String name = e.getKey();
         if (name.startsWith("#") || !(name.contains("_seconds") || name.contains("bytes_read")
@@ -104,10 +108,18 @@ class VertxMetersTest {
     }
   }
 
-  /** GETs answered 200 and 404, and POSTs answered 201 with their bodies echoed. */
+  /**
+   * GETs answered 200 and 404, POSTs answered 201 with their bodies echoed, and a GET never answered whose client
+   * goes away.
+   */
   private static void serveTheSameRequests(Vertx vertx) throws Exception {
+    CountDownLatch heldArrived = new CountDownLatch(1);
+    CountDownLatch heldClosed = new CountDownLatch(1);
     HttpServer server = vertx.createHttpServer().requestHandler(request -> {
-      if (request.path().equals("/missing")) {
+      if (request.path().equals("/held")) {
+        request.connection().closeHandler(v -> heldClosed.countDown());
+        heldArrived.countDown();
+      } else if (request.path().equals("/missing")) {
         request.response().setStatusCode(404).end("no such thing");
       } else if (request.method().name().equals("POST")) {
         request.body().onSuccess(body -> request.response().setStatusCode(201).end(body));
@@ -129,6 +141,12 @@ class VertxMetersTest {
       HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
       assertTrue(response.statusCode() < 500, response.body());
     }
+    try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+      socket.getOutputStream().write("GET /held HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      assertTrue(heldArrived.await(10, TimeUnit.SECONDS));
+    }
+    assertTrue(heldClosed.await(10, TimeUnit.SECONDS));
     Future<Void> closed = server.close();
     closed.await(10, TimeUnit.SECONDS);
   }
