@@ -4,19 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.UsersFile;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,43 +37,27 @@ class MalformedUpstreamTest {
           + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
   private static final String MESSAGE = "upstream sent an event that is not valid JSON";
 
-  private static Vertx vertx;
-  private static ProxyServer proxy;
-  private static Path dir;
-  private static String key;
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static TestStack stack;
 
   @BeforeAll
-  static void start() throws IOException {
-    vertx = Vertx.vertx();
+  static void start() {
+    Vertx vertx = Vertx.vertx();
     HttpServer upstream = TestStack.await(vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
       var response = req.response().setChunked(true).putHeader("content-type", "text/event-stream")
           .putHeader("request-id", "req_broken");
       response.write(UPSTREAM[0]);
       vertx.setTimer(20, id -> response.end(UPSTREAM[1]));
     })).listen(0, "127.0.0.1"));
-    dir = Files.createTempDirectory("csp-malformed");
-    key = ApiKeys.generate();
-    UsersFile.addKey(dir.resolve("users.json"), "tester", key);
-    proxy = TestStack.await(ProxyServer.start(vertx, TestStack.settings(Map.of(
-        "ANTHROPIC_BASE_URL", "http://127.0.0.1:" + upstream.actualPort(),
-        "PROXY_USERS", dir.resolve("users.json").toString(),
-        "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString()))));
+    stack = TestStack.inFrontOf(vertx, upstream.actualPort());
   }
 
   @AfterAll
-  static void stop() throws IOException {
-    TestStack.await(vertx.close());
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+  static void stop() {
+    stack.close();
   }
 
-  private static String post(String path, String body) throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
-        .timeout(Duration.ofSeconds(30)).header("content-type", "application/json").header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+  private static String post(String path, String body) {
+    HttpResponse<String> r = stack.post(path, body, stack.jsonHeaders(Map.of()));
     assertEquals(200, r.statusCode(), "the stream had begun: " + r.body());
     return r.body();
   }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A real proxy on a loopback port in front of a real simulator on another, as the tests' world. The simulator
@@ -29,6 +30,7 @@ public final class TestStack implements AutoCloseable {
   public static final String UPSTREAM_KEY = "sk-ant-upstream-key-for-tests";
 
   public final Vertx vertx;
+  /** Null for a stack in front of a hand-written upstream ({@link #inFrontOf}). */
   public final Simulator simulator;
   public final ProxyServer proxy;
   public final String callerKey;
@@ -72,6 +74,19 @@ public final class TestStack implements AutoCloseable {
 
   public static TestStack start(Map<String, Object> overrides) {
     Vertx vertx = Vertx.vertx();
+    return start(vertx, overrides, base -> await(Simulator.start(vertx, SimulatorConfig.from(base))));
+  }
+
+  /**
+   * The proxy alone on {@code vertx}, in front of a hand-written upstream listening there on {@code upstreamPort}:
+   * for what the faithful simulator never does. Its {@link #simulator} is null.
+   */
+  public static TestStack inFrontOf(Vertx vertx, int upstreamPort) {
+    return start(vertx, Map.of("ANTHROPIC_BASE_URL", "http://127.0.0.1:" + upstreamPort), base -> null);
+  }
+
+  /** A caller's key, users file and journal in a temporary folder, then the upstream, then the proxy before it. */
+  private static TestStack start(Vertx vertx, Map<String, Object> overrides, Function<Settings, Simulator> upstream) {
     try {
       Path dir = Files.createTempDirectory("csp-test");
       String callerKey = ApiKeys.generate();
@@ -82,8 +97,9 @@ public final class TestStack implements AutoCloseable {
       if (overrides.containsKey("PROXY_USERS")) {
         base = base.with("PROXY_USERS", overrides.get("PROXY_USERS"));
       }
-      Simulator sim = await(Simulator.start(vertx, SimulatorConfig.from(base)));
-      ProxyServer proxy = await(ProxyServer.start(vertx, base.with("ANTHROPIC_BASE_URL", sim.baseUrl())));
+      Simulator sim = upstream.apply(base);
+      ProxyServer proxy = await(ProxyServer.start(vertx,
+          sim == null ? base : base.with("ANTHROPIC_BASE_URL", sim.baseUrl())));
       return new TestStack(vertx, sim, proxy, callerKey, dir);
     } catch (IOException e) {
       vertx.close();

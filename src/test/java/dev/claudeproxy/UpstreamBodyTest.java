@@ -3,19 +3,10 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.UsersFile;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -38,35 +29,22 @@ class UpstreamBodyTest {
       + "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
 
   private static final List<String> RECEIVED = new CopyOnWriteArrayList<>();
-  private static Vertx vertx;
-  private static ProxyServer proxy;
-  private static Path dir;
-  private static String key;
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static TestStack stack;
 
   @BeforeAll
-  static void start() throws IOException {
-    vertx = Vertx.vertx();
+  static void start() {
+    Vertx vertx = Vertx.vertx();
     HttpServer upstream = TestStack.await(vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
       RECEIVED.add(b.toString());
       req.response().putHeader("content-type", "application/json").putHeader("request-id", "req_recorded")
           .end(req.path().endsWith("count_tokens") ? "{\"input_tokens\":3}" : MESSAGE);
     })).listen(0, "127.0.0.1"));
-    dir = Files.createTempDirectory("csp-body");
-    key = ApiKeys.generate();
-    UsersFile.addKey(dir.resolve("users.json"), "tester", key);
-    proxy = TestStack.await(ProxyServer.start(vertx, TestStack.settings(Map.of(
-        "ANTHROPIC_BASE_URL", "http://127.0.0.1:" + upstream.actualPort(),
-        "PROXY_USERS", dir.resolve("users.json").toString(),
-        "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString()))));
+    stack = TestStack.inFrontOf(vertx, upstream.actualPort());
   }
 
   @AfterAll
-  static void stop() throws IOException {
-    TestStack.await(vertx.close());
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+  static void stop() {
+    stack.close();
   }
 
   @BeforeEach
@@ -75,18 +53,15 @@ class UpstreamBodyTest {
   }
 
   /** Posts {@code body}, checks the answer is the upstream's, and returns the one body the upstream received. */
-  private static String relayed(String path, String body) throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
-        .timeout(Duration.ofSeconds(30)).header("content-type", "application/json").header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+  private static String relayed(String path, String body) {
+    HttpResponse<String> r = stack.post(path, body, stack.jsonHeaders(Map.of()));
     assertEquals(200, r.statusCode(), r.body());
     assertEquals(1, RECEIVED.size(), RECEIVED.toString());
     return RECEIVED.get(0);
   }
 
   @Test
-  void theCallersBytesGoOnWithTheUserIdInFront() throws Exception {
+  void theCallersBytesGoOnWithTheUserIdInFront() {
     String sent = "{ \"model\" : \"claude-sonnet-4-6\",\n  \"max_tokens\": 20, \"temperature\": 5E-1,"
         + " \"messages\": [{\"role\": \"user\", \"content\": \"caf\u00e9 \\u00e9 \\\"quoted\\\"\"}] }";
     String received = relayed("/v1/messages", sent);
@@ -105,7 +80,7 @@ class UpstreamBodyTest {
   }
 
   @Test
-  void aNameGivenTwiceIsWrittenAnewWithTheValueTheChecksSaw() throws Exception {
+  void aNameGivenTwiceIsWrittenAnewWithTheValueTheChecksSaw() {
     String received = relayed("/v1/messages", "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":1,\"max_tokens\":20,"
         + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     assertEquals(1, received.split("\"max_tokens\"", -1).length - 1, received);
@@ -115,7 +90,7 @@ class UpstreamBodyTest {
   }
 
   @Test
-  void theCallersOwnMetadataKeepsItsOtherFieldsButNotItsUserId() throws Exception {
+  void theCallersOwnMetadataKeepsItsOtherFieldsButNotItsUserId() {
     String received = relayed("/v1/messages", "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":20,"
         + "\"metadata\":{\"user_id\":\"pretend\",\"note\":7},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     JsonObject metadata = new JsonObject(received).getJsonObject("metadata");
@@ -125,18 +100,15 @@ class UpstreamBodyTest {
   }
 
   @Test
-  void countTokensGoesOnExactlyAsSent() throws Exception {
+  void countTokensGoesOnExactlyAsSent() {
     String sent = "{\"model\": \"claude-sonnet-4-6\", \"messages\": [{\"role\": \"user\", \"content\": \"count me\"}]}";
     assertEquals(sent, relayed("/v1/messages/count_tokens", sent));
   }
 
   @Test
-  void trailingTextAfterTheObjectIsStillRefused() throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port()
-        + "/v1/messages")).header("content-type", "application/json").header("x-api-key", key)
-        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":5,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} {\"more\":1}")).build(),
-        HttpResponse.BodyHandlers.ofString());
+  void trailingTextAfterTheObjectIsStillRefused() {
+    HttpResponse<String> r = stack.post("/v1/messages", "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":5,"
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} {\"more\":1}", stack.jsonHeaders(Map.of()));
     assertEquals(400, r.statusCode(), r.body());
     assertEquals("invalid_request_error", new JsonObject(r.body()).getJsonObject("error").getString("type"));
     assertTrue(RECEIVED.isEmpty(), "nothing went upstream");
