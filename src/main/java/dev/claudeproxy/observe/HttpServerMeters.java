@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * Vert.x's HTTP-server meters as vertx-micrometer reports them with the method and status labels (the same names,
@@ -36,7 +37,7 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
   private final Counter bytesRead;
   private final Counter bytesWritten;
   private final Map<String, ByMethod> byMethod = new ConcurrentHashMap<>();
-  private volatile Counter errors;
+  private final Lazily<Counter> errors;
 
   HttpServerMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -46,6 +47,8 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
         .register(registry);
     bytesWritten = Counter.builder(names.getNetBytesWritten()).description("Number of bytes sent by the server")
         .register(registry);
+    errors = new Lazily<>(() -> Counter.builder(names.getNetErrorCount()).description("Number of errors")
+        .register(registry));
   }
 
   @Override
@@ -71,13 +74,7 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
 
   @Override
   public void exceptionOccurred(Object socketMetric, SocketAddress remoteAddress, Throwable t) {
-    Counter counter = errors;
-    if (counter == null) {
-      // Registering again returns the meter already registered, so a race costs nothing but the lookup.
-      counter = Counter.builder(names.getNetErrorCount()).description("Number of errors").register(registry);
-      errors = counter;
-    }
-    counter.increment();
+    errors.get().increment();
   }
 
   @Override
@@ -92,14 +89,14 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
 
   @Override
   public void requestReset(Exchange exchange) {
-    exchange.method.resets().increment();
+    exchange.method.resets.get().increment();
     exchange.method.active.decrement();
     exchange.reset = true;
   }
 
   @Override
   public void requestEnd(Exchange exchange, HttpRequest request, long bytesRead) {
-    exchange.method.requestBytes().record(bytesRead);
+    exchange.method.requestBytes.get().record(bytesRead);
     exchange.requestEnded = true;
     if (!exchange.reset && exchange.responseEnded) {
       exchange.method.active.decrement();
@@ -123,6 +120,28 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
     return meters != null ? meters : byMethod.computeIfAbsent(method.name(), ByMethod::new);
   }
 
+  /**
+   * A meter registered at its first use, as vertx-micrometer registers it, then held. Registering again returns the
+   * meter already registered, so a race costs nothing but the lookup.
+   */
+  static final class Lazily<M> {
+    private final Supplier<M> register;
+    private volatile M meter;
+
+    Lazily(Supplier<M> register) {
+      this.register = register;
+    }
+
+    M get() {
+      M held = meter;
+      if (held == null) {
+        held = register.get();
+        meter = held;
+      }
+      return held;
+    }
+  }
+
   /** One request and its response. */
   static final class Exchange {
     final ByMethod method;
@@ -143,34 +162,18 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Excha
     final LongAdder active = new LongAdder();
     private final AtomicReferenceArray<ByStatus> statuses = new AtomicReferenceArray<>(STATUSES);
     private final Map<Integer, ByStatus> otherStatuses = new ConcurrentHashMap<>();
-    private volatile DistributionSummary requestBytes;
-    private volatile Counter resets;
+    final Lazily<DistributionSummary> requestBytes;
+    final Lazily<Counter> resets;
 
     ByMethod(String method) {
       this.method = method;
       Gauge.builder(names.getHttpActiveRequests(), active, LongAdder::doubleValue)
           .description("Number of requests being processed").tag("method", method).strongReference(true)
           .register(registry);
-    }
-
-    DistributionSummary requestBytes() {
-      DistributionSummary summary = requestBytes;
-      if (summary == null) {
-        summary = DistributionSummary.builder(names.getHttpRequestBytes()).description("Size of requests in bytes")
-            .tag("method", method).register(registry);
-        requestBytes = summary;
-      }
-      return summary;
-    }
-
-    Counter resets() {
-      Counter counter = resets;
-      if (counter == null) {
-        counter = Counter.builder(names.getHttpRequestResetsCount()).description("Number of request resets")
-            .tag("method", method).register(registry);
-        resets = counter;
-      }
-      return counter;
+      requestBytes = new Lazily<>(() -> DistributionSummary.builder(names.getHttpRequestBytes())
+          .description("Size of requests in bytes").tag("method", method).register(registry));
+      resets = new Lazily<>(() -> Counter.builder(names.getHttpRequestResetsCount())
+          .description("Number of request resets").tag("method", method).register(registry));
     }
 
     ByStatus status(int code) {
