@@ -32,7 +32,7 @@ final class Launch {
    * {@code metrics}. */
   static int run(Path configFile, ProxyMetrics metrics,
       BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
-    Vertx vertx = VertxMeters.vertx(metrics, new VertxOptions().setPreferNativeTransport(true));
+    Vertx vertx = VertxMeters.vertx(metrics.registry(), new VertxOptions().setPreferNativeTransport(true));
     return run(configFile, vertx, starter);
   }
 

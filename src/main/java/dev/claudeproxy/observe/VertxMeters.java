@@ -39,10 +39,9 @@ public final class VertxMeters implements VertxMetricsFactory {
     this.httpServer = new HttpServerMeters(registry);
   }
 
-  /** A Vert.x whose own meters go to {@code metrics}. */
-  public static Vertx vertx(ProxyMetrics metrics, VertxOptions options) {
-    return Vertx.builder().with(options.setMetricsOptions(options()))
-        .withMetrics(new VertxMeters(metrics.registry())).build();
+  /** A Vert.x whose own meters go to {@code registry}. */
+  public static Vertx vertx(MeterRegistry registry, VertxOptions options) {
+    return Vertx.builder().with(options.setMetricsOptions(options())).withMetrics(new VertxMeters(registry)).build();
   }
 
   /** The options the proxy gives vertx-micrometer. */

@@ -44,8 +44,7 @@ class VertxMetersTest {
   void theHttpServerSeriesAreVertxMicrometersOwn() throws Exception {
     PrometheusMeterRegistry ours = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     PrometheusMeterRegistry theirs = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    VertxOptions options = new VertxOptions().setMetricsOptions(VertxMeters.options());
-    Vertx withOurs = Vertx.builder().with(options).withMetrics(new VertxMeters(ours)).build();
+    Vertx withOurs = VertxMeters.vertx(ours, new VertxOptions());
     MicrometerMetricsOptions reference = new MicrometerMetricsOptions(VertxMeters.options());
     Set<String> disabled = new HashSet<>(reference.getDisabledMetricsCategories());
     assertTrue(disabled.remove(MetricsDomain.HTTP_SERVER.toCategory()), "the proxy turns vertx-micrometer's off");
@@ -83,8 +82,7 @@ class VertxMetersTest {
   @Test
   void anOpenRequestIsActiveUntilItsResponseEnds() throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setMetricsOptions(VertxMeters.options()))
-        .withMetrics(new VertxMeters(registry)).build();
+    Vertx vertx = VertxMeters.vertx(registry, new VertxOptions());
     try {
       List<HttpServerRequest> held = new ArrayList<>();
       HttpServer server = vertx.createHttpServer().requestHandler(held::add).listen(0, "127.0.0.1")
