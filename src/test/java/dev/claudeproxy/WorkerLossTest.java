@@ -21,16 +21,20 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,6 +60,66 @@ class WorkerLossTest {
       String last = Wire.lastEvent(r.body());
       assertTrue(last.startsWith("event: error\n") && last.contains("overloaded_error"), last);
       assertTrue(millis < 5_000, millis + " ms");
+    }
+  }
+
+  /**
+   * A worker whose event loop is held up for longer than a check (a long GC pause, a burst of work, a blocking call)
+   * is slow, not lost: its streams go on to their end. Only checks unanswered several times in a row, or an address
+   * with no consumer, end them.
+   */
+  @Test
+  void aWorkerBlockedPastOneCheckIsNotTakenForLost() throws Exception {
+    long checkMs = 200;
+    try (TestStack stack = TestStack.start(Map.of("PROXY_WORKER_CHECK_MS", checkMs,
+        "PROXY_HTTP_INSTANCES", 1, "PROXY_WORKER_INSTANCES", 1))) {
+      AtomicBoolean block = new AtomicBoolean();
+      AtomicInteger blocked = new AtomicInteger();
+      Set<String> pingers = ConcurrentHashMap.newKeySet();
+      Set<String> pinged = ConcurrentHashMap.newKeySet();
+      stack.vertx.eventBus().addOutboundInterceptor(dc -> {
+        if (isWorkerPing(dc.message())) {
+          pingers.add(Thread.currentThread().getName());
+        }
+        dc.next();
+      });
+      // Inbound interceptors run on the receiving consumer's thread: the worker's event loop, held up here.
+      stack.vertx.eventBus().addInboundInterceptor(dc -> {
+        if (isWorkerPing(dc.message())) {
+          pinged.add(Thread.currentThread().getName());
+          if (block.getAndSet(false)) {
+            blocked.incrementAndGet();
+            sleep(checkMs * 5 / 2);
+          }
+        }
+        dc.next();
+      });
+      CompletableFuture<HttpResponse<String>> response = stack.http().sendAsync(
+          request(stack.proxyUrl(), stack.callerKey, String.format(STREAM, "held up"),
+              Map.of("x-sim-tokens-per-second", "20", "x-sim-output-tokens", "40")),
+          HttpResponse.BodyHandlers.ofString());
+      Wire.waitFor(() -> stack.simulator.stats().deltas() > 2, "the stream to be under way");
+      block.set(true);
+      HttpResponse<String> r = response.get(20, TimeUnit.SECONDS);
+      assertEquals(1, blocked.get(), "the worker's loop was held up once");
+      assertTrue(Collections.disjoint(pingers, pinged), "the worker ran on a loop of its own: " + pingers + pinged);
+      assertEquals(200, r.statusCode());
+      assertTrue(Wire.lastEvent(r.body()).startsWith("event: message_stop\n"), Wire.lastEvent(r.body()));
+      assertEquals(0, Wire.count(r.body(), "event: error"), r.body());
+    }
+  }
+
+  /** A worker check: a ping to a worker's own address (readiness pings go to the start address). */
+  private static boolean isWorkerPing(Message<?> message) {
+    return StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))
+        && !StreamBus.START_ADDRESS.equals(message.address());
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -41,6 +41,8 @@ final class StreamDispatcher {
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
   private final Map<String, StreamSession> sessions = new HashMap<>();
   private final Set<String> workersBeingChecked = new HashSet<>();
+  /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
+  private final Map<String, Integer> missedChecks = new HashMap<>();
   private final long creditBytes;
   private final long startTimeoutMs;
   private final ClientPolicy policy;
@@ -224,9 +226,11 @@ final class StreamDispatcher {
   }
 
   /**
-   * Pings each worker that owns an open stream, once per worker whatever its number of streams. A worker whose
-   * address has no consumer left (undeployed, or its node left the cluster) or that does not answer in time is gone:
-   * its streams end with an error instead of hanging.
+   * Pings each worker that owns an open stream, once per worker whatever its number of streams. A worker whose address
+   * has no consumer left (undeployed, or its node left the cluster) is gone at once: its streams end with an error
+   * instead of hanging. A worker that is there but slow to answer (its event loop busy or blocked for a while, a long
+   * GC pause) is only taken as lost after {@link ClientPolicy#workerMissedChecks()} checks in a row time out, since
+   * ending thousands of healthy streams for one late answer does more harm than a few seconds' wait.
    */
   private void checkWorkers() {
     Set<String> workers = new HashSet<>();
@@ -235,6 +239,7 @@ final class StreamDispatcher {
         workers.add(s.worker());
       }
     });
+    missedChecks.keySet().retainAll(workers);
     for (String worker : workers) {
       if (!workersBeingChecked.add(worker)) {
         continue;
@@ -244,11 +249,20 @@ final class StreamDispatcher {
       vertx.eventBus().request(worker, Buffer.buffer(), ping)
           .onComplete(ar -> {
             workersBeingChecked.remove(worker);
-            if (ar.failed()) {
+            if (ar.succeeded() || answered(ar.cause())) {
+              missedChecks.remove(worker);
+            } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
+                || missedChecks.merge(worker, 1, Integer::sum) >= policy.workerMissedChecks()) {
+              missedChecks.remove(worker);
               workerLost(worker);
             }
           });
     }
+  }
+
+  /** A failure that the worker itself sent back: it is there, even if it did not like the ping. */
+  private static boolean answered(Throwable failure) {
+    return failure instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE;
   }
 
   private void workerLost(String worker) {
