@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE),
+  user: null,         // whose conversation is shown, from the proxy's answer at sign-in
   history: [],        // {role, content} turns sent with the next request
   turns: [],          // what the log shows, as data, so that a reload can draw it again
   controller: null,   // AbortController of the answer in flight
@@ -109,7 +110,7 @@ function addUserTurn(text) {
 
 function saveConversation() {
   sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify({
-    history: state.history, turns: state.turns, totals: state.totals,
+    user: state.user, history: state.history, turns: state.turns, totals: state.totals,
   }));
 }
 
@@ -121,7 +122,8 @@ function restoreConversation() {
   } catch {
     saved = null;
   }
-  if (!saved || !Array.isArray(saved.turns) || state.turns.length) return;
+  // Only the same user's: another key signed in on this tab does not see it.
+  if (!saved || saved.user !== state.user || !Array.isArray(saved.turns) || state.turns.length) return;
   state.history = saved.history ?? [];
   state.turns = saved.turns;
   state.totals = saved.totals ?? { input: 0, output: 0 };
@@ -326,6 +328,7 @@ async function ask(messages, userText) {
   hideBanner();
   const model = $('model').value;
   const view = addAnswer(model);
+  const turns = state.turns; // replaced when the user signs out, which ends this answer's part in the conversation
   const controller = new AbortController();
   state.controller = controller;
   state.lastRequest = { messages, userText };
@@ -365,15 +368,16 @@ async function ask(messages, userText) {
       return null;
     });
     state.history = [...messages, { role: 'assistant', content: view.text || '(no text)' }];
-    state.turns.push(view.record());
+    turns.push(view.record());
   } catch (error) {
+    if (turns !== state.turns) return;
     // A cut-short answer was billed for what it produced: keep the estimate in the totals.
     state.totals.output += pending();
     showTotals();
     if (controller.signal.aborted) {
       view.finish('stopped', 'stopped');
       keepPartial(messages, view.text);
-      state.turns.push(view.record());
+      turns.push(view.record());
     } else if (!view.text && !view.thinking && !view.tools.length) {
       // Failed before it said anything (an overloaded or failing upstream): the banner says why, and Retry asks again.
       view.discard();
@@ -382,11 +386,11 @@ async function ask(messages, userText) {
     } else {
       view.finish('error', 'error');
       keepPartial(messages, view.text);
-      state.turns.push(view.record());
+      turns.push(view.record());
       showBanner(describe(error), true);
     }
   } finally {
-    saveConversation();
+    if (turns === state.turns) saveConversation();
     state.controller = null;
     setBusy(false);
     $('message').focus();
@@ -483,6 +487,7 @@ async function signIn(key) {
     return;
   }
   sessionStorage.setItem(KEY_STORAGE, key);
+  state.user = config.user;
   showModels((config.models ?? [config.model]).map((id) => ({ id })), config.model);
   if (!config.models) addListedModels(config);
   restoreConversation();
@@ -497,6 +502,7 @@ function signOut() {
   stop();
   sessionStorage.removeItem(KEY_STORAGE);
   state.key = null;
+  state.user = null;
   clearConversation();
   $('account').hidden = true;
   $('signin').hidden = false;

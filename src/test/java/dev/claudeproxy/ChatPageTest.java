@@ -435,6 +435,11 @@ class ChatPageTest {
             + ".getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth && r.top >= 0"
             + " && r.bottom <= innerHeight", id), id + " is on screen");
       }
+      assertEquals(Boolean.TRUE, js.executeScript("const log = document.getElementById('log');"
+          + " return log.scrollWidth <= log.clientWidth"), "the conversation does not scroll sideways either");
+      long box = ((Number) js.executeScript("return document.getElementById('message').getBoundingClientRect()"
+          + ".width")).longValue();
+      assertTrue(box >= 300, "the message box is " + box + " px wide, room to write");
       shot(driver, "12-phone-answer");
       driver.findElement(By.id("message")).sendKeys("and the send button works");
       driver.findElement(By.id("send")).click();
