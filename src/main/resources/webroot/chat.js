@@ -2,11 +2,15 @@
 'use strict';
 
 const KEY_STORAGE = 'claude-stream-proxy.key';
+// Session storage, like the key: this tab keeps its conversation across a reload, and closing the tab forgets it.
+const CONVERSATION_STORAGE = 'claude-stream-proxy.conversation';
 const $ = (id) => document.getElementById(id);
 
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE),
+  user: null,         // whose conversation is shown, from the proxy's answer at sign-in
   history: [],        // {role, content} turns sent with the next request
+  turns: [],          // what the log shows, as data, so that a reload can draw it again
   controller: null,   // AbortController of the answer in flight
   lastRequest: null,  // what Retry sends again
   totals: { input: 0, output: 0 },
@@ -104,6 +108,45 @@ function addUserTurn(text) {
   follow();
 }
 
+function saveConversation() {
+  sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify({
+    user: state.user, history: state.history, turns: state.turns, totals: state.totals,
+  }));
+}
+
+/** Draws the conversation this tab had before a reload, finished turns as they ended. */
+function restoreConversation() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(CONVERSATION_STORAGE));
+  } catch {
+    saved = null;
+  }
+  // Only the same user's: another key signed in on this tab does not see it.
+  if (!saved || saved.user !== state.user || !Array.isArray(saved.turns) || state.turns.length) return;
+  state.history = saved.history ?? [];
+  state.turns = saved.turns;
+  state.totals = saved.totals ?? { input: 0, output: 0 };
+  for (const turn of state.turns) {
+    if (turn.role === 'user') {
+      addUserTurn(turn.text);
+    } else {
+      const view = addAnswer(turn.model);
+      view.redraw(turn);
+    }
+  }
+  showTotals();
+}
+
+function clearConversation() {
+  sessionStorage.removeItem(CONVERSATION_STORAGE);
+  state.history = [];
+  state.turns = [];
+  state.totals = { input: 0, output: 0 };
+  $('log').querySelectorAll('.turn').forEach((turn) => turn.remove());
+  showTotals();
+}
+
 /** An assistant answer on screen: thinking, tool calls, text, and its meta line. */
 function addAnswer(model) {
   const turn = el('div', 'turn assistant');
@@ -125,8 +168,9 @@ function addAnswer(model) {
   follow();
 
   const view = {
-    turn, text: '', thinking: '', usage: {}, started: performance.now(), firstToken: null, pending: false,
-    thinkingBox: null, deltas: 0, final: false,
+    turn, model, text: '', thinking: '', usage: {}, started: performance.now(), firstToken: null, pending: false,
+    thinkingBox: null, thinkingStarted: null, thinkingMs: null, tools: [], deltas: 0, final: false, status: null,
+    label: null,
     firstTokenArrived() {
       if (this.firstToken == null) {
         this.firstToken = performance.now() - this.started;
@@ -136,6 +180,7 @@ function addAnswer(model) {
     },
     addText(piece) {
       this.firstTokenArrived();
+      this.thinkingDone();
       this.deltas++;
       this.text += piece;
       this.showTokens();
@@ -147,15 +192,29 @@ function addAnswer(model) {
       this.showTokens();
       if (!this.thinkingBox) {
         const box = el('details', 'thinking');
-        box.append(el('summary', null, 'Thinking'), el('div', 'thought'));
+        // Says that it is thinking, animated, for as long as thinking streams; the text itself stays folded.
+        const summary = el('summary', 'live', 'Thinking');
+        summary.append(el('span', 'dots', '…'));
+        box.append(summary, el('div', 'thought'));
         bubble.insertBefore(box, answer);
         this.thinkingBox = box;
+        this.thinkingStarted = performance.now();
       }
       this.thinking += piece;
       this.thinkingBox.querySelector('.thought').textContent = this.thinking;
     },
+    /** Thinking is over once anything else arrives or the answer ends. */
+    thinkingDone() {
+      const summary = this.thinkingBox?.querySelector('summary');
+      if (!summary?.classList.contains('live')) return;
+      this.thinkingMs ??= performance.now() - this.thinkingStarted;
+      summary.classList.remove('live');
+      summary.textContent = `Thought for ${(this.thinkingMs / 1000).toFixed(1)} s`;
+    },
     addTool(call) {
       this.firstTokenArrived();
+      this.thinkingDone();
+      this.tools.push({ name: call.name, input: call.input });
       const box = el('details', 'tool');
       box.open = true;
       box.append(el('summary', null, `Tool call: ${call.name}`),
@@ -186,6 +245,9 @@ function addAnswer(model) {
     },
     finish(status, label) {
       typing.remove();
+      this.thinkingDone();
+      this.status = status;
+      this.label = label ?? null;
       answer.innerHTML = renderMarkdown(this.text);
       turn.dataset.status = status;
       if (label) {
@@ -195,6 +257,32 @@ function addAnswer(model) {
       }
       follow();
     },
+    /** Nothing arrived: no empty bubble is left behind. */
+    discard() {
+      turn.remove();
+    },
+    /** The answer as data, for the stored conversation. */
+    record() {
+      return {
+        role: 'assistant', model, text: this.text, thinking: this.thinking, thinkingMs: this.thinkingMs,
+        tools: this.tools, usage: this.usage, final: this.final, status: this.status, label: this.label,
+        firstToken: this.firstToken, deltas: this.deltas,
+      };
+    },
+    /** Draws a stored answer as it ended. */
+    redraw(saved) {
+      this.firstToken = saved.firstToken;
+      if (saved.firstToken != null) ttft.textContent = `first token in ${Math.round(saved.firstToken)} ms`;
+      if (saved.thinking) {
+        this.addThinking(saved.thinking);
+        this.thinkingMs = saved.thinkingMs ?? 0;
+      }
+      for (const call of saved.tools ?? []) this.addTool(call);
+      this.text = saved.text ?? '';
+      this.deltas = saved.deltas ?? 0;
+      this.setUsage(saved.usage ?? {}, saved.final);
+      this.finish(saved.status ?? 'done', saved.label);
+    },
   };
   return view;
 }
@@ -203,8 +291,10 @@ function showTotals(pendingOutput = 0) {
   $('totals').textContent = `${state.totals.input} in · ${state.totals.output + pendingOutput} out`;
 }
 
-function showBanner(message) {
+/** A message above the conversation; with canRetry, its Retry button sends the failed turn again. */
+function showBanner(message, canRetry = false) {
   $('banner-text').textContent = message;
+  $('retry').hidden = !canRetry;
   $('banner').hidden = false;
 }
 
@@ -238,6 +328,7 @@ async function ask(messages, userText) {
   hideBanner();
   const model = $('model').value;
   const view = addAnswer(model);
+  const turns = state.turns; // replaced when the user signs out, which ends this answer's part in the conversation
   const controller = new AbortController();
   state.controller = controller;
   state.lastRequest = { messages, userText };
@@ -277,19 +368,29 @@ async function ask(messages, userText) {
       return null;
     });
     state.history = [...messages, { role: 'assistant', content: view.text || '(no text)' }];
+    turns.push(view.record());
   } catch (error) {
+    if (turns !== state.turns) return;
     // A cut-short answer was billed for what it produced: keep the estimate in the totals.
     state.totals.output += pending();
     showTotals();
     if (controller.signal.aborted) {
       view.finish('stopped', 'stopped');
       keepPartial(messages, view.text);
+      turns.push(view.record());
+    } else if (!view.text && !view.thinking && !view.tools.length) {
+      // Failed before it said anything (an overloaded or failing upstream): the banner says why, and Retry asks again.
+      view.discard();
+      keepPartial(messages, view.text);
+      showBanner(`No answer: ${describe(error)}`, true);
     } else {
       view.finish('error', 'error');
       keepPartial(messages, view.text);
-      showBanner(describe(error));
+      turns.push(view.record());
+      showBanner(describe(error), true);
     }
   } finally {
+    if (turns === state.turns) saveConversation();
     state.controller = null;
     setBusy(false);
     $('message').focus();
@@ -318,6 +419,8 @@ function send() {
   $('message').value = '';
   autosize();
   addUserTurn(text);
+  state.turns.push({ role: 'user', text });
+  saveConversation();
   state.stick = true;
   ask([...state.history, { role: 'user', content: text }], text);
 }
@@ -334,25 +437,49 @@ function retry() {
 
 // ---- Sign in -----------------------------------------------------------------------------------------------------
 
-async function loadModels() {
-  const response = await fetch('/v1/models?limit=100', { headers: authHeaders() });
+/** The proxy's own answer for this key: who it is, the default model, the models it may use. No upstream call. */
+async function loadConfig() {
+  const response = await fetch('/v1/chat/config', { headers: authHeaders() });
   if (!response.ok) {
     const error = await response.json().catch(() => null);
-    throw new ApiError(response.status, error?.error?.type, error?.error?.message ?? 'cannot list models');
+    throw new ApiError(response.status, error?.error?.type, error?.error?.message ?? 'cannot sign in');
   }
-  const models = (await response.json()).data;
+  return response.json();
+}
+
+function showModels(models, selected) {
   const select = $('model');
+  const current = select.value || selected;
   select.replaceChildren(...models.map((m) => {
     const option = el('option', null, m.display_name || m.id);
     option.value = m.id;
     return option;
   }));
+  select.value = current;
+  if (!select.value) select.value = selected;
+}
+
+/**
+ * A caller free to use any model also gets the upstream's listing, when it has one; until then, or without one, the
+ * default model is the choice. Never part of signing in.
+ */
+async function addListedModels(config) {
+  try {
+    const response = await fetch('/v1/models?limit=100', { headers: authHeaders() });
+    if (!response.ok) return;
+    const listed = (await response.json()).data ?? [];
+    if (!listed.some((m) => m.id === config.model)) listed.unshift({ id: config.model });
+    showModels(listed, config.model);
+  } catch {
+    // An upstream without a listing leaves the default model to choose.
+  }
 }
 
 async function signIn(key) {
   state.key = key;
+  let config;
   try {
-    await loadModels();
+    config = await loadConfig();
   } catch (error) {
     state.key = null;
     sessionStorage.removeItem(KEY_STORAGE);
@@ -360,6 +487,10 @@ async function signIn(key) {
     return;
   }
   sessionStorage.setItem(KEY_STORAGE, key);
+  state.user = config.user;
+  showModels((config.models ?? [config.model]).map((id) => ({ id })), config.model);
+  if (!config.models) addListedModels(config);
+  restoreConversation();
   hideBanner();
   $('signin').hidden = true;
   $('account').hidden = false;
@@ -371,7 +502,8 @@ function signOut() {
   stop();
   sessionStorage.removeItem(KEY_STORAGE);
   state.key = null;
-  state.history = [];
+  state.user = null;
+  clearConversation();
   $('account').hidden = true;
   $('signin').hidden = false;
   $('api-key').value = '';

@@ -9,6 +9,8 @@ import dev.claudeproxy.simulator.ReplyPlan;
 import dev.claudeproxy.simulator.SimulatorConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -99,6 +101,26 @@ class ChatEndpointTest {
       assertEquals("invalid_request_error", new JsonObject(r.body()).getJsonObject("error").getString("type"));
     }
     assertEquals(before, stack.simulator.stats().requests());
+  }
+
+  @Test
+  void chatConfigAnswersForTheKeyWithoutAskingTheUpstream() {
+    long before = stack.simulator.stats().requests();
+    HttpResponse<String> r = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/chat/config"))
+        .header("authorization", "Bearer " + stack.callerKey).build());
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+    JsonObject config = new JsonObject(r.body());
+    assertEquals("tester", config.getString("user"));
+    assertEquals(stack.proxy.config().chatModel(), config.getString("model"));
+    assertEquals(stack.proxy.config().chatMaxTokens(), config.getInteger("max_tokens"));
+    assertTrue(config.containsKey("models") && config.getValue("models") == null, "any model: " + config);
+    assertEquals(before, stack.simulator.stats().requests(), "the upstream is not asked");
+
+    HttpResponse<String> refused = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl()
+        + "/v1/chat/config")).header("authorization", "Bearer sk-csp-not-a-key").build());
+    assertEquals(401, refused.statusCode());
+    assertEquals("authentication_error", new JsonObject(refused.body()).getJsonObject("error").getString("type"));
   }
 
   static List<Event> parse(String body) {

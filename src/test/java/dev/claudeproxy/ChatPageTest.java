@@ -13,11 +13,16 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.Map;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,6 +38,10 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -82,6 +91,10 @@ class ChatPageTest {
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-quic", "--window-size=" + size,
         "--user-data-dir=" + Files.createTempDirectory("csp-chromium"));
+    // The browser's console, where Content-Security-Policy violations are reported.
+    LoggingPreferences logs = new LoggingPreferences();
+    logs.enable(LogType.BROWSER, Level.ALL);
+    options.setCapability(ChromeOptions.LOGGING_PREFS, logs);
     // A driver service per browser: quitting a driver stops its service.
     ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
         .usingAnyFreePort().build();
@@ -203,8 +216,19 @@ class ChatPageTest {
       driver.findElement(By.id("think")).click();
       driver.findElement(By.id("message")).sendKeys("think about it", Keys.ENTER);
       WebElement answer = lastAnswer(driver);
+      // While thinking streams, it says so (animated); the answer has no text yet.
+      WebElement live = waiting(driver, 10).until(d -> d.findElements(By.cssSelector("details.thinking summary.live"))
+          .stream().findFirst().orElse(null));
+      assertTrue(live.getText().startsWith("Thinking"), live.getText());
+      assertFalse("none".equals(((JavascriptExecutor) driver).executeScript(
+          "return getComputedStyle(arguments[0]).animationName", live)), "the indicator moves");
+      shot(driver, "8a-thinking-live");
+      waiting(driver, 15).until(d -> !answer.findElement(By.className("answer")).getText().isEmpty());
+      assertTrue(answer.findElements(By.cssSelector("summary.live")).isEmpty(), "it stops when the text starts");
       waiting(driver, 15).until(d -> "done".equals(answer.getAttribute("data-status")));
       WebElement thinking = answer.findElement(By.cssSelector("details.thinking"));
+      assertTrue(thinking.findElement(By.tagName("summary")).getText().matches("Thought for \\d+\\.\\d s"),
+          thinking.findElement(By.tagName("summary")).getText());
       assertEquals(null, thinking.getAttribute("open"), "collapsed");
       assertFalse(thinking.findElement(By.className("thought")).isDisplayed());
       thinking.findElement(By.tagName("summary")).click();
@@ -256,6 +280,230 @@ class ChatPageTest {
     } finally {
       driver.quit();
     }
+  }
+
+  @Test
+  void signsInAgainstTheProxyAndPicksTheConfiguredModel() throws Exception {
+    WebDriver driver = browser();
+    try {
+      // The simulator lists Opus first; the page still starts on the configured default.
+      signIn(driver, stack, stack.callerKey);
+      waiting(driver, 10).until(d -> d.findElements(By.cssSelector("#model option")).size() > 1);
+      assertEquals(stack.proxy.config().chatModel(), new Select(driver.findElement(By.id("model")))
+          .getFirstSelectedOption().getAttribute("value"));
+    } finally {
+      driver.quit();
+    }
+
+    // An upstream without a model listing (404), and one that is down: signing in works, on PROXY_CHAT_MODEL.
+    Vertx unlisted = Vertx.vertx();
+    List<String> modelsAsked = new CopyOnWriteArrayList<>();
+    HttpServer noListing = TestStack.await(unlisted.createHttpServer().requestHandler(req -> {
+      if (req.path().startsWith("/v1/models")) {
+        req.response().setStatusCode(404).putHeader("content-type", "application/json")
+            .end("{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"Not found\"}}");
+        return;
+      }
+      req.body().onSuccess(b -> {
+        modelsAsked.add(new JsonObject(b).getString("model"));
+        req.response().putHeader("content-type", "text/event-stream; charset=utf-8").end(sse("Hello from here"));
+      });
+    }).listen(0, "127.0.0.1"));
+    Vertx down = Vertx.vertx();
+    HttpServer closed = TestStack.await(down.createHttpServer().requestHandler(req -> { }).listen(0, "127.0.0.1"));
+    int downPort = closed.actualPort();
+    TestStack.await(closed.close());
+    Map<String, Object> haiku = Map.of("PROXY_CHAT_MODEL", "claude-haiku-4-5", "UPSTREAM_MAX_ATTEMPTS", 1);
+    try (TestStack withoutListing = TestStack.inFrontOf(unlisted, noListing.actualPort(), haiku);
+        TestStack upstreamDown = TestStack.inFrontOf(down, downPort, haiku)) {
+      for (TestStack target : List.of(withoutListing, upstreamDown)) {
+        WebDriver page = browser();
+        try {
+          signIn(page, target, target.callerKey);
+          assertEquals("claude-haiku-4-5", page.findElement(By.id("model")).getAttribute("value"));
+          if (target == withoutListing) {
+            page.findElement(By.id("message")).sendKeys("hello", Keys.ENTER);
+            WebElement answer = lastAnswer(page);
+            waiting(page, 10).until(d -> "done".equals(answer.getAttribute("data-status")));
+            assertEquals("Hello from here", answer.findElement(By.className("answer")).getText());
+            assertEquals(List.of("claude-haiku-4-5"), modelsAsked);
+          }
+        } finally {
+          page.quit();
+        }
+      }
+    }
+  }
+
+  @Test
+  void anUpstreamErrorBeforeAnyTextShowsABannerWhoseRetrySendsTheTurnAgain() throws Exception {
+    // The first attempt of each request is refused with 529; the proxy does not retry it itself.
+    try (TestStack flaky = TestStack.start(Map.of("SIM_TTFT_MS", 100, "SIM_OUTPUT_TOKENS", 30,
+        "SIM_SCENARIO", "fail_then_succeed:1", "UPSTREAM_MAX_ATTEMPTS", 1))) {
+      WebDriver driver = browser();
+      try {
+        signIn(driver, flaky, flaky.callerKey);
+        driver.findElement(By.id("message")).sendKeys("are you there?", Keys.ENTER);
+        waiting(driver, 10).until(d -> d.findElement(By.id("banner")).isDisplayed());
+        String bannerText = driver.findElement(By.id("banner-text")).getText();
+        assertTrue(bannerText.contains("overloaded_error"), bannerText);
+        assertTrue(driver.findElement(By.id("retry")).isDisplayed());
+        assertTrue(driver.findElements(By.cssSelector(".turn.assistant")).isEmpty(), "no empty bubble");
+        assertEquals(1, driver.findElements(By.cssSelector(".turn.user")).size());
+        shot(driver, "10-error-before-text");
+
+        driver.findElement(By.id("retry")).click();
+        waiting(driver, 10).until(d -> !d.findElements(By.cssSelector(".turn.assistant[data-status='done']"))
+            .isEmpty());
+        assertFalse(driver.findElement(By.id("banner")).isDisplayed());
+        assertEquals(1, driver.findElements(By.cssSelector(".turn.assistant")).size());
+        assertEquals(1, driver.findElements(By.cssSelector(".turn.user")).size(), "the same turn, asked again");
+        assertFalse(lastAnswer(driver).findElement(By.className("answer")).getText().isBlank());
+        // fail_then_succeed lets only the second attempt of the same request through: Retry sent that request.
+      } finally {
+        driver.quit();
+      }
+    }
+  }
+
+  @Test
+  void theConversationSurvivesAReloadOfTheTab() throws Exception {
+    WebDriver driver = browser();
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    try {
+      signIn(driver, stack, stack.callerKey);
+      driver.findElement(By.id("message")).sendKeys("remember me", Keys.ENTER);
+      waiting(driver, 15).until(d -> "done".equals(lastAnswer(d).getAttribute("data-status")));
+      String html = lastAnswer(driver).findElement(By.className("answer")).getAttribute("innerHTML");
+      String meta = lastAnswer(driver).findElement(By.className("meta")).getText();
+      String totals = driver.findElement(By.id("totals")).getText();
+
+      driver.navigate().refresh();
+      waiting(driver, 10).until(d -> d.findElement(By.id("account")).isDisplayed()
+          && !d.findElements(By.cssSelector(".turn.assistant[data-status='done']")).isEmpty());
+      assertEquals("remember me", driver.findElement(By.cssSelector(".turn.user .bubble")).getText());
+      assertEquals(html, lastAnswer(driver).findElement(By.className("answer")).getAttribute("innerHTML"));
+      assertEquals(meta, lastAnswer(driver).findElement(By.className("meta")).getText());
+      assertEquals(totals, driver.findElement(By.id("totals")).getText());
+      assertEquals(0L, js.executeScript("return localStorage.length"), "this tab only: nothing in localStorage");
+
+      // The next turn carries the restored history: the simulator's answer depends on the whole conversation.
+      driver.findElement(By.id("message")).sendKeys("and after the reload?", Keys.ENTER);
+      waiting(driver, 15).until(d -> d.findElements(By.cssSelector(".turn.assistant[data-status='done']")).size() == 2);
+      String model = driver.findElement(By.id("model")).getAttribute("value");
+      SimulatorConfig sim = SimulatorConfig.from(TestStack.settings(STACK));
+      JsonArray messages = new JsonArray().add(new JsonObject().put("role", "user").put("content", "remember me"));
+      String first = ReplyPlan.of(request(model, messages), sim).text();
+      messages.add(new JsonObject().put("role", "assistant").put("content", first))
+          .add(new JsonObject().put("role", "user").put("content", "and after the reload?"));
+      Object expected = js.executeScript("return DOMPurify.sanitize(marked.parse(arguments[0], {gfm: true,"
+          + " breaks: false}))", ReplyPlan.of(request(model, messages), sim).text());
+      assertEquals(expected, lastAnswer(driver).findElement(By.className("answer")).getAttribute("innerHTML"));
+
+      driver.findElement(By.id("signout")).click();
+      assertTrue(driver.findElements(By.cssSelector(".turn")).isEmpty(), "signing out forgets the conversation");
+      assertNull(js.executeScript("return sessionStorage.getItem('claude-stream-proxy.conversation')"));
+    } finally {
+      driver.quit();
+    }
+  }
+
+  private static JsonObject request(String model, JsonArray messages) {
+    return new JsonObject().put("model", model).put("max_tokens", 1024).put("stream", true).put("messages", messages);
+  }
+
+  @Test
+  void fitsAPhone390PixelsWide() throws Exception {
+    WebDriver driver = browser();
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    try {
+      // A window is at least 500 px wide in headless Chromium: a phone's screen is emulated instead.
+      ((ChromeDriver) driver).executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", 390,
+          "height", 844, "deviceScaleFactor", 1, "mobile", true));
+      driver.get(stack.proxyUrl() + "/");
+      assertEquals(390L, js.executeScript("return window.innerWidth"));
+      assertNoSidewaysScroll(js);
+      shot(driver, "11-phone-sign-in");
+      signIn(driver, stack, stack.callerKey);
+      assertNoSidewaysScroll(js);
+      driver.findElement(By.id("think")).click();
+      driver.findElement(By.id("message")).sendKeys("a long word: " + "x".repeat(120), Keys.ENTER);
+      waiting(driver, 15).until(d -> "done".equals(lastAnswer(d).getAttribute("data-status")));
+      assertNoSidewaysScroll(js);
+      for (String id : List.of("message", "send", "stop", "model", "signout")) {
+        assertEquals(Boolean.TRUE, js.executeScript("const r = document.getElementById(arguments[0])"
+            + ".getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth && r.top >= 0"
+            + " && r.bottom <= innerHeight", id), id + " is on screen");
+      }
+      assertEquals(Boolean.TRUE, js.executeScript("const log = document.getElementById('log');"
+          + " return log.scrollWidth <= log.clientWidth"), "the conversation does not scroll sideways either");
+      long box = ((Number) js.executeScript("return document.getElementById('message').getBoundingClientRect()"
+          + ".width")).longValue();
+      assertTrue(box >= 300, "the message box is " + box + " px wide, room to write");
+      shot(driver, "12-phone-answer");
+      driver.findElement(By.id("message")).sendKeys("and the send button works");
+      driver.findElement(By.id("send")).click();
+      waiting(driver, 15).until(d -> d.findElements(By.cssSelector(".turn.assistant[data-status='done']")).size() == 2);
+    } finally {
+      driver.quit();
+    }
+  }
+
+  private static void assertNoSidewaysScroll(JavascriptExecutor js) {
+    long width = ((Number) js.executeScript("return document.scrollingElement.scrollWidth")).longValue();
+    assertTrue(width <= 390, "the page is " + width + " px wide");
+  }
+
+  @Test
+  void thePageRunsUnderAContentSecurityPolicyAndRefusesFraming() throws Exception {
+    for (String path : List.of("/", "/static/chat.js", "/static/chat.css", "/webjars/marked/15.0.12/marked.min.js")) {
+      HttpResponse<String> r = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + path)).build());
+      assertEquals(200, r.statusCode(), path);
+      String policy = r.headers().firstValue("content-security-policy").orElse("");
+      for (String directive : List.of("default-src 'self'", "script-src 'self'", "style-src 'self'",
+          "frame-ancestors 'none'", "object-src 'none'")) {
+        assertTrue(policy.contains(directive), path + ": " + policy);
+      }
+      assertEquals("DENY", r.headers().firstValue("x-frame-options").orElse(null), path);
+    }
+    WebDriver driver = browser();
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    try {
+      // Everything the page does, under its policy: sign in, think, stream markdown, stop, a reload.
+      signIn(driver, stack, stack.callerKey);
+      driver.findElement(By.id("think")).click();
+      driver.findElement(By.id("message")).sendKeys("show me everything", Keys.ENTER);
+      waiting(driver, 15).until(d -> "done".equals(lastAnswer(d).getAttribute("data-status")));
+      driver.findElement(By.id("message")).sendKeys("and stop", Keys.ENTER);
+      waiting(driver, 10).until(d -> d.findElements(By.cssSelector(".turn.assistant")).size() == 2
+          && !lastAnswer(d).findElement(By.className("answer")).getText().isEmpty());
+      driver.findElement(By.id("stop")).click();
+      waiting(driver, 5).until(d -> "stopped".equals(lastAnswer(d).getAttribute("data-status")));
+      driver.navigate().refresh();
+      waiting(driver, 10).until(d -> d.findElements(By.cssSelector(".turn.assistant")).size() == 2);
+      List<String> violations = policyMessages(driver);
+      assertTrue(violations.isEmpty(), violations.toString());
+
+      // The browser enforces it: an inline script is refused, and the refusal shows in the log read above.
+      assertNull(js.executeScript("const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+          + " document.head.append(s); return window.ran ?? null;"));
+      waiting(driver, 5).until(d -> !policyMessages(d).isEmpty());
+
+      // No page can frame it, not even its own (whose frame the test could look into if it loaded).
+      assertEquals("refused", js.executeAsyncScript("const done = arguments[arguments.length - 1];"
+          + " const frame = document.createElement('iframe'); frame.src = '/';"
+          + " frame.addEventListener('load', () => { let doc = null; try { doc = frame.contentDocument; } catch (e) {}"
+          + " done(doc && doc.getElementById('log') ? 'framed' : 'refused'); });"
+          + " document.body.append(frame);"));
+    } finally {
+      driver.quit();
+    }
+  }
+
+  /** The browser's console lines about Content-Security-Policy or framing since the last call. */
+  private static List<String> policyMessages(WebDriver driver) {
+    return driver.manage().logs().get(LogType.BROWSER).getAll().stream().map(LogEntry::getMessage)
+        .filter(m -> m.contains("Content Security Policy") || m.contains("X-Frame-Options")).toList();
   }
 
   @Test

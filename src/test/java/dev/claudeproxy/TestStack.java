@@ -82,7 +82,14 @@ public final class TestStack implements AutoCloseable {
    * for what the faithful simulator never does. Its {@link #simulator} is null.
    */
   public static TestStack inFrontOf(Vertx vertx, int upstreamPort) {
-    return start(vertx, Map.of("ANTHROPIC_BASE_URL", "http://127.0.0.1:" + upstreamPort), base -> null);
+    return inFrontOf(vertx, upstreamPort, Map.of());
+  }
+
+  /** {@link #inFrontOf(Vertx, int)} with {@code overrides} of the settings. */
+  public static TestStack inFrontOf(Vertx vertx, int upstreamPort, Map<String, Object> overrides) {
+    Map<String, Object> all = new java.util.HashMap<>(overrides);
+    all.put("ANTHROPIC_BASE_URL", "http://127.0.0.1:" + upstreamPort);
+    return start(vertx, all, base -> null);
   }
 
   /** A caller's key, users file and journal in a temporary folder, then the upstream, then the proxy before it. */

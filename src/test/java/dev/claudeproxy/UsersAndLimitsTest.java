@@ -122,6 +122,19 @@ class UsersAndLimitsTest {
   }
 
   @Test
+  void chatConfigOffersTheTiersModelsAndItsTokenCap() {
+    HttpResponse<String> r = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/chat/config"))
+        .header("x-api-key", ALICE).build());
+    assertEquals(200, r.statusCode(), r.body());
+    JsonObject config = new JsonObject(r.body());
+    assertEquals("alice", config.getString("user"));
+    assertEquals("team", config.getString("tier"));
+    assertEquals(new JsonArray().add("claude-sonnet-4-6").add("claude-haiku-4-5"), config.getJsonArray("models"));
+    assertEquals("claude-sonnet-4-6", config.getString("model"), "the configured default, which the tier allows");
+    assertEquals(12, config.getInteger("max_tokens"), "the chat default capped by the tier");
+  }
+
+  @Test
   void shapesTheRequestWithTheTierPromptAndTheTokenCap() {
     HttpResponse<String> r = post(ALICE, body("claude-sonnet-4-6", 500, false, PROMPT), Map.of());
     assertEquals(200, r.statusCode(), r.body());

@@ -46,6 +46,8 @@ public final class HttpVerticle extends VerticleBase {
   /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
   private static final String STREAMED = "claude-proxy.streamed";
   private static final int USAGE_DAYS_DEFAULT = 30;
+  private static final String PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+      + "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
   private final ProxyConfig config;
   private final NodeServices services;
@@ -119,9 +121,10 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(this::beginAccess);
     // The chat page, and the markdown and sanitising libraries it uses, from the jar.
     router.get("/").handler(ctx -> ctx.reroute("/static/index.html"));
-    router.get("/static/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
-        .setDefaultContentEncoding("UTF-8"));
-    router.get("/webjars/*").handler(StaticHandler.create("META-INF/resources/webjars").setMaxAgeSeconds(86_400));
+    router.get("/static/*").handler(HttpVerticle::pageHeaders).handler(StaticHandler.create("webroot")
+        .setCachingEnabled(false).setDefaultContentEncoding("UTF-8"));
+    router.get("/webjars/*").handler(HttpVerticle::pageHeaders)
+        .handler(StaticHandler.create("META-INF/resources/webjars").setMaxAgeSeconds(86_400));
     router.get("/health/live").handler(live);
     router.get("/health/ready").handler(ready);
     router.get("/metrics").handler(ctx -> ctx.response()
@@ -139,6 +142,7 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/models").handler(auth).handler(this::passThrough);
     router.get("/v1/models/:id").handler(auth).handler(this::passThrough);
     router.post("/v1/chat").handler(auth).handler(this::chat);
+    router.get("/v1/chat/config").handler(auth).handler(this::chatConfig);
     router.get("/v1/usage").handler(auth).handler(this::usage);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
@@ -245,6 +249,41 @@ public final class HttpVerticle extends VerticleBase {
       return;
     }
     admitAndStream(ctx, JsonBody.built(request), Endpoint.CHAT, true);
+  }
+
+  /**
+   * {@code GET /v1/chat/config}: what the chat page needs to sign in, answered by the proxy alone, so that signing in
+   * works whatever the upstream is doing (a 401 for a bad key comes from the authenticator before this).
+   */
+  private void chatConfig(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    access(ctx).user(caller.userId(), caller.tier(), caller.via());
+    List<String> models = caller.limits().models();
+    // The configured default unless the caller's tier leaves it out; then the tier's first model.
+    String model = models == null || models.isEmpty() || models.contains(config.chatModel()) ? config.chatModel()
+        : models.get(0);
+    Integer cap = caller.limits().maxTokens();
+    int maxTokens = cap == null ? config.chatMaxTokens() : Math.min(cap, config.chatMaxTokens());
+    ctx.response().putHeader("content-type", "application/json").end(new JsonObject()
+        .put("user", caller.userId())
+        .put("tier", caller.tier())
+        .put("model", model)
+        .put("models", models == null ? null : new io.vertx.core.json.JsonArray(models))
+        .put("max_tokens", maxTokens)
+        .encode());
+  }
+
+  /**
+   * The chat page's own files: a policy that lets them load only from here (no inline code, no other origins, so an
+   * answer's markdown cannot pull in a script or leak through an image URL) and no framing by other sites.
+   */
+  private static void pageHeaders(RoutingContext ctx) {
+    ctx.response()
+        .putHeader("content-security-policy", PAGE_POLICY)
+        .putHeader("x-frame-options", "DENY")
+        .putHeader("x-content-type-options", "nosniff")
+        .putHeader("referrer-policy", "no-referrer");
+    ctx.next();
   }
 
   private static JsonObject allowedModels(Caller caller) {
