@@ -52,6 +52,15 @@ class RealClientShapesThroughProxyTest {
   }
 
   @Test
+  void aSystemMessageWithOnlyAnOutputConfigPassesTheProxy() {
+    String body = "{\"model\":\"claude-opus-4-8\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"hi\"},{\"role\":\"system\",\"output_config\":{\"effort\":\"low\"}}]}";
+    HttpResponse<String> r = stack.post("/v1/messages", body,
+        stack.jsonHeaders(Map.of("anthropic-beta", "mid-conversation-system-2026-04-07")));
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
   void aiSdkDefaultMaxTokensStreamsThroughTheProxy() {
     JsonObject req = new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 128000).put("stream", true)
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", new JsonArray()

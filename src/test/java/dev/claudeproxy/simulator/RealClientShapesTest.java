@@ -142,6 +142,16 @@ public class RealClientShapesTest {
   }
 
   @Test
+  void consecutiveTurnsOfOneRoleAreMergedNotRefused() {
+    // The real API combines them into one turn (TypeScript SDK 1.17's documentation of `messages`).
+    String body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"},{\"role\":\"assistant\",\"content\":\"c\"},"
+        + "{\"role\":\"assistant\",\"content\":\"d\"}]}";
+    HttpResponse<String> r = SimTestSupport.post(sim, "/v1/messages", body);
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
   void aiSdkDefaultMaxTokensForSonnet46Streams() {
     // @ai-sdk/anthropic sends the model's whole output limit as max_tokens when the caller sets none.
     JsonObject req = new JsonObject()
