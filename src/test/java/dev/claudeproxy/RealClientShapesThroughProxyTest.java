@@ -45,6 +45,7 @@ class RealClientShapesThroughProxyTest {
     count.remove("max_tokens");
     count.remove("stream");
     count.remove("metadata");
+    count.remove("context_hint");
     HttpResponse<String> counted = stack.post("/v1/messages/count_tokens", count.encode(),
         stack.jsonHeaders(Map.of("anthropic-beta", RealClientShapesTest.CLAUDE_CODE_BETAS)));
     assertEquals(200, counted.statusCode(), counted.body());

@@ -67,13 +67,14 @@ public final class RequestValidator {
 
   /**
    * Top-level fields of a Messages request (the official TypeScript SDK 1.17's request types, beta ones included,
-   * and the sampling fields of 2023-06-01); like the real API, anything else is refused.
+   * the sampling fields of 2023-06-01, and Claude Code 2.1's {@code context_hint}); like the real API, anything else
+   * is refused.
    */
   private static final Set<String> MESSAGES_FIELDS = Set.of("model", "max_tokens", "messages", "system", "stream",
       "temperature", "top_p", "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "metadata",
       "service_tier", "container", "output_config", "output_format", "cache_control", "inference_geo", "mcp_servers",
       "context_management", "compaction", "diagnostics", "speed", "billing_policy", "fallbacks",
-      "fallback_credit_token", "thread");
+      "fallback_credit_token", "thread", "context_hint");
   private static final Set<String> COUNT_TOKENS_FIELDS = Set.of("model", "messages", "system", "tools",
       "tool_choice", "thinking", "output_config", "output_format", "cache_control", "mcp_servers",
       "context_management", "compaction", "speed", "billing_policy");

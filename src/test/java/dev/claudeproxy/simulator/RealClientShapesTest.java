@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 public class RealClientShapesTest {
   public static final String CLAUDE_CODE_BETAS = "claude-code-20250219,interleaved-thinking-2025-05-14,"
-      + "context-management-2025-06-27,mid-conversation-system-2026-04-07";
+      + "context-management-2025-06-27,context-hint-2026-04-09,mid-conversation-system-2026-04-07";
   private static final int LENGTH = 12;
   private static Vertx vertx;
   private static Simulator sim;
@@ -79,6 +79,7 @@ public class RealClientShapesTest {
         .put("output_config", new JsonObject().put("effort", "high"))
         .put("context_management", new JsonObject().put("edits", new JsonArray()
             .add(new JsonObject().put("type", "clear_thinking_20251015").put("keep", "all"))))
+        .put("context_hint", new JsonObject().put("enabled", true))
         .put("metadata", new JsonObject().put("user_id", "user_abc_account__session_1"));
   }
 
