@@ -21,6 +21,7 @@ public final class RequestValidator {
   public static final String VERSION_2023 = "2023-06-01";
   public static final String VERSION_2026 = "2026-10-21";
   public static final String MID_CONVERSATION_SYSTEM = "mid-conversation-system-2026-04-07";
+  public static final String INTERLEAVED_THINKING = "interleaved-thinking-2025-05-14";
 
   private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,128}$");
   private static final int MAX_MESSAGES = 100_000;
@@ -134,7 +135,8 @@ public final class RequestValidator {
       e = checkToolChoice(body, toolNames);
     }
     if (e == null) {
-      e = checkThinking(body.getValue("thinking"), maxTokens);
+      // With interleaved thinking the budget spans the whole turn, so it may exceed max_tokens.
+      e = checkThinking(body.getValue("thinking"), betas.contains(INTERLEAVED_THINKING) ? null : maxTokens);
     }
     if (e != null) {
       return e;

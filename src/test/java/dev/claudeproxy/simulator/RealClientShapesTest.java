@@ -143,6 +143,17 @@ public class RealClientShapesTest {
   }
 
   @Test
+  void interleavedThinkingLetsTheBudgetExceedMaxTokens() {
+    String body = "{\"model\":\"claude-opus-4-8\",\"max_tokens\":2000,\"thinking\":{\"type\":\"enabled\","
+        + "\"budget_tokens\":4000},\"messages\":[{\"role\":\"user\",\"content\":\"think\"}]}";
+    InvalidRequestTest.assertError(SimTestSupport.post(sim, "/v1/messages", body), 400, "invalid_request_error",
+        "budget_tokens");
+    HttpResponse<String> r = SimTestSupport.post(sim, "/v1/messages", body, "anthropic-beta",
+        RequestValidator.INTERLEAVED_THINKING);
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
   void consecutiveTurnsOfOneRoleAreMergedNotRefused() {
     // The real API combines them into one turn (TypeScript SDK 1.17's documentation of `messages`).
     String body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\","
