@@ -135,7 +135,9 @@ final class RequestChecks {
         throw invalid(field + "." + i + ".role: must be one of " + String.join(", ", roles.stream().sorted().toList()));
       }
       Object content = message.getValue("content");
-      if (!(content instanceof String) && !(content instanceof JsonArray)) {
+      // A system message may carry only a per-turn output_config (mid-conversation-system beta).
+      boolean systemWithoutContent = role.equals("system") && content == null;
+      if (!systemWithoutContent && !(content instanceof String) && !(content instanceof JsonArray)) {
         throw invalid(field + "." + i + ".content: must be a string or an array of content blocks");
       }
     }
