@@ -163,8 +163,8 @@ final class UpstreamCall {
     }
     metrics.upstreamHead(System.nanoTime() - attemptStartedNanos);
     int status = resp.statusCode();
-    if (status >= 300 && RetryDecision.retryableStatus(status, resp.headers())
-        && scheduleRetry(resp.headers())) {
+    boolean retryable = status >= 300 && RetryDecision.retryableStatus(status, resp.headers());
+    if (retryable && scheduleRetry(resp.headers())) {
       // Read the refused answer to its end so the connection can serve the retry.
       resp.body();
       return;
@@ -178,7 +178,11 @@ final class UpstreamCall {
     // The head waits for the end of this pass, so that what else the pass brings (often the first data, and for a
     // short answer all of it) reaches an inbox in this JVM in the same message.
     sender.hold();
-    sender.head(status, passedHeaders(resp.headers()));
+    JsonObject headers = passedHeaders(resp.headers());
+    if (retryable) {
+      spentRetries(headers);
+    }
+    sender.head(status, headers);
     unsent.schedule();
     resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
@@ -193,7 +197,18 @@ final class UpstreamCall {
       return;
     }
     finish("failed", () -> sender.error(new ApiError(502, "api_error", "upstream request failed after " + attempt
-        + (attempt == 1 ? " attempt: " : " attempts: ") + reason(failure))));
+        + (attempt == 1 ? " attempt: " : " attempts: ") + reason(failure)), spentRetries(new JsonObject())));
+  }
+
+  /**
+   * Marks an answer the proxy would have retried but may not any more (attempts or budget spent): unless clients are
+   * allowed to retry too, it tells them not to, since an SDK's retries on top of the proxy's multiply them.
+   */
+  private JsonObject spentRetries(JsonObject headers) {
+    if (!policy.clientShouldRetry()) {
+      headers.put("x-should-retry", "false");
+    }
+    return headers;
   }
 
   /** Schedules the next attempt if the policy allows one; false when this answer is final. */
@@ -334,7 +349,8 @@ final class UpstreamCall {
         timedOut.reset();
       }
       if (!scheduleRetry(null)) {
-        fail("timeout", ApiError.timeout("upstream did not answer within " + policy.firstByteTimeoutMs() + " ms"));
+        finish("timeout", () -> sender.error(ApiError.timeout("upstream did not answer within "
+            + policy.firstByteTimeoutMs() + " ms"), spentRetries(new JsonObject())));
       }
     } else if (response != null && !paused && now - lastByteAt > policy.idleTimeoutMs()) {
       fail("timeout", ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
