@@ -317,16 +317,18 @@ public final class HttpVerticle extends VerticleBase {
 
   private Map<String, String> forwarded(RoutingContext ctx) {
     Map<String, String> forward = new LinkedHashMap<>();
+    // A header sent on several lines is one list, joined with commas as HTTP says (RFC 9110, 5.3): a second
+    // anthropic-beta line adds betas, it does not replace the first.
     for (int i = 0; i < FORWARDED.length; i++) {
-      String value = ctx.request().getHeader(FORWARDED_NAMES[i]);
-      if (value != null) {
-        forward.put(FORWARDED[i], value);
+      List<String> values = ctx.request().headers().getAll(FORWARDED_NAMES[i]);
+      if (!values.isEmpty()) {
+        forward.put(FORWARDED[i], String.join(", ", values));
       }
     }
     if (config.forwardSimHeaders()) {
       ctx.request().headers().forEach(h -> {
         if (h.getKey().regionMatches(true, 0, "x-sim-", 0, 6)) {
-          forward.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue());
+          forward.merge(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue(), (a, b) -> a + ", " + b);
         }
       });
     }

@@ -418,8 +418,8 @@ final class UpstreamCall {
 
   /**
    * The response headers a client may need: ids, rate limits and the retry hints the SDKs honour, by lower-case name.
-   * Names are matched whatever their case, and only the names kept are lower-cased; a repeated header keeps its last
-   * value.
+   * Names are matched whatever their case, and only the names kept are lower-cased; the values of a header sent on
+   * several lines are joined with commas, as HTTP says (none of these is {@code set-cookie}, the exception).
    */
   static JsonObject passedHeaders(MultiMap upstream) {
     // Room for Claude's usual fifteen without growing.
@@ -429,7 +429,7 @@ final class UpstreamCall {
       if (name.equalsIgnoreCase("request-id") || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)
           || name.equalsIgnoreCase("retry-after") || name.equalsIgnoreCase("retry-after-ms")
           || name.equalsIgnoreCase("x-should-retry") || name.equalsIgnoreCase("content-type")) {
-        out.put(name.toLowerCase(Locale.ROOT), e.getValue());
+        out.getMap().merge(name.toLowerCase(Locale.ROOT), e.getValue(), (a, b) -> a + ", " + b);
       }
     }
     return out;
