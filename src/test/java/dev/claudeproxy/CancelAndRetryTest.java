@@ -173,6 +173,18 @@ class CancelAndRetryTest {
   }
 
   @Test
+  void aCutUpstreamConnectionEndsTheStreamWithAPlainSentence() {
+    HttpResponse<String> r = stack.post("/v1/messages", String.format(STREAM, "cut me off"),
+        stack.jsonHeaders(Map.of("x-sim-scenario", "disconnect")));
+    assertEquals(200, r.statusCode());
+    String last = Wire.lastEvent(r.body());
+    assertTrue(last.startsWith("event: error\n"), last);
+    JsonObject error = new JsonObject(last.substring(last.indexOf("data: ") + 6).trim()).getJsonObject("error");
+    assertEquals("api_error", error.getString("type"));
+    assertEquals("The upstream connection was lost before the response finished", error.getString("message"));
+  }
+
+  @Test
   void reportsAnUnreachableUpstreamAfterRetrying() throws Exception {
     java.nio.file.Path users = java.nio.file.Files.createTempDirectory("csp").resolve("users.json");
     String key = dev.claudeproxy.users.ApiKeys.generate();
@@ -192,7 +204,7 @@ class CancelAndRetryTest {
       assertEquals(502, r.statusCode(), r.body());
       JsonObject error = new JsonObject(r.body()).getJsonObject("error");
       assertEquals("api_error", error.getString("type"));
-      assertTrue(error.getString("message").contains("after 3 attempts"), error.getString("message"));
+      assertEquals("The upstream API could not be reached after 3 attempts", error.getString("message"));
       assertEquals("false", r.headers().firstValue("x-should-retry").orElse("none"));
     } finally {
       TestStack.await(unreachable.shutdown());

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.logging.Logger;
 
 /**
  * One upstream call on a worker: sends the request (again, before the first byte, when the upstream asks for a
@@ -36,6 +37,7 @@ import java.util.function.Predicate;
  * <p>Flow control: the HTTP side grants bytes; once they are spent the upstream socket is paused until more come.
  */
 final class UpstreamCall {
+  private static final Logger LOG = Logger.getLogger(UpstreamCall.class.getName());
   static final String DEFAULT_VERSION = "2023-06-01";
   // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
   private static final CharSequence USER_AGENT = HttpHeaders.createOptimized("claude-stream-proxy/0.1");
@@ -196,8 +198,12 @@ final class UpstreamCall {
     if (scheduleRetry(null)) {
       return;
     }
-    finish("failed", () -> sender.error(new ApiError(502, "api_error", "upstream request failed after " + attempt
-        + (attempt == 1 ? " attempt: " : " attempts: ") + reason(failure)), spentRetries(new JsonObject())));
+    // What the HTTP client says (its classes, "Connection refused", GOAWAY codes) is for the log; the caller learns
+    // what happened in the API's terms.
+    LOG.warning(() -> "stream " + start.streamId() + ": upstream request failed after " + attempt + " attempt(s): "
+        + reason(failure));
+    finish("failed", () -> sender.error(new ApiError(502, "api_error", "The upstream API could not be reached after "
+        + attempt + (attempt == 1 ? " attempt" : " attempts")), spentRetries(new JsonObject())));
   }
 
   /**
@@ -332,7 +338,10 @@ final class UpstreamCall {
   }
 
   private void onStreamFailure(Throwable failure) {
-    fail("failed", ApiError.api("upstream connection failed mid-stream: " + reason(failure)));
+    if (!done) {
+      LOG.warning(() -> "stream " + start.streamId() + ": upstream connection failed mid-stream: " + reason(failure));
+    }
+    fail("failed", ApiError.api("The upstream connection was lost before the response finished"));
   }
 
   /** Called by the worker's sweep: ends the call if one of its deadlines has passed. */
@@ -413,7 +422,7 @@ final class UpstreamCall {
   }
 
   private static String reason(Throwable failure) {
-    return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+    return failure.getClass().getSimpleName() + (failure.getMessage() == null ? "" : ": " + failure.getMessage());
   }
 
   /**
