@@ -8,10 +8,12 @@ import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.users.Caller;
 import dev.claudeproxy.users.Limiter;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -117,6 +119,22 @@ public final class HttpVerticle extends VerticleBase {
         .register("upstream", promise -> promise.complete(Status.OK(new JsonObject()
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated()))));
     router.route().handler(this::beginAccess);
+    if (!config.edges().corsOrigins().isEmpty()) {
+      router.route().handler(CrossOrigin.handler(config.edges().corsOrigins()));
+    }
+    // HEAD is answered as the GET of the same path (Claude Code sends HEAD / at every start): the connection knows
+    // the request was a HEAD and writes the GET's head without its body. OPTIONS names a path's methods. Both are
+    // taken here rather than by routes of their own, which would turn every unknown path's 404 into a 405.
+    Handler<RoutingContext> options = CrossOrigin.options(router);
+    router.route().handler(ctx -> {
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        ctx.reroute(HttpMethod.GET, ctx.request().uri());
+      } else if (ctx.request().method() == HttpMethod.OPTIONS) {
+        options.handle(ctx);
+      } else {
+        ctx.next();
+      }
+    });
     // The chat page, and the markdown and sanitising libraries it uses, from the jar.
     router.get("/").handler(ctx -> ctx.reroute("/static/index.html"));
     router.get("/static/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
@@ -142,6 +160,8 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/usage").handler(auth).handler(this::usage);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
+    router.errorHandler(403, ctx -> fail(ctx, ApiError.permission("origin " + ctx.request().getHeader("origin")
+        + " may not call this API from a browser (PROXY_CORS_ORIGINS)")));
     router.errorHandler(404, ctx -> fail(ctx, ApiError.notFound(
         "no route for " + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> fail(ctx, ApiError.methodNotAllowed(
@@ -157,6 +177,11 @@ public final class HttpVerticle extends VerticleBase {
 
   /** Opens the request's access-log line; it is written when the response ends, or by its stream. */
   private void beginAccess(RoutingContext ctx) {
+    if (ctx.get(ACCESS) != null) {
+      // A HEAD rerouted as GET: its line is open already.
+      ctx.next();
+      return;
+    }
     AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
         ctx.request().path());
     ctx.put(ACCESS, entry);
