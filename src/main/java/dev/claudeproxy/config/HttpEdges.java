@@ -30,6 +30,10 @@ public record HttpEdges(List<String> corsOrigins, String managementHost, int man
       }
     }
     int port = s.has("PROXY_MANAGEMENT_PORT") ? (int) s.longInRange("PROXY_MANAGEMENT_PORT", -1, 0, 65535) : -1;
+    if (port > 0 && port == s.longValue("PROXY_PORT", 8080)) {
+      throw new ConfigException("PROXY_MANAGEMENT_PORT must differ from PROXY_PORT (" + port + "): metrics and health"
+          + " are served apart from the API");
+    }
     return new HttpEdges(origins, s.string("PROXY_MANAGEMENT_HOST", "127.0.0.1"), port);
   }
 

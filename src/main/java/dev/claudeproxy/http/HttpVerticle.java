@@ -2,7 +2,6 @@ package dev.claudeproxy.http;
 
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
-import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.config.ProxyConfig;
 import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.users.Caller;
@@ -11,20 +10,17 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.util.List;
-import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -108,16 +104,6 @@ public final class HttpVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
-    HealthCheckHandler live = HealthCheckHandler.create(vertx)
-        .register("event-loop", promise -> promise.complete(Status.OK()));
-    HealthCheckHandler ready = HealthCheckHandler.create(vertx)
-        .register("stream-workers", 2_000, promise -> vertx.eventBus()
-            .request(StreamBus.START_ADDRESS, Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
-                .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING))
-            .onSuccess(reply -> promise.complete(Status.OK()))
-            .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))))
-        .register("upstream", promise -> promise.complete(Status.OK(new JsonObject()
-            .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated()))));
     router.route().handler(this::beginAccess);
     if (!config.edges().corsOrigins().isEmpty()) {
       router.route().handler(CrossOrigin.handler(config.edges().corsOrigins()));
@@ -140,11 +126,9 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/static/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
         .setDefaultContentEncoding("UTF-8"));
     router.get("/webjars/*").handler(StaticHandler.create("META-INF/resources/webjars").setMaxAgeSeconds(86_400));
-    router.get("/health/live").handler(live);
-    router.get("/health/ready").handler(ready);
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(services.metrics().scrape()));
+    if (!config.edges().separateManagement()) {
+      Management.routes(vertx, router, config, services, false);
+    }
 
     Authenticator auth = new Authenticator(services.users(), services.tokens(), services.metrics());
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
