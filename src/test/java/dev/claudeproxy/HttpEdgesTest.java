@@ -101,6 +101,8 @@ class HttpEdgesTest {
     assertFalse(r.headers().firstValue("access-control-allow-origin").isPresent());
     JsonObject error = new JsonObject(r.body()).getJsonObject("error");
     assertEquals("permission_error", error.getString("type"));
+    assertEquals("origin https://evil.example may not call this API from a browser (PROXY_CORS_ORIGINS)",
+        error.getString("message"));
   }
 
   @Test

@@ -144,8 +144,10 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/usage").handler(auth).handler(this::usage);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
-    router.errorHandler(403, ctx -> fail(ctx, ApiError.permission("origin " + ctx.request().getHeader("origin")
-        + " may not call this API from a browser (PROXY_CORS_ORIGINS)")));
+    // CORS refuses an origin not configured with a 403; nothing else here fails with one but a static file's refusal.
+    router.errorHandler(403, ctx -> fail(ctx, ApiError.permission(ctx.request().getHeader("origin") == null
+        ? "forbidden" : "origin " + ctx.request().getHeader("origin")
+            + " may not call this API from a browser (PROXY_CORS_ORIGINS)")));
     router.errorHandler(404, ctx -> fail(ctx, ApiError.notFound(
         "no route for " + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> fail(ctx, ApiError.methodNotAllowed(
