@@ -6,6 +6,7 @@ import dev.claudeproxy.config.ListenPorts;
 import dev.claudeproxy.config.ProxyConfig;
 import dev.claudeproxy.config.Settings;
 import dev.claudeproxy.http.HttpVerticle;
+import dev.claudeproxy.http.ManagementVerticle;
 import dev.claudeproxy.http.NodeServices;
 import dev.claudeproxy.observe.ProxyMetrics;
 import dev.claudeproxy.simulator.Simulator;
@@ -42,6 +43,9 @@ public final class ProxyServer {
   private final NodeServices services;
   private final String workersDeployment;
   private final String httpDeployment;
+  /** The management server's deployment and port, or null and -1 when metrics and health are on the main port. */
+  private String managementDeployment;
+  private int managementPort = -1;
 
   private ProxyServer(Vertx vertx, ProxyConfig config, int port, Simulator simulator, String developmentKey,
       NodeServices services, String workersDeployment, String httpDeployment) {
@@ -90,7 +94,8 @@ public final class ProxyServer {
             return deployWorkers(vertx, effective, metrics)
                 .compose(workers -> deployHttp(vertx, effective, services, bound)
                     .map(http -> new ProxyServer(vertx, effective, bound.get(), sim, devKey[0], services, workers,
-                        http)));
+                        http)))
+                .compose(server -> server.deployManagement());
           });
     });
   }
@@ -118,6 +123,19 @@ public final class ProxyServer {
         new DeploymentOptions().setInstances(config.httpInstances()));
   }
 
+  /** With {@code PROXY_MANAGEMENT_PORT} set, serves metrics and health there (and no longer on the main port). */
+  private Future<ProxyServer> deployManagement() {
+    if (!config.edges().separateManagement()) {
+      return Future.succeededFuture(this);
+    }
+    AtomicInteger bound = new AtomicInteger();
+    return vertx.deployVerticle(new ManagementVerticle(config, services, bound)).map(id -> {
+      managementDeployment = id;
+      managementPort = bound.get();
+      return this;
+    });
+  }
+
   /**
    * Stops in the order that lets streams end well: the HTTP verticles first (no new streams; open ones run on for
    * {@code PROXY_DRAIN_MS}, then end with an error event), then the workers, then the simulator; the usage journal
@@ -125,6 +143,8 @@ public final class ProxyServer {
    */
   public Future<Void> shutdown() {
     return vertx.undeploy(httpDeployment)
+        .eventually(() -> managementDeployment == null ? Future.succeededFuture()
+            : vertx.undeploy(managementDeployment))
         .eventually(() -> vertx.undeploy(workersDeployment))
         .eventually(() -> simulator == null ? Future.succeededFuture() : simulator.close())
         .eventually(() -> vertx.executeBlocking(() -> {
@@ -155,6 +175,11 @@ public final class ProxyServer {
 
   public int port() {
     return port;
+  }
+
+  /** The port of metrics and health when they have a server of their own, else -1 (they are on {@link #port()}). */
+  public int managementPort() {
+    return managementPort;
   }
 
   public ProxyConfig config() {

@@ -74,6 +74,24 @@ class BadInputTest {
   }
 
   @Test
+  void malformedJsonIsDescribedInTheApisWordsNotTheParsers() {
+    Map<String, String> cases = Map.of(
+        "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":", "unexpected end of data",
+        "{\"metadata\":" + "[".repeat(1500) + "]".repeat(1500) + "}", "nested too deeply or a value too long",
+        VALID + " {\"more\":1}", "extra data after the JSON object",
+        "{\"model\": claude}", "unexpected character");
+    cases.forEach((body, what) -> {
+      HttpResponse<String> r = stack.post("/v1/messages", body, stack.jsonHeaders(Map.of()));
+      assertEquals(400, r.statusCode(), r.body());
+      assertError(r, "invalid_request_error", what);
+      String message = new JsonObject(r.body()).getJsonObject("error").getString("message");
+      assertTrue(message.matches("The request body is not valid JSON: " + java.util.regex.Pattern.quote(what)
+          + "(: line \\d+ column \\d+ \\(char \\d+\\))?"), message);
+      Wire.assertNoLibraryWords(message);
+    });
+  }
+
+  @Test
   void rejectsInvalidUtf8() {
     byte[] body = VALID.replace("hi", "h?").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     body[VALID.indexOf("hi") + 1] = (byte) 0xff;

@@ -2,8 +2,11 @@ package dev.claudeproxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.anthropic.errors.InternalServerException;
+import com.anthropic.models.messages.MessageCreateParams;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.simulator.SimulatorStats;
 import io.vertx.core.buffer.Buffer;
@@ -14,6 +17,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -110,7 +114,42 @@ class CancelAndRetryTest {
     assertEquals(529, r.statusCode());
     assertTrue(r.body().contains("overloaded_error"));
     assertTrue(r.headers().firstValue("retry-after").isPresent());
+    assertEquals("false", r.headers().firstValue("x-should-retry").orElse("none"), "the proxy has retried already");
     assertEquals(3, stack.simulator.stats().requests() - requestsBefore, "UPSTREAM_MAX_ATTEMPTS defaults to 3");
+  }
+
+  @Test
+  void anSdkWithItsDefaultRetriesDoesNotMultiplyTheProxysAttempts() {
+    long requestsBefore = stack.simulator.stats().requests();
+    MessageCreateParams params = MessageCreateParams.builder().model("claude-sonnet-4-6").maxTokens(100)
+        .addUserMessage("overloaded for good").putAdditionalHeader("x-sim-scenario", "overloaded").build();
+    // The SDK's default: two retries of its own on a 529, unless the answer says not to.
+    InternalServerException e = assertThrows(InternalServerException.class,
+        () -> TestStack.sdk(stack.proxyUrl(), stack.callerKey, 2).messages().create(params));
+    assertEquals(529, e.statusCode());
+    assertEquals(List.of("false"), e.headers().values("x-should-retry"));
+    assertEquals(3, stack.simulator.stats().requests() - requestsBefore,
+        "UPSTREAM_MAX_ATTEMPTS attempts for one SDK call, not three times as many");
+  }
+
+  @Test
+  void clientsMayBeAllowedToRetryOnTopOfTheProxy() {
+    try (TestStack lenient = TestStack.start(Map.of("PROXY_CLIENT_SHOULD_RETRY", true, "SIM_RETRY_AFTER_S", 0))) {
+      HttpResponse<String> r = lenient.post("/v1/messages", String.format(STREAM, "retry if you like"),
+          lenient.jsonHeaders(Map.of("x-sim-scenario", "overloaded")));
+      assertEquals(529, r.statusCode());
+      assertEquals("none", r.headers().firstValue("x-should-retry").orElse("none"), "the upstream's headers as sent");
+    }
+  }
+
+  @Test
+  void anUpstreamRefusalThatWasNotRetriedKeepsItsOwnHeaders() {
+    long requestsBefore = stack.simulator.stats().requests();
+    HttpResponse<String> r = stack.post("/v1/messages", "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10000000,"
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", stack.jsonHeaders(Map.of()));
+    assertEquals(400, r.statusCode(), r.body());
+    assertFalse(r.headers().firstValue("x-should-retry").isPresent(), "nothing added to an answer not retried");
+    assertEquals(1, stack.simulator.stats().requests() - requestsBefore);
   }
 
   @Test
@@ -134,6 +173,18 @@ class CancelAndRetryTest {
   }
 
   @Test
+  void aCutUpstreamConnectionEndsTheStreamWithAPlainSentence() {
+    HttpResponse<String> r = stack.post("/v1/messages", String.format(STREAM, "cut me off"),
+        stack.jsonHeaders(Map.of("x-sim-scenario", "disconnect")));
+    assertEquals(200, r.statusCode());
+    String last = Wire.lastEvent(r.body());
+    assertTrue(last.startsWith("event: error\n"), last);
+    JsonObject error = new JsonObject(last.substring(last.indexOf("data: ") + 6).trim()).getJsonObject("error");
+    assertEquals("api_error", error.getString("type"));
+    assertEquals("The upstream connection was lost before the response finished", error.getString("message"));
+  }
+
+  @Test
   void reportsAnUnreachableUpstreamAfterRetrying() throws Exception {
     java.nio.file.Path users = java.nio.file.Files.createTempDirectory("csp").resolve("users.json");
     String key = dev.claudeproxy.users.ApiKeys.generate();
@@ -153,7 +204,8 @@ class CancelAndRetryTest {
       assertEquals(502, r.statusCode(), r.body());
       JsonObject error = new JsonObject(r.body()).getJsonObject("error");
       assertEquals("api_error", error.getString("type"));
-      assertTrue(error.getString("message").contains("after 3 attempts"), error.getString("message"));
+      assertEquals("The upstream API could not be reached after 3 attempts", error.getString("message"));
+      assertEquals("false", r.headers().firstValue("x-should-retry").orElse("none"));
     } finally {
       TestStack.await(unreachable.shutdown());
       TestStack.await(vertx.close());

@@ -49,7 +49,7 @@ class GracefulShutdownTest {
             + Files.readString(log));
         Thread.sleep(50);
         for (String line : Files.readAllLines(log)) {
-          Matcher listening = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)").matcher(line);
+          Matcher listening = Pattern.compile("; open http://127\\.0\\.0\\.1:(\\d+)/").matcher(line);
           if (listening.find()) {
             port = Integer.parseInt(listening.group(1));
           }

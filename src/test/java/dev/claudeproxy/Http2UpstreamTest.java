@@ -94,6 +94,20 @@ class Http2UpstreamTest {
   }
 
   @Test
+  void aResetUpstreamStreamEndsWithAPlainSentenceNotTheResetCode() {
+    java.net.http.HttpResponse<String> r = stack.post("/v1/messages", "{\"model\":\"claude-sonnet-4-6\","
+        + "\"max_tokens\":500,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"cut\"}]}",
+        stack.jsonHeaders(Map.of("x-sim-scenario", "disconnect")));
+    assertEquals(200, r.statusCode());
+    // The reset may come before any event was forwarded: then the error is the only event.
+    String last = r.body().substring(r.body().lastIndexOf("event: "));
+    assertTrue(last.startsWith("event: error\n"), last);
+    String message = new io.vertx.core.json.JsonObject(last.substring(last.indexOf("data: ") + 6).trim())
+        .getJsonObject("error").getString("message");
+    assertEquals("The upstream connection was lost before the response finished", message);
+  }
+
+  @Test
   void anUnknownProtocolIsRefusedAtStart() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> ProxyConfig.from(TestStack.settings(Map.of("UPSTREAM_PROTOCOL", "h3"))));

@@ -29,6 +29,8 @@ class UpstreamBodyTest {
       + "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}";
 
   private static final List<String> RECEIVED = new CopyOnWriteArrayList<>();
+  /** The anthropic-beta lines of each request, as the upstream read them. */
+  private static final List<List<String>> BETAS = new CopyOnWriteArrayList<>();
   private static TestStack stack;
 
   @BeforeAll
@@ -36,7 +38,9 @@ class UpstreamBodyTest {
     Vertx vertx = Vertx.vertx();
     HttpServer upstream = TestStack.await(vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
       RECEIVED.add(b.toString());
+      BETAS.add(req.headers().getAll("anthropic-beta"));
       req.response().putHeader("content-type", "application/json").putHeader("request-id", "req_recorded")
+          .putHeader("anthropic-ratelimit-requests-remaining", List.<String>of("41", "7"))
           .end(req.path().endsWith("count_tokens") ? "{\"input_tokens\":3}" : MESSAGE);
     })).listen(0, "127.0.0.1"));
     stack = TestStack.inFrontOf(vertx, upstream.actualPort());
@@ -50,6 +54,7 @@ class UpstreamBodyTest {
   @BeforeEach
   void forget() {
     RECEIVED.clear();
+    BETAS.clear();
   }
 
   /** Posts {@code body}, checks the answer is the upstream's, and returns the one body the upstream received. */
@@ -103,6 +108,23 @@ class UpstreamBodyTest {
   void countTokensGoesOnExactlyAsSent() {
     String sent = "{\"model\": \"claude-sonnet-4-6\", \"messages\": [{\"role\": \"user\", \"content\": \"count me\"}]}";
     assertEquals(sent, relayed("/v1/messages/count_tokens", sent));
+  }
+
+  @Test
+  void headersSentOnSeveralLinesGoOnJoinedWithCommas() throws Exception {
+    java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(stack.proxyUrl() + "/v1/messages"))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":5,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+        .header("anthropic-beta", "interleaved-thinking-2025-05-14")
+        .header("anthropic-beta", "context-1m-2025-08-07,files-api-2025-04-14");
+    stack.jsonHeaders(Map.of()).forEach(request::header);
+    HttpResponse<String> r = stack.send(request.build());
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals(List.of(List.of("interleaved-thinking-2025-05-14, context-1m-2025-08-07,files-api-2025-04-14")), BETAS,
+        "both lines, in their order, as one list");
+    assertEquals(List.of("41, 7"), r.headers().allValues("anthropic-ratelimit-requests-remaining"),
+        "the upstream's repeated answer header too");
   }
 
   @Test

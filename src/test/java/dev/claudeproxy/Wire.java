@@ -18,6 +18,19 @@ final class Wire {
     }
   }
 
+  /** Words of the libraries under the proxy (Jackson, Netty, Vert.x, Java), which no caller-facing message has. */
+  private static final java.util.regex.Pattern LIBRARY_WORDS = java.util.regex.Pattern.compile(
+      "(?i)exception|jackson|netty|vertx|com\\.fasterxml|io\\.|java\\.|constraints|getMax|Failed to decode|"
+      + "Stream reset|GOAWAY|error code|end-of-input|Connection was closed|\\[Source");
+
+  /** Fails when {@code message} speaks in a library's words rather than the API's. */
+  static void assertNoLibraryWords(String message) {
+    java.util.regex.Matcher m = LIBRARY_WORDS.matcher(message);
+    if (m.find()) {
+      throw new AssertionError("library phrasing \"" + m.group() + "\" in: " + message);
+    }
+  }
+
   /** The last event of an SSE body, with its blank line. */
   static String lastEvent(String body) {
     String trimmed = body.substring(0, body.length() - 2);

@@ -79,6 +79,12 @@ public final class StreamEventSender {
     finished = true;
   }
 
+  /** As {@link #error(ApiError)}, with response headers for the HTTP side to add when it answers with a status. */
+  public void error(ApiError error, JsonObject headers) {
+    send(StreamBus.EV_ERROR, null, StreamErrors.encode(error).put("headers", headers), -1);
+    finished = true;
+  }
+
   /**
    * How the call ended and the usage it saw: sent last, after {@code end} or {@code error}, and also for calls the
    * client cancelled; it carries no sequence number, since the stream may be gone by then.

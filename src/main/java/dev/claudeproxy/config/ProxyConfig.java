@@ -30,6 +30,7 @@ import java.time.Duration;
  *     upstream ({@code PROXY_FORWARD_SIM_HEADERS}; default on when the upstream is the built-in simulator)
  * @param upstreamPolicy retries and timeouts towards the upstream
  * @param clientPolicy keepalives, stalls, worker checks and draining towards clients
+ * @param edges browser origins allowed, and where metrics and health are served
  */
 public record ProxyConfig(
     String host,
@@ -49,7 +50,8 @@ public record ProxyConfig(
     int chatMaxTokens,
     boolean forwardSimHeaders,
     UpstreamPolicy upstreamPolicy,
-    ClientPolicy clientPolicy) {
+    ClientPolicy clientPolicy,
+    HttpEdges edges) {
 
   public static final String DEFAULT_BASE_URL = "https://api.anthropic.com";
 
@@ -75,7 +77,8 @@ public record ProxyConfig(
         (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000),
         s.bool("PROXY_FORWARD_SIM_HEADERS", key == null),
         UpstreamPolicy.from(s),
-        ClientPolicy.from(s));
+        ClientPolicy.from(s),
+        HttpEdges.from(s));
   }
 
   /** True when replies come from the built-in simulator rather than Claude. */
@@ -86,7 +89,7 @@ public record ProxyConfig(
   public ProxyConfig withUpstream(URI baseUrl) {
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
-        forwardSimHeaders, upstreamPolicy, clientPolicy);
+        forwardSimHeaders, upstreamPolicy, clientPolicy, edges);
   }
 
   private static String protocol(String value) {

@@ -12,6 +12,9 @@ package dev.claudeproxy.config;
  * @param idleTimeoutMs the longest silence between upstream bytes once the response began
  *     ({@code UPSTREAM_IDLE_TIMEOUT_MS})
  * @param totalTimeoutMs the longest a whole stream may take ({@code UPSTREAM_TOTAL_TIMEOUT_MS})
+ * @param clientShouldRetry whether a client may retry an answer the proxy has already retried as far as this policy
+ *     allows ({@code PROXY_CLIENT_SHOULD_RETRY}); when false such answers carry {@code x-should-retry: false}, so that
+ *     the SDKs' own retries do not multiply the proxy's
  */
 public record UpstreamPolicy(
     int maxAttempts,
@@ -20,7 +23,8 @@ public record UpstreamPolicy(
     long retryBudgetMs,
     long firstByteTimeoutMs,
     long idleTimeoutMs,
-    long totalTimeoutMs) {
+    long totalTimeoutMs,
+    boolean clientShouldRetry) {
 
   public static UpstreamPolicy from(Settings s) {
     return new UpstreamPolicy(
@@ -30,7 +34,8 @@ public record UpstreamPolicy(
         s.longInRange("UPSTREAM_RETRY_BUDGET_MS", 30_000, 0, 3_600_000),
         s.longInRange("UPSTREAM_FIRST_BYTE_TIMEOUT_MS", 120_000, 10, 3_600_000),
         s.longInRange("UPSTREAM_IDLE_TIMEOUT_MS", 120_000, 10, 3_600_000),
-        s.longInRange("UPSTREAM_TOTAL_TIMEOUT_MS", 3_600_000, 10, 24 * 3_600_000L));
+        s.longInRange("UPSTREAM_TOTAL_TIMEOUT_MS", 3_600_000, 10, 24 * 3_600_000L),
+        s.bool("PROXY_CLIENT_SHOULD_RETRY", false));
   }
 
   /** How often a worker looks for expired deadlines: often enough to honour the shortest one closely. */

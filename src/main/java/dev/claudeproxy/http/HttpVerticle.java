@@ -2,27 +2,25 @@ package dev.claudeproxy.http;
 
 import dev.claudeproxy.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
-import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.config.ProxyConfig;
 import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.users.Caller;
 import dev.claudeproxy.users.Limiter;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.util.List;
-import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -108,28 +106,32 @@ public final class HttpVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
-    HealthCheckHandler live = HealthCheckHandler.create(vertx)
-        .register("event-loop", promise -> promise.complete(Status.OK()));
-    HealthCheckHandler ready = HealthCheckHandler.create(vertx)
-        .register("stream-workers", 2_000, promise -> vertx.eventBus()
-            .request(StreamBus.START_ADDRESS, Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
-                .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING))
-            .onSuccess(reply -> promise.complete(Status.OK()))
-            .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))))
-        .register("upstream", promise -> promise.complete(Status.OK(new JsonObject()
-            .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated()))));
     router.route().handler(this::beginAccess);
+    if (!config.edges().corsOrigins().isEmpty()) {
+      router.route().handler(CrossOrigin.handler(config.edges().corsOrigins()));
+    }
+    // HEAD is answered as the GET of the same path (Claude Code sends HEAD / at every start): the connection knows
+    // the request was a HEAD and writes the GET's head without its body. OPTIONS names a path's methods. Both are
+    // taken here rather than by routes of their own, which would turn every unknown path's 404 into a 405.
+    Handler<RoutingContext> options = CrossOrigin.options(router);
+    router.route().handler(ctx -> {
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        ctx.reroute(HttpMethod.GET, ctx.request().uri());
+      } else if (ctx.request().method() == HttpMethod.OPTIONS) {
+        options.handle(ctx);
+      } else {
+        ctx.next();
+      }
+    });
     // The chat page, and the markdown and sanitising libraries it uses, from the jar.
     router.get("/").handler(ctx -> ctx.reroute("/static/index.html"));
     router.get("/static/*").handler(HttpVerticle::pageHeaders).handler(StaticHandler.create("webroot")
         .setCachingEnabled(false).setDefaultContentEncoding("UTF-8"));
     router.get("/webjars/*").handler(HttpVerticle::pageHeaders)
         .handler(StaticHandler.create("META-INF/resources/webjars").setMaxAgeSeconds(86_400));
-    router.get("/health/live").handler(live);
-    router.get("/health/ready").handler(ready);
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(services.metrics().scrape()));
+    if (!config.edges().separateManagement()) {
+      Management.routes(vertx, router, config, services, false);
+    }
 
     Authenticator auth = new Authenticator(services.users(), services.tokens(), services.metrics());
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
@@ -146,6 +148,10 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/v1/usage").handler(auth).handler(this::usage);
 
     router.errorHandler(400, ctx -> fail(ctx, ApiError.invalidRequest("malformed request")));
+    // CORS refuses an origin not configured with a 403; nothing else here fails with one but a static file's refusal.
+    router.errorHandler(403, ctx -> fail(ctx, ApiError.permission(ctx.request().getHeader("origin") == null
+        ? "forbidden" : "origin " + ctx.request().getHeader("origin")
+            + " may not call this API from a browser (PROXY_CORS_ORIGINS)")));
     router.errorHandler(404, ctx -> fail(ctx, ApiError.notFound(
         "no route for " + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> fail(ctx, ApiError.methodNotAllowed(
@@ -161,6 +167,11 @@ public final class HttpVerticle extends VerticleBase {
 
   /** Opens the request's access-log line; it is written when the response ends, or by its stream. */
   private void beginAccess(RoutingContext ctx) {
+    if (ctx.get(ACCESS) != null) {
+      // A HEAD rerouted as GET: its line is open already.
+      ctx.next();
+      return;
+    }
     AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
         ctx.request().path());
     ctx.put(ACCESS, entry);
@@ -356,16 +367,18 @@ public final class HttpVerticle extends VerticleBase {
 
   private Map<String, String> forwarded(RoutingContext ctx) {
     Map<String, String> forward = new LinkedHashMap<>();
+    // A header sent on several lines is one list, joined with commas as HTTP says (RFC 9110, 5.3): a second
+    // anthropic-beta line adds betas, it does not replace the first.
     for (int i = 0; i < FORWARDED.length; i++) {
-      String value = ctx.request().getHeader(FORWARDED_NAMES[i]);
-      if (value != null) {
-        forward.put(FORWARDED[i], value);
+      List<String> values = ctx.request().headers().getAll(FORWARDED_NAMES[i]);
+      if (!values.isEmpty()) {
+        forward.put(FORWARDED[i], String.join(", ", values));
       }
     }
     if (config.forwardSimHeaders()) {
       ctx.request().headers().forEach(h -> {
         if (h.getKey().regionMatches(true, 0, "x-sim-", 0, 6)) {
-          forward.put(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue());
+          forward.merge(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue(), (a, b) -> a + ", " + b);
         }
       });
     }

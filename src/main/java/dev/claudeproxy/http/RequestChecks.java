@@ -1,12 +1,16 @@
 package dev.claudeproxy.http;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import dev.claudeproxy.api.ApiError;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.DatabindCodec;
@@ -15,6 +19,7 @@ import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Set;
+import java.util.logging.Logger;
 
 /**
  * Checks of request bodies, done before anything goes upstream: the shapes every caller must get right. Deeper
@@ -44,7 +49,11 @@ final class RequestChecks {
   private static final ObjectMapper STRICT = DatabindCodec.mapper().copy()
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  /** As {@link #STRICT}, but a name given twice is read as the last value, as Vert.x reads it. */
+  private static final ObjectMapper LENIENT = DatabindCodec.mapper().copy()
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final TypeReference<LinkedHashMap<String, Object>> OBJECT = new TypeReference<>() {};
+  private static final Logger LOG = Logger.getLogger(RequestChecks.class.getName());
 
   /** The JSON object body, after checking the content type. */
   static JsonObject jsonBody(RoutingContext ctx) throws Invalid {
@@ -82,13 +91,38 @@ final class RequestChecks {
     try {
       return new JsonBody(body, new JsonObject(STRICT.readValue(bytes, OBJECT)));
     } catch (IOException strictFailure) {
-      // Not one JSON object, or a name given twice: Vert.x's parser tells which, in the words of its own error.
+      // Not one JSON object, or a name given twice: the lenient reading below tells which.
     }
     try {
-      return JsonBody.built(new JsonObject(body));
-    } catch (DecodeException | ClassCastException e) {
-      throw invalid("request body is not valid JSON: " + firstLine(e.getMessage()));
+      return JsonBody.built(new JsonObject(LENIENT.readValue(bytes, OBJECT)));
+    } catch (IOException e) {
+      // The parser's own words name its classes and limits: they go to the log; the caller learns what is wrong
+      // and where, as the API says it ("The request body is not valid JSON: ...: line 1 column 9 (char 8)").
+      LOG.info(() -> "request body is not valid JSON: " + firstLine(e.getMessage()));
+      throw invalid("The request body is not valid JSON: " + notJson(e));
     }
+  }
+
+  /** What is wrong with a body the parser refused, and where, without the parser's own phrasing. */
+  static String notJson(IOException e) {
+    String what;
+    if (e instanceof StreamConstraintsException) {
+      what = "nested too deeply or a value too long";
+    } else if (e instanceof JsonEOFException) {
+      what = "unexpected end of data";
+    } else if (e instanceof MismatchedInputException) {
+      // The object was whole and more followed it (FAIL_ON_TRAILING_TOKENS); a body that is no object at all was
+      // refused before parsing.
+      what = "extra data after the JSON object";
+    } else {
+      what = "unexpected character";
+    }
+    JsonLocation at = e instanceof JsonProcessingException p ? p.getLocation() : null;
+    if (at == null || at.getLineNr() < 1) {
+      return what;
+    }
+    return what + ": line " + at.getLineNr() + " column " + at.getColumnNr() + " (char "
+        + Math.max(0, at.getCharOffset() >= 0 ? at.getCharOffset() : at.getByteOffset()) + ")";
   }
 
   /** Checks the fields of a Messages API request that the proxy relies on or that are plainly mistyped. */

@@ -168,6 +168,9 @@ final class StreamSession {
       case StreamBus.EV_END -> end(event.json());
       case StreamBus.EV_ERROR -> {
         ApiError error = StreamErrors.decode(event.json());
+        if (event.json().getJsonObject("headers") != null && !response.headWritten() && !committedEarly) {
+          event.json().getJsonObject("headers").forEach(h -> response.putHeader(h.getKey(), (String) h.getValue()));
+        }
         fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
       }
       default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");

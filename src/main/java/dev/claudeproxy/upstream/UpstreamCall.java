@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.logging.Logger;
 
 /**
  * One upstream call on a worker: sends the request (again, before the first byte, when the upstream asks for a
@@ -36,6 +37,7 @@ import java.util.function.Predicate;
  * <p>Flow control: the HTTP side grants bytes; once they are spent the upstream socket is paused until more come.
  */
 final class UpstreamCall {
+  private static final Logger LOG = Logger.getLogger(UpstreamCall.class.getName());
   static final String DEFAULT_VERSION = "2023-06-01";
   // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
   private static final CharSequence USER_AGENT = HttpHeaders.createOptimized("claude-stream-proxy/0.1");
@@ -163,8 +165,8 @@ final class UpstreamCall {
     }
     metrics.upstreamHead(System.nanoTime() - attemptStartedNanos);
     int status = resp.statusCode();
-    if (status >= 300 && RetryDecision.retryableStatus(status, resp.headers())
-        && scheduleRetry(resp.headers())) {
+    boolean retryable = status >= 300 && RetryDecision.retryableStatus(status, resp.headers());
+    if (retryable && scheduleRetry(resp.headers())) {
       // Read the refused answer to its end so the connection can serve the retry.
       resp.body();
       return;
@@ -178,7 +180,11 @@ final class UpstreamCall {
     // The head waits for the end of this pass, so that what else the pass brings (often the first data, and for a
     // short answer all of it) reaches an inbox in this JVM in the same message.
     sender.hold();
-    sender.head(status, passedHeaders(resp.headers()));
+    JsonObject headers = passedHeaders(resp.headers());
+    if (retryable) {
+      spentRetries(headers);
+    }
+    sender.head(status, headers);
     unsent.schedule();
     resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
@@ -192,8 +198,23 @@ final class UpstreamCall {
     if (scheduleRetry(null)) {
       return;
     }
-    finish("failed", () -> sender.error(new ApiError(502, "api_error", "upstream request failed after " + attempt
-        + (attempt == 1 ? " attempt: " : " attempts: ") + reason(failure))));
+    // What the HTTP client says (its classes, "Connection refused", GOAWAY codes) is for the log; the caller learns
+    // what happened in the API's terms.
+    LOG.warning(() -> "stream " + start.streamId() + ": upstream request failed after " + attempt + " attempt(s): "
+        + reason(failure));
+    finish("failed", () -> sender.error(new ApiError(502, "api_error", "The upstream API could not be reached after "
+        + attempt + (attempt == 1 ? " attempt" : " attempts")), spentRetries(new JsonObject())));
+  }
+
+  /**
+   * Marks an answer the proxy would have retried but may not any more (attempts or budget spent): unless clients are
+   * allowed to retry too, it tells them not to, since an SDK's retries on top of the proxy's multiply them.
+   */
+  private JsonObject spentRetries(JsonObject headers) {
+    if (!policy.clientShouldRetry()) {
+      headers.put("x-should-retry", "false");
+    }
+    return headers;
   }
 
   /** Schedules the next attempt if the policy allows one; false when this answer is final. */
@@ -317,7 +338,10 @@ final class UpstreamCall {
   }
 
   private void onStreamFailure(Throwable failure) {
-    fail("failed", ApiError.api("upstream connection failed mid-stream: " + reason(failure)));
+    if (!done) {
+      LOG.warning(() -> "stream " + start.streamId() + ": upstream connection failed mid-stream: " + reason(failure));
+    }
+    fail("failed", ApiError.api("The upstream connection was lost before the response finished"));
   }
 
   /** Called by the worker's sweep: ends the call if one of its deadlines has passed. */
@@ -334,7 +358,8 @@ final class UpstreamCall {
         timedOut.reset();
       }
       if (!scheduleRetry(null)) {
-        fail("timeout", ApiError.timeout("upstream did not answer within " + policy.firstByteTimeoutMs() + " ms"));
+        finish("timeout", () -> sender.error(ApiError.timeout("upstream did not answer within "
+            + policy.firstByteTimeoutMs() + " ms"), spentRetries(new JsonObject())));
       }
     } else if (response != null && !paused && now - lastByteAt > policy.idleTimeoutMs()) {
       fail("timeout", ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
@@ -397,13 +422,13 @@ final class UpstreamCall {
   }
 
   private static String reason(Throwable failure) {
-    return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+    return failure.getClass().getSimpleName() + (failure.getMessage() == null ? "" : ": " + failure.getMessage());
   }
 
   /**
    * The response headers a client may need: ids, rate limits and the retry hints the SDKs honour, by lower-case name.
-   * Names are matched whatever their case, and only the names kept are lower-cased; a repeated header keeps its last
-   * value.
+   * Names are matched whatever their case, and only the names kept are lower-cased; the values of a header sent on
+   * several lines are joined with commas, as HTTP says (none of these is {@code set-cookie}, the exception).
    */
   static JsonObject passedHeaders(MultiMap upstream) {
     // Room for Claude's usual fifteen without growing.
@@ -413,7 +438,7 @@ final class UpstreamCall {
       if (name.equalsIgnoreCase("request-id") || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)
           || name.equalsIgnoreCase("retry-after") || name.equalsIgnoreCase("retry-after-ms")
           || name.equalsIgnoreCase("x-should-retry") || name.equalsIgnoreCase("content-type")) {
-        out.put(name.toLowerCase(Locale.ROOT), e.getValue());
+        out.getMap().merge(name.toLowerCase(Locale.ROOT), e.getValue(), (a, b) -> a + ", " + b);
       }
     }
     return out;
