@@ -37,7 +37,7 @@ public record NodeServices(
     JsonObject usage = outcome.getJsonObject("usage", new JsonObject());
     String model = outcome.getString("model");
     if (user != null) {
-      ledger.record(user, model, usage);
+      ledger.record(user, model, usage, outcome.getBoolean("output_tokens_estimated", false));
       limiter.recordTokens(user, usage.getLong("input_tokens", 0L) + usage.getLong("output_tokens", 0L));
     }
     metrics.tokens(outcome.getString("tier"), model, usage);
