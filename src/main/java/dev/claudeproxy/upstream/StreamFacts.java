@@ -147,6 +147,11 @@ public final class StreamFacts {
     return output;
   }
 
+  /** Has {@code parser}'s {@link SseParser#forward} hand this stream's content deltas to the output estimate. */
+  public void countContentOf(SseParser parser) {
+    parser.countContent(output);
+  }
+
   public String stopReason() {
     return stopReason;
   }

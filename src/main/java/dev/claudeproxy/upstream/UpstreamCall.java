@@ -110,7 +110,7 @@ final class UpstreamCall {
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
     this.unsent = new PassBatch(vertx.getOrCreateContext(), this::sendUnsent);
-    parser.countContent(facts.output());
+    facts.countContentOf(parser);
   }
 
   void begin() {
