@@ -3,11 +3,14 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,7 +37,7 @@ class GracefulShutdownTest {
     builder.environment().remove("ANTHROPIC_API_KEY");
     builder.environment().putAll(java.util.Map.of(
         "PROXY_HOST", "127.0.0.1", "PROXY_PORT", "0", "PROXY_USERS", dir.resolve("users.json").toString(),
-        "PROXY_DRAIN_MS", "1500", "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString(), "SIM_TTFT_MS", "0", "SIM_JITTER", "0"));
+        "PROXY_DRAIN_MS", "3000", "PROXY_USAGE_FILE", dir.resolve("usage.jsonl").toString(), "SIM_TTFT_MS", "0", "SIM_JITTER", "0"));
     // Output goes to a file, not a pipe: Process.destroy() closes the parent's end of the pipes at once, and the
     // lines the proxy prints while it stops would be lost.
     Path log = dir.resolve("out.log");
@@ -63,18 +66,21 @@ class GracefulShutdownTest {
       // stream on an HTTP/2 GOAWAY, even those the server goes on serving).
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       // One stream that ends within the drain time (20 tokens at 20/s), one that cannot (1000 at 5/s).
-      CompletableFuture<HttpResponse<String>> shortOne = client.sendAsync(
-          request(base, key, "short", "20", "20"), HttpResponse.BodyHandlers.ofString());
-      CompletableFuture<HttpResponse<String>> longOne = client.sendAsync(
-          request(base, key, "long", "5", "1000"), HttpResponse.BodyHandlers.ofString());
-      Thread.sleep(300); // both streams under way
+      CompletableFuture<HttpResponse<InputStream>> shortOne = client.sendAsync(
+          request(base, key, "short", "20", "20"), HttpResponse.BodyHandlers.ofInputStream());
+      CompletableFuture<HttpResponse<InputStream>> longOne = client.sendAsync(
+          request(base, key, "long", "5", "1000"), HttpResponse.BodyHandlers.ofInputStream());
+      // Both streams under way: their heads have come (on a busy machine this can take a while).
+      HttpResponse<InputStream> shortStream = shortOne.get(30, TimeUnit.SECONDS);
+      HttpResponse<InputStream> longStream = longOne.get(30, TimeUnit.SECONDS);
+      assertEquals(200, shortStream.statusCode());
+      assertEquals(200, longStream.statusCode());
 
       process.destroy(); // SIGTERM
-      HttpResponse<String> finished = shortOne.get(10, TimeUnit.SECONDS);
-      assertTrue(finished.body().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
-          finished.body());
-      HttpResponse<String> cut = longOne.get(10, TimeUnit.SECONDS);
-      String last = Wire.lastEvent(cut.body());
+      String finished = new String(shortStream.body().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(finished.endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), finished);
+      String cut = new String(longStream.body().readAllBytes(), StandardCharsets.UTF_8);
+      String last = Wire.lastEvent(cut);
       assertTrue(last.startsWith("event: error\n") && last.contains("shutting down"), last);
 
       assertTrue(process.waitFor(20, TimeUnit.SECONDS), "the process exited");
@@ -89,6 +95,15 @@ class GracefulShutdownTest {
       List<String> output = Files.readAllLines(log);
       assertTrue(output.contains("Stopping: finishing open streams first") && output.contains("Stopped"),
           String.join("\n", output));
+      // Both streams ended during the drain, and each has its access line, with the tokens it used.
+      List<JsonObject> streams = output.stream().filter(l -> l.startsWith("{") && l.contains("\"request_id\""))
+          .map(JsonObject::new).filter(l -> "/v1/messages".equals(l.getString("path"))).toList();
+      JsonObject completed = streams.stream().filter(l -> "completed".equals(l.getString("outcome"))).findFirst()
+          .orElseThrow(() -> new AssertionError("no access line for the stream that finished: " + output));
+      assertEquals(20, completed.getLong("output_tokens"), completed.encode());
+      JsonObject ended = streams.stream().filter(l -> "shutdown".equals(l.getString("outcome"))).findFirst()
+          .orElseThrow(() -> new AssertionError("no access line for the stream ended by the drain: " + output));
+      assertTrue(ended.getLong("output_tokens", 0L) > 1, ended.encode());
     } finally {
       process.destroyForcibly();
     }

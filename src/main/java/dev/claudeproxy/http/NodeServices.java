@@ -31,13 +31,19 @@ public record NodeServices(
         metrics, DEFAULT_USER_ID_SECRET);
   }
 
-  /** Accounts one finished call, as its worker reported it. */
+  /**
+   * Accounts one finished call, as its worker reported it. A call that carried no usage (refused upstream, a model
+   * listing, a token count, cancelled before the upstream answered) makes no row.
+   */
   void recordUsage(JsonObject outcome) {
     String user = outcome.getString("user");
     JsonObject usage = outcome.getJsonObject("usage", new JsonObject());
+    if (!UsageLedger.carriesTokens(usage)) {
+      return;
+    }
     String model = outcome.getString("model");
     if (user != null) {
-      ledger.record(user, model, usage);
+      ledger.record(user, model, usage, outcome.getBoolean("output_tokens_estimated", false));
       limiter.recordTokens(user, usage.getLong("input_tokens", 0L) + usage.getLong("output_tokens", 0L));
     }
     metrics.tokens(outcome.getString("tier"), model, usage);

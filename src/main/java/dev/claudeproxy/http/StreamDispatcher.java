@@ -36,6 +36,8 @@ import java.util.UUID;
 final class StreamDispatcher {
   /** How long an access line waits for its usage after the response ended. */
   private static final long USAGE_WAIT_MS = 10_000;
+  /** How long a drain waits, after its streams have ended, for the usage of the last ones. */
+  private static final long DRAIN_USAGE_WAIT_MS = 2_000;
 
   private final Vertx vertx;
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
@@ -77,6 +79,8 @@ final class StreamDispatcher {
 
   Future<Void> close() {
     vertx.cancelTimer(sweepTimer);
+    // No usage can come once the inbox is gone: the lines still waiting for theirs are written without it.
+    writeAwaiting();
     StreamBus.removeLocalInbox(vertx, inbox);
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
@@ -92,13 +96,31 @@ final class StreamDispatcher {
   Future<Void> drain(long drainMs) {
     draining = true;
     drained = Promise.promise();
-    if (sessions.isEmpty()) {
-      drained.tryComplete();
-    } else {
+    if (!sessions.isEmpty()) {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
           .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, "shutdown")));
     }
+    // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
+    long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {
+      writeAwaiting();
+      drained.tryComplete();
+    });
+    drained.future().onComplete(v -> vertx.cancelTimer(waitForUsage));
+    checkDrained();
     return drained.future();
+  }
+
+  /** While draining: done once no stream is open and no access line waits for its usage. */
+  private void checkDrained() {
+    if (drained != null && sessions.isEmpty() && awaitingUsage.isEmpty()) {
+      drained.tryComplete();
+    }
+  }
+
+  private void writeAwaiting() {
+    awaitingUsage.values().forEach(AccessLog::write);
+    awaitingUsage.clear();
+    awaitingSince.clear();
   }
 
   /**
@@ -139,6 +161,7 @@ final class StreamDispatcher {
     if (line != null) {
       AccessLog.write(line);
     }
+    checkDrained();
   }
 
   /** Sends the start in the contract's form to any worker, on this node or another. */
@@ -153,9 +176,7 @@ final class StreamDispatcher {
       awaitingUsage.put(id, session.access());
       awaitingSince.put(id, System.currentTimeMillis());
     }
-    if (drained != null && sessions.isEmpty()) {
-      drained.tryComplete();
-    }
+    checkDrained();
   }
 
   private void onEvent(Message<Object> message) {
@@ -190,10 +211,14 @@ final class StreamDispatcher {
     }
     if (access != null) {
       access.usage(outcome.getJsonObject("usage", new JsonObject()));
+      if (outcome.getBoolean("output_tokens_estimated", false)) {
+        access.put("output_tokens_estimated", true);
+      }
       if (!sessions.containsKey(id)) {
         AccessLog.write(access);
       }
     }
+    checkDrained();
   }
 
   private void sweep(long now) {

@@ -21,6 +21,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import dev.claudeproxy.observe.AccessLog;
 import dev.claudeproxy.observe.ProxyMetrics;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -47,6 +48,10 @@ final class StreamSession {
   private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
   /** The most of an upstream error body kept to turn into an SSE error event. */
   private static final int MAX_ERROR_BODY = 64 * 1024;
+  private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[][] CHAT_CONTENT = {"\nevent: text\n".getBytes(StandardCharsets.US_ASCII),
+      "\nevent: thinking\n".getBytes(StandardCharsets.US_ASCII),
+      "\nevent: tool_use\n".getBytes(StandardCharsets.US_ASCII)};
 
   private final String id;
   private final HttpServerResponse response;
@@ -75,6 +80,8 @@ final class StreamSession {
   private long lastWriteAt;
   private long drainWaitSince = -1;
   private boolean firstData = true;
+  /** A content event has reached the client: time to first token is taken. */
+  private boolean contentSeen;
   private boolean finished;
   /** The upstream's head has arrived (it may not be written yet). */
   private boolean headSeen;
@@ -239,13 +246,55 @@ final class StreamSession {
     }
     if (firstData) {
       firstData = false;
+      long first = System.nanoTime() - access.startNanos();
+      access.put("first_event_ms", first / 1_000_000);
+      metrics.firstEvent(endpoint.wire(), first);
+    }
+    if (sse && !contentSeen && holdsContent(bytes)) {
+      // Time to first token is the first content the client gets, not the message_start that comes before it.
+      contentSeen = true;
       long ttft = System.nanoTime() - access.startNanos();
       access.put("ttft_ms", ttft / 1_000_000);
-      metrics.firstByte(endpoint.wire(), ttft);
+      metrics.firstToken(endpoint.wire(), ttft);
     }
     eventsSent += Math.max(0, events);
     metrics.forwarded(Math.max(0, events), bytes.length());
     pending.add(bytes, 0);
+  }
+
+  /**
+   * Whether {@code bytes} hold a content event: a {@code content_block_delta} on {@code /v1/messages}, a
+   * {@code text}, {@code thinking} or {@code tool_use} event on {@code /v1/chat}. Read only until the first one is
+   * found, so a stream pays for it in its first few messages alone.
+   */
+  private boolean holdsContent(Buffer bytes) {
+    ByteBuf buf = ((BufferInternal) bytes).getByteBuf();
+    if (endpoint == Endpoint.CHAT) {
+      for (byte[] marker : CHAT_CONTENT) {
+        if (contains(buf, marker)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return contains(buf, CONTENT_DELTA);
+  }
+
+  private static boolean contains(ByteBuf buf, byte[] marker) {
+    int end = buf.writerIndex() - marker.length;
+    byte first = marker[0];
+    for (int i = buf.readerIndex(); i <= end; i++) {
+      if (buf.getByte(i) == first) {
+        int j = 1;
+        while (j < marker.length && buf.getByte(i + j) == marker[j]) {
+          j++;
+        }
+        if (j == marker.length) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Writes the head and the bytes gathered so far, and grants credit for them as the client takes them. */

@@ -4,9 +4,6 @@ import io.vertx.core.json.JsonObject;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.time.Instant;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -152,11 +149,18 @@ public final class AccessLog {
     if (entry.indexOf("duration_ms") < 0) {
       entry.put("duration_ms", entry.elapsedMillis());
     }
-    LOG.info(entry.encode());
+    LineWriter writer = stdout;
+    if (writer != null) {
+      // Straight to the writer, not through java.util.logging: the JVM resets that (removing every handler) as soon
+      // as it begins to stop, and the lines of the streams that end during the drain would be lost.
+      writer.offer(entry.encode());
+    } else {
+      LOG.info(entry.encode());
+    }
   }
 
   /**
-   * Sends access lines to standard output, one JSON object a line, and not through the root handlers. Lines are
+   * Sends access lines to standard output, one JSON object a line, instead of the logger {@value #LOGGER}. Lines are
    * written in batches by a thread of their own (see {@link LineWriter}), so an event loop never waits on the
    * terminal or a pipe, nor makes a system call a line; if that thread falls more than 100,000 lines behind, lines
    * are dropped and the drop is counted in the next line written.
@@ -168,22 +172,5 @@ public final class AccessLog {
     LineWriter writer = new LineWriter("access-log", new FileOutputStream(FileDescriptor.out), 100_000, 20,
         lost -> "{\"access_log_dropped\":" + lost + "}", e -> { });
     stdout = writer;
-    Handler handler = new Handler() {
-      @Override
-      public void publish(LogRecord record) {
-        writer.offer(record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    handler.setLevel(Level.INFO);
-    LOG.setUseParentHandlers(false);
-    LOG.addHandler(handler);
   }
 }

@@ -27,7 +27,8 @@ public final class ProxyMetrics {
   private final Timer upstreamHead;
   /** Meters with labels, by their label values: built once, not looked up through a builder per call. */
   private final Map<String, Map<String, Timer>> durations = new ConcurrentHashMap<>();
-  private final Map<String, Timer> firstBytes = new ConcurrentHashMap<>();
+  private final Map<String, Timer> firstTokens = new ConcurrentHashMap<>();
+  private final Map<String, Timer> firstEvents = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
   /** Upstream answers by status, indexed by it: counted once per stream. */
   private final AtomicReferenceArray<Counter> statuses = new AtomicReferenceArray<>(600);
@@ -78,10 +79,18 @@ public final class ProxyMetrics {
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  public void firstByte(String endpoint, long nanos) {
-    firstBytes.computeIfAbsent(endpoint, k -> latency("claude_proxy_time_to_first_token",
-        "From request to the first streamed event", Duration.ofMinutes(10)).tags("endpoint", endpoint)
-        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  /** The first content of a stream (a text, thinking or tool-input delta) reached the client's side. */
+  public void firstToken(String endpoint, long nanos) {
+    firstTokens.computeIfAbsent(endpoint, k -> latency("claude_proxy_time_to_first_token",
+        "From request to the first content delta (text, thinking or tool input)", Duration.ofMinutes(10))
+        .tags("endpoint", endpoint).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The first bytes of an answer (for a stream, usually its {@code message_start}) reached the client's side. */
+  public void firstEvent(String endpoint, long nanos) {
+    firstEvents.computeIfAbsent(endpoint, k -> latency("claude_proxy_time_to_first_event",
+        "From request to the first bytes of the answer (a stream's message_start)", Duration.ofMinutes(10))
+        .tags("endpoint", endpoint).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /**

@@ -49,6 +49,9 @@ public final class SseParser {
   private Predicate<SseEvent> forwardOnEvent;
   private int forwardCut;
   private final Sink forwardSink = this::forwardEvent;
+  /** Where {@link #forward} reports each {@code content_block_delta}'s bytes; null when nobody counts them. */
+  private OutputEstimate content;
+  private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
   private interface Sink {
@@ -102,9 +105,23 @@ public final class SseParser {
     return out;
   }
 
+  /**
+   * Has {@link #forward} hand the bytes of each {@code content_block_delta} to {@code estimate}, in place, without
+   * building the event: the output of a stream that ends without its count is estimated from them.
+   */
+  void countContent(OutputEstimate estimate) {
+    this.content = estimate;
+  }
+
   private boolean forwardEvent(int start, int end, int nStart, int nEnd) {
-    if (nStart >= 0 && named(forwardNames, nStart, nEnd) && !forwardOnEvent.test(eventAt(start, end, nStart, nEnd))) {
-      return false;
+    if (nStart >= 0) {
+      if (content != null && nEnd - nStart == CONTENT_DELTA.length
+          && Arrays.equals(bytes, nStart, nEnd, CONTENT_DELTA, 0, CONTENT_DELTA.length)) {
+        content.delta(bytes, start, end);
+      }
+      if (named(forwardNames, nStart, nEnd) && !forwardOnEvent.test(eventAt(start, end, nStart, nEnd))) {
+        return false;
+      }
     }
     forwardedEvents++;
     forwardCut = end;

@@ -20,6 +20,9 @@ public final class StreamFacts {
   private boolean sawStop;
   private JsonObject upstreamError;
   private boolean malformed;
+  /** Whether the upstream gave its final count (a {@code message_delta}'s usage, or a whole Message's). */
+  private boolean finalCount;
+  private final OutputEstimate output = new OutputEstimate();
 
   /**
    * Takes one upstream event. Only the events that carry facts are read, and of {@code message_start} and
@@ -61,9 +64,11 @@ public final class StreamFacts {
   }
 
   private boolean deltaEventField(JsonParser p, String name, JsonToken value) throws IOException {
-    return value == JsonToken.START_OBJECT
-        && (name.equals("delta") && JsonFields.fields(p, this::deltaField)
-            || name.equals("usage") && JsonFields.fields(p, this::usageField));
+    if (value == JsonToken.START_OBJECT && name.equals("usage")) {
+      finalCount = true;
+      return JsonFields.fields(p, this::usageField);
+    }
+    return value == JsonToken.START_OBJECT && name.equals("delta") && JsonFields.fields(p, this::deltaField);
   }
 
   private boolean messageField(JsonParser p, String name, JsonToken value) throws IOException {
@@ -103,6 +108,7 @@ public final class StreamFacts {
       stopReason = reason;
     }
     merge(message.getJsonObject("usage"));
+    finalCount = true;
     sawStop = true;
   }
 
@@ -136,6 +142,16 @@ public final class StreamFacts {
     return usage;
   }
 
+  /** The estimate of the output the content deltas carried (see {@link #summary}). */
+  OutputEstimate output() {
+    return output;
+  }
+
+  /** Has {@code parser}'s {@link SseParser#forward} hand this stream's content deltas to the output estimate. */
+  public void countContentOf(SseParser parser) {
+    parser.countContent(output);
+  }
+
   public String stopReason() {
     return stopReason;
   }
@@ -161,9 +177,25 @@ public final class StreamFacts {
     return messageId;
   }
 
-  /** The summary sent with the bus {@code end} event. */
+  /**
+   * The summary sent with the bus {@code end} event. A stream that ended without the upstream's final count (cut,
+   * cancelled, failed, timed out) has the output tokens estimated from the content deltas it received, unless the
+   * last count the upstream gave is higher; then {@code output_tokens_estimated} is true.
+   */
   public JsonObject summary(String outcome) {
-    JsonObject s = new JsonObject().put("outcome", outcome).put("usage", usage.copy());
+    JsonObject counted = usage.copy();
+    boolean estimated = false;
+    if (!finalCount && output.deltas() > 0) {
+      long reported = usage.getValue("output_tokens") instanceof Number n ? n.longValue() : 0;
+      if (output.tokens() > reported) {
+        counted.put("output_tokens", output.tokens());
+        estimated = true;
+      }
+    }
+    JsonObject s = new JsonObject().put("outcome", outcome).put("usage", counted);
+    if (estimated) {
+      s.put("output_tokens_estimated", true);
+    }
     if (stopReason != null) {
       s.put("stop_reason", stopReason);
     }

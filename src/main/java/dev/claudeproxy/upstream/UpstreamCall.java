@@ -112,6 +112,7 @@ final class UpstreamCall {
     this.chat = start.endpoint() == Endpoint.CHAT ? new ChatTranslator(facts) : null;
     this.startedAt = System.currentTimeMillis();
     this.unsent = new PassBatch(vertx.getOrCreateContext(), this::sendUnsent);
+    facts.countContentOf(parser);
   }
 
   void begin() {
@@ -251,6 +252,10 @@ final class UpstreamCall {
       Buffer batch = Buffer.buffer(chunk.length() + 64);
       int[] events = {0};
       parser.feed(chunk, event -> {
+        if ("content_block_delta".equals(event.name())) {
+          byte[] bytes = event.raw().getBytes();
+          facts.output().delta(bytes, 0, bytes.length);
+        }
         if (!facts.malformed() && observeFact(event)) {
           events[0] += chat.translate(event, batch);
         }

@@ -31,8 +31,14 @@ import java.util.logging.Logger;
  */
 public final class UsageLedger implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(UsageLedger.class.getName());
+  /**
+   * The counters of a row: the usage counters of the API, then how many of the output tokens were estimated (streams
+   * that ended without the upstream's count), then the calls.
+   */
   static final String[] COUNTERS = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
-      "cache_read_input_tokens", "requests"};
+      "cache_read_input_tokens", "estimated_output_tokens", "requests"};
+  private static final int TOKEN_COUNTERS = 4;
+  private static final int ESTIMATED = 4;
 
   private final LongSupplier clock;
   private final Path journal;
@@ -102,17 +108,36 @@ public final class UsageLedger implements AutoCloseable {
     }
   }
 
-  /** Adds a finished call's usage (cumulative counters as the stream last reported them). */
-  public void record(String userId, String model, JsonObject usage) {
+  /** Whether a usage object holds any token count above zero: only such calls make rows. */
+  public static boolean carriesTokens(JsonObject usage) {
+    for (int i = 0; i < TOKEN_COUNTERS; i++) {
+      if (usage.getValue(COUNTERS[i]) instanceof Number n && n.longValue() > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Adds a finished call's usage (cumulative counters as the stream last reported them).
+   *
+   * @param outputEstimated whether {@code output_tokens} is the proxy's estimate rather than the upstream's count
+   */
+  public void record(String userId, String model, JsonObject usage, boolean outputEstimated) {
     String day = today();
     String m = model == null ? "unknown" : model;
     JsonLine line = new JsonLine().field("day", day).field("user", userId).field("model", m);
     synchronized (this) {
       long[] counters = slot(day, userId, m);
-      for (int i = 0; i < COUNTERS.length - 1; i++) {
+      for (int i = 0; i < TOKEN_COUNTERS; i++) {
         long v = usage.getValue(COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
         counters[i] += v;
         line.field(COUNTERS[i], v);
+      }
+      if (outputEstimated) {
+        long v = usage.getValue("output_tokens") instanceof Number n ? n.longValue() : 0;
+        counters[ESTIMATED] += v;
+        line.field(COUNTERS[ESTIMATED], v);
       }
       counters[COUNTERS.length - 1]++;
       line.field("requests", 1);

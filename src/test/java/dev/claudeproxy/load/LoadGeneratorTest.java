@@ -65,6 +65,18 @@ class LoadGeneratorTest {
   }
 
   @Test
+  void timeToFirstTokenIsTheFirstContentNotTheFirstEvent() {
+    // The simulator sends message_start at once and the first delta 300 ms later.
+    for (String endpoint : new String[] {"messages", "chat"}) {
+      LoadReport report = run(endpoint, 4, 8, Map.of("x-sim-ttft-ms", "300"));
+      JsonObject ttft = report.summary().getJsonObject("time_to_first_token_ms");
+      assertTrue(report.clean(), report.summary().encodePrettily());
+      assertEquals(8, ttft.getLong("count"));
+      assertTrue(ttft.getDouble("p50") >= 300, endpoint + ": " + ttft.encode());
+    }
+  }
+
+  @Test
   void catchesStreamsThatBreak() {
     LoadReport cut = run("messages", 20, 40, Map.of("x-sim-scenario", "disconnect"));
     assertFalse(cut.clean());
