@@ -128,3 +128,14 @@ export async function reference(proxy, body) {
     toolUse: of('tool_use')[0],
   };
 }
+
+/** A fetch that keeps the JSON body of each request it sends, so a test can ask for the reference reply of it. */
+export function recordingFetch() {
+  const bodies = [];
+  const f = async (input, init) => {
+    if (init?.body && typeof init.body === 'string') bodies.push(JSON.parse(init.body));
+    return fetch(input, init);
+  };
+  f.bodies = bodies;
+  return f;
+}
