@@ -17,9 +17,8 @@ const require = createRequire(import.meta.url);
 // suite does not depend on the wrapper's postinstall having linked it.
 const CLAUDE = join(dirname(require.resolve(`@anthropic-ai/claude-code-${process.platform}-${process.arch}/package.json`)),
   'claude');
-// TODO(simulator, branch sim): Claude Code's default model (claude-opus-4-8[1m]) gets 404 from the simulator, and its
-// mid-conversation system messages a 400. Every check passes with --model claude-sonnet-4-6; drop the todo once the
-// simulator's fix is merged.
+// TODO(simulator, branch sim): Claude Code's default model (claude-opus-4-8[1m]) gets 404 from the simulator. Every
+// check passes with ANTHROPIC_MODEL=claude-sonnet-4-6; drop the todo once the simulator's fix is merged.
 const TODO = { todo: 'the simulator refuses Claude Code\'s default model claude-opus-4-8 (404); fix on branch sim' };
 let proxy;
 let scratch;
