@@ -89,7 +89,7 @@ class StreamRelayTest {
 
   @Test
   void passesInvalidRequestErrorsFromUpstreamThrough() {
-    String unknownModel = REQUEST.replace("claude-sonnet-4-6", "claude-nonexistent-9");
+    String unknownModel = REQUEST.replace("claude-sonnet-4-6", "nonexistent-model-9");
     HttpResponse<String> r = stack.post("/v1/messages", unknownModel, stack.jsonHeaders(Map.of()));
     assertEquals(404, r.statusCode());
     assertTrue(r.body().contains("not_found_error"), r.body());

@@ -4,6 +4,7 @@ import dev.claudeproxy.api.ApiError;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -11,11 +12,15 @@ import java.util.regex.Pattern;
  * Checks a Messages (or count_tokens) body the way the real API does, returning the error it would send. Every
  * caller mistake maps to a 4xx here, so no malformed input can reach the reply code and turn into a 500.
  *
- * <p>Unknown fields are accepted: SDKs add new optional fields faster than a simulator can list them.
+ * <p>Liberal where the real API is: new content block types, typed server tools and the fields of current request
+ * shapes pass as sent; only unknown top-level fields are refused, as the real API does. Consecutive turns with the
+ * same role are merged by the real API, so they are not an error; {@code role: "system"} messages are accepted
+ * under the {@value #MID_CONVERSATION_SYSTEM} beta or {@code anthropic-version} {@value #VERSION_2026}.
  */
 public final class RequestValidator {
   public static final String VERSION_2023 = "2023-06-01";
   public static final String VERSION_2026 = "2026-10-21";
+  public static final String MID_CONVERSATION_SYSTEM = "mid-conversation-system-2026-04-07";
 
   private static final Pattern TOOL_NAME = Pattern.compile("^[a-zA-Z0-9_-]{1,128}$");
   private static final int MAX_MESSAGES = 100_000;
@@ -34,26 +39,47 @@ public final class RequestValidator {
     return null;
   }
 
+  /**
+   * The betas a request asks for: every {@code anthropic-beta} header line, each a comma-separated list, trimmed.
+   */
+  public static Set<String> betas(List<String> headerValues) {
+    Set<String> out = new HashSet<>();
+    for (String line : headerValues) {
+      for (String beta : line.split(",")) {
+        if (!beta.isBlank()) {
+          out.add(beta.trim());
+        }
+      }
+    }
+    return out;
+  }
+
   /** A {@code POST /v1/messages} body; null when valid. */
-  public static ApiError checkMessages(JsonObject body, String version) {
-    return check(body, version, true);
+  public static ApiError checkMessages(JsonObject body, String version, Set<String> betas, SimulatorConfig config) {
+    return check(body, version, betas, config, true);
   }
 
   /** A {@code POST /v1/messages/count_tokens} body; null when valid. */
-  public static ApiError checkCountTokens(JsonObject body, String version) {
-    return check(body, version, false);
+  public static ApiError checkCountTokens(JsonObject body, String version, Set<String> betas,
+      SimulatorConfig config) {
+    return check(body, version, betas, config, false);
   }
 
-  /** Top-level fields of a Messages request; like the real API, anything else is refused. */
+  /**
+   * Top-level fields of a Messages request (the official TypeScript SDK 1.17's request types, beta ones included,
+   * and the sampling fields of 2023-06-01); like the real API, anything else is refused.
+   */
   private static final Set<String> MESSAGES_FIELDS = Set.of("model", "max_tokens", "messages", "system", "stream",
       "temperature", "top_p", "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "metadata",
       "service_tier", "container", "output_config", "output_format", "cache_control", "inference_geo", "mcp_servers",
-      "context_management");
+      "context_management", "compaction", "diagnostics", "speed", "billing_policy", "fallbacks",
+      "fallback_credit_token", "thread");
   private static final Set<String> COUNT_TOKENS_FIELDS = Set.of("model", "messages", "system", "tools",
       "tool_choice", "thinking", "output_config", "output_format", "cache_control", "mcp_servers",
-      "context_management");
+      "context_management", "compaction", "speed", "billing_policy");
 
-  private static ApiError check(JsonObject body, String version, boolean messagesEndpoint) {
+  private static ApiError check(JsonObject body, String version, Set<String> betas, SimulatorConfig config,
+      boolean messagesEndpoint) {
     Set<String> known = messagesEndpoint ? MESSAGES_FIELDS : COUNT_TOKENS_FIELDS;
     for (String field : body.fieldNames()) {
       if (!known.contains(field)) {
@@ -67,7 +93,7 @@ public final class RequestValidator {
     if (!(model instanceof String modelId) || modelId.isBlank()) {
       return bad("model: Input should be a valid string");
     }
-    ModelCatalog.ModelInfo info = ModelCatalog.find(modelId);
+    ModelCatalog.ModelInfo info = config.models().resolve(modelId, config.strictModels());
     Long maxTokens = null;
     if (messagesEndpoint) {
       Object mt = body.getValue("max_tokens");
@@ -82,7 +108,8 @@ public final class RequestValidator {
         return bad("max_tokens: Input should be greater than or equal to 0");
       }
     }
-    ApiError e = checkMessagesArray(body.getValue("messages"));
+    boolean systemMessages = betas.contains(MID_CONVERSATION_SYSTEM) || VERSION_2026.equals(version);
+    ApiError e = checkMessagesArray(body.getValue("messages"), systemMessages);
     if (e == null) {
       e = checkSystem(body.getValue("system"));
     }
@@ -119,10 +146,18 @@ public final class RequestValidator {
       return bad("max_tokens: " + maxTokens + " > " + info.maxTokens()
           + ", which is the maximum allowed number of output tokens for " + modelId);
     }
+    if (messagesEndpoint) {
+      // The same estimate that usage reports, so a prompt is refused exactly when its input_tokens would not fit.
+      int inputTokens = ReplyPlan.estimateInputTokens(body);
+      int window = info.contextWindow(betas);
+      if (inputTokens > window) {
+        return bad("prompt is too long: " + inputTokens + " tokens > " + window + " maximum");
+      }
+    }
     return null;
   }
 
-  private static ApiError checkMessagesArray(Object value) {
+  private static ApiError checkMessagesArray(Object value, boolean systemMessages) {
     if (value == null) {
       return bad("messages: Field required");
     }
@@ -135,7 +170,7 @@ public final class RequestValidator {
     if (messages.size() > MAX_MESSAGES) {
       return bad("messages: too many messages (at most " + MAX_MESSAGES + ")");
     }
-    String previous = null;
+    boolean turns = false;
     for (int i = 0; i < messages.size(); i++) {
       String where = "messages." + i;
       if (!(messages.getValue(i) instanceof JsonObject m)) {
@@ -145,21 +180,62 @@ public final class RequestValidator {
       if (role == null) {
         return bad(where + ".role: Field required");
       }
-      if (!"user".equals(role) && !"assistant".equals(role)) {
-        return bad(where + ".role: Input should be 'user' or 'assistant'");
+      if ("system".equals(role) && systemMessages) {
+        ApiError e = checkSystemMessage(m, where);
+        if (e != null) {
+          return e;
+        }
+        continue;
       }
-      if (i == 0 && !"user".equals(role)) {
+      if (!"user".equals(role) && !"assistant".equals(role)) {
+        return bad(where + ".role: Input should be 'user' or 'assistant'"
+            + ("system".equals(role) ? " (system messages need the anthropic-beta " + MID_CONVERSATION_SYSTEM + ")"
+                : ""));
+      }
+      if (!turns && !"user".equals(role)) {
         return bad("messages: first message must use the \"user\" role");
       }
-      if (role.equals(previous)) {
-        return bad("messages: roles must alternate between \"user\" and \"assistant\", but found multiple \""
-            + role + "\" roles in a row");
-      }
-      previous = (String) role;
+      turns = true;
       boolean finalAssistant = i == messages.size() - 1 && "assistant".equals(role);
       ApiError e = checkContent(m.getValue("content"), where, finalAssistant);
       if (e != null) {
         return e;
+      }
+    }
+    if (!turns) {
+      return bad("messages: at least one \"user\" message is required");
+    }
+    return null;
+  }
+
+  /** A {@code role: "system"} message: text (or tool list changes), per-turn output_config, or both. */
+  private static ApiError checkSystemMessage(JsonObject m, String where) {
+    Object content = m.getValue("content");
+    Object outputConfig = m.getValue("output_config");
+    if (outputConfig != null && !(outputConfig instanceof JsonObject)) {
+      return bad(where + ".output_config: Input should be a valid dictionary");
+    }
+    Object clearAt = m.getValue("clear_at");
+    if (clearAt != null && !"never".equals(clearAt) && !"next_user_message".equals(clearAt)) {
+      return bad(where + ".clear_at: Input should be 'never' or 'next_user_message'");
+    }
+    if (content == null) {
+      return outputConfig == null ? bad(where + ": a system message needs content or output_config") : null;
+    }
+    if (content instanceof String text) {
+      return text.isEmpty() && outputConfig == null ? bad(where + ".content: system messages must be non-empty")
+          : null;
+    }
+    if (!(content instanceof JsonArray blocks)) {
+      return bad(where + ".content: Input should be a valid string or a list of text blocks");
+    }
+    for (int j = 0; j < blocks.size(); j++) {
+      String at = where + ".content." + j;
+      if (!(blocks.getValue(j) instanceof JsonObject b) || !(b.getValue("type") instanceof String type)) {
+        return bad(at + ": Input should be a content block with a type");
+      }
+      if (type.equals("text") && (!(b.getValue("text") instanceof String t) || t.isEmpty())) {
+        return bad(at + ".text: text content blocks must be non-empty");
       }
     }
     return null;
@@ -297,14 +373,20 @@ public final class RequestValidator {
       if (!(tools.getValue(i) instanceof JsonObject t)) {
         return bad(at + ": Input should be a valid dictionary");
       }
-      if (!(t.getValue("name") instanceof String name)) {
-        return bad(at + ".name: Field required");
-      }
       Object type = t.getValue("type");
       if (type != null && !(type instanceof String)) {
         return bad(at + ".type: Input should be a valid string");
       }
-      if (type == null || "custom".equals(type)) {
+      boolean custom = type == null || "custom".equals(type);
+      Object n = t.getValue("name");
+      if (n == null && !custom) {
+        // Typed toolsets (mcp_toolset, browser_toolset_..., computer_toolset_...) carry no name.
+        continue;
+      }
+      if (!(n instanceof String name)) {
+        return bad(at + ".name: Field required");
+      }
+      if (custom) {
         if (!TOOL_NAME.matcher(name).matches()) {
           return bad(at + ".name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'");
         }
@@ -360,7 +442,7 @@ public final class RequestValidator {
       return bad("thinking: Input should be an object with a type");
     }
     switch (type) {
-      case "disabled", "adaptive" -> {
+      case "disabled", "adaptive", "between_tools" -> {
         return null;
       }
       case "enabled" -> {
@@ -381,7 +463,7 @@ public final class RequestValidator {
         return null;
       }
       default -> {
-        return bad("thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'");
+        return bad("thinking.type: Input should be 'enabled', 'adaptive', 'between_tools' or 'disabled'");
       }
     }
   }

@@ -145,7 +145,8 @@ final class SimulatorApi {
       return;
     }
     String version = req.getHeader("anthropic-version");
-    ApiError invalid = RequestValidator.checkMessages(body, version);
+    ApiError invalid = RequestValidator.checkMessages(body, version,
+        RequestValidator.betas(req.headers().getAll("anthropic-beta")), config);
     if (invalid != null) {
       sendError(req, requestId, invalid, knobs);
       return;
@@ -276,7 +277,8 @@ final class SimulatorApi {
     if (body == null) {
       return;
     }
-    ApiError invalid = RequestValidator.checkCountTokens(body, req.getHeader("anthropic-version"));
+    ApiError invalid = RequestValidator.checkCountTokens(body, req.getHeader("anthropic-version"),
+        RequestValidator.betas(req.headers().getAll("anthropic-beta")), config);
     if (invalid != null) {
       sendError(req, requestId, invalid, null);
       return;
@@ -306,14 +308,15 @@ final class SimulatorApi {
       sendError(req, requestId, ApiError.invalidRequest("after_id and before_id cannot both be set"), null);
       return;
     }
-    sendJson(req, requestId, 200, ModelCatalog.page(limit, after, before));
+    sendJson(req, requestId, 200, config.models().page(limit, after, before));
   }
 
   private void getModel(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
     String requestId = ctx.get("requestId");
     String id = ctx.pathParam("id");
-    ModelCatalog.ModelInfo model = ModelCatalog.find(id);
+    // Only listed models (and their aliases): an unknown id accepted for messages is still not in the catalogue.
+    ModelCatalog.ModelInfo model = config.models().find(id);
     if (model == null) {
       sendError(req, requestId, ApiError.notFound("model: " + id), null);
       return;

@@ -2,6 +2,7 @@ package dev.claudeproxy.simulator;
 
 import dev.claudeproxy.config.ConfigException;
 import dev.claudeproxy.config.Settings;
+import java.nio.file.Path;
 
 /**
  * Every knob of the simulator, validated once at start-up so that request handling never has to re-check them.
@@ -9,7 +10,7 @@ import dev.claudeproxy.config.Settings;
  * <p>Flat keys (the same names work as environment variables): {@code SIM_HOST}, {@code SIM_PORT},
  * {@code SIM_API_KEY}, {@code SIM_TTFT_MS}, {@code SIM_TOKENS_PER_SECOND}, {@code SIM_JITTER},
  * {@code SIM_OUTPUT_TOKENS}, {@code SIM_SCENARIO}, {@code SIM_SLOW_FIRST_TOKEN_MS}, {@code SIM_RETRY_AFTER_S},
- * {@code SIM_FAULT_AFTER_DELTAS}, {@code SIM_INSTANCES}.
+ * {@code SIM_FAULT_AFTER_DELTAS}, {@code SIM_INSTANCES}, {@code SIM_MODELS}, {@code SIM_STRICT_MODELS}.
  *
  * @param host the interface to bind
  * @param port the port to bind; 0 picks a free one
@@ -23,6 +24,9 @@ import dev.claudeproxy.config.Settings;
  * @param retryAfterSeconds the {@code retry-after} value sent with 429 and 529 (fractions allowed)
  * @param faultAfterDeltas how many content deltas go out before a mid-stream fault strikes
  * @param instances how many server verticles (event loops) to deploy
+ * @param models the model catalog: the built-in one, or the file {@code SIM_MODELS} names
+ * @param strictModels when true, a model not in the catalog gets the real API's 404; otherwise any other
+ *     {@code claude-*} id is accepted (with a warning once per id) under the catalog's unknown-model limits
  */
 public record SimulatorConfig(
     String host,
@@ -36,7 +40,9 @@ public record SimulatorConfig(
     long slowFirstTokenMs,
     double retryAfterSeconds,
     int faultAfterDeltas,
-    int instances) {
+    int instances,
+    ModelCatalog models,
+    boolean strictModels) {
 
   public static final String HOST = "SIM_HOST";
   public static final String PORT = "SIM_PORT";
@@ -50,6 +56,8 @@ public record SimulatorConfig(
   public static final String RETRY_AFTER_S = "SIM_RETRY_AFTER_S";
   public static final String FAULT_AFTER_DELTAS = "SIM_FAULT_AFTER_DELTAS";
   public static final String INSTANCES = "SIM_INSTANCES";
+  public static final String MODELS = "SIM_MODELS";
+  public static final String STRICT_MODELS = "SIM_STRICT_MODELS";
 
   /** Upper bound for a configured reply; keeps a typo from asking for a stream that never ends. */
   public static final int MAX_OUTPUT_TOKENS = 10_000_000;
@@ -76,6 +84,9 @@ public record SimulatorConfig(
     }
     check(FAULT_AFTER_DELTAS, faultAfterDeltas, 0, Integer.MAX_VALUE);
     check(INSTANCES, instances, 1, 1024);
+    if (models == null) {
+      throw new ConfigException(MODELS + ": no model catalog");
+    }
   }
 
   private static void check(String key, long value, long min, long max) {
@@ -86,7 +97,7 @@ public record SimulatorConfig(
 
   public static SimulatorConfig defaults() {
     return new SimulatorConfig("127.0.0.1", 9000, null, 300, 60, 0.2, 60, null, 5000, 1, 3,
-        Runtime.getRuntime().availableProcessors());
+        Runtime.getRuntime().availableProcessors(), ModelCatalog.builtIn(), false);
   }
 
   /** Reads the flat keys; absent keys keep their defaults. */
@@ -101,6 +112,7 @@ public record SimulatorConfig(
         throw new ConfigException(SCENARIO + ": " + e.getMessage());
       }
     }
+    String modelsFile = s.string(MODELS, null);
     return new SimulatorConfig(
         s.string(HOST, d.host),
         s.integer(PORT, d.port),
@@ -113,58 +125,70 @@ public record SimulatorConfig(
         s.longValue(SLOW_FIRST_TOKEN_MS, d.slowFirstTokenMs),
         s.decimal(RETRY_AFTER_S, d.retryAfterSeconds),
         s.integer(FAULT_AFTER_DELTAS, d.faultAfterDeltas),
-        s.integer(INSTANCES, d.instances));
+        s.integer(INSTANCES, d.instances),
+        modelsFile == null || modelsFile.isBlank() ? d.models : ModelCatalog.fromFile(Path.of(modelsFile.trim())),
+        s.bool(STRICT_MODELS, d.strictModels));
   }
 
   public SimulatorConfig withHost(String v) {
     return new SimulatorConfig(v, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withPort(int v) {
     return new SimulatorConfig(host, v, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withApiKey(String v) {
     return new SimulatorConfig(host, port, v, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   /** TTFT, rate and jitter together, since tests nearly always set all three. */
   public SimulatorConfig withTiming(long ttft, double tps, double jit) {
     return new SimulatorConfig(host, port, apiKey, ttft, tps, jit, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withOutputTokens(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, v, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withScenario(Scenario v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, v,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withSlowFirstTokenMs(long v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        v, retryAfterSeconds, faultAfterDeltas, instances);
+        v, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withRetryAfterSeconds(double v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, v, faultAfterDeltas, instances);
+        slowFirstTokenMs, v, faultAfterDeltas, instances, models, strictModels);
   }
 
   public SimulatorConfig withFaultAfterDeltas(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, v, instances);
+        slowFirstTokenMs, retryAfterSeconds, v, instances, models, strictModels);
+  }
+
+  public SimulatorConfig withModels(ModelCatalog v) {
+    return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, v, strictModels);
+  }
+
+  public SimulatorConfig withStrictModels(boolean v) {
+    return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, v);
   }
 
   public SimulatorConfig withInstances(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v, models, strictModels);
   }
 
   /** Never prints the key itself. */
@@ -174,6 +198,7 @@ public record SimulatorConfig(
         + ", ttftMs=" + ttftMs + ", tokensPerSecond=" + tokensPerSecond + ", jitter=" + jitter
         + ", outputTokens=" + outputTokens + ", scenario=" + (scenario == null ? "none" : scenario.text())
         + ", slowFirstTokenMs=" + slowFirstTokenMs + ", retryAfterSeconds=" + retryAfterSeconds
-        + ", faultAfterDeltas=" + faultAfterDeltas + ", instances=" + instances + "]";
+        + ", faultAfterDeltas=" + faultAfterDeltas + ", instances=" + instances + ", models="
+        + models.models().size() + ", strictModels=" + strictModels + "]";
   }
 }

@@ -45,7 +45,7 @@ class EndpointsTest {
   void modelsListIsPaginated() {
     JsonObject all = models("");
     JsonArray data = all.getJsonArray("data");
-    assertEquals(ModelCatalog.MODELS.size(), data.size(), "default limit 20 covers the catalogue");
+    assertEquals(sim.config().models().models().size(), data.size(), "default limit 20 covers the catalogue");
     assertFalse(all.getBoolean("has_more"));
     for (int i = 0; i < data.size(); i++) {
       JsonObject m = data.getJsonObject(i);
@@ -70,7 +70,7 @@ class EndpointsTest {
       }
       after = page.getString("last_id");
     }
-    assertEquals(ModelCatalog.MODELS.stream().map(ModelCatalog.ModelInfo::id).toList(), walked);
+    assertEquals(sim.config().models().models().stream().map(ModelCatalog.ModelInfo::id).toList(), walked);
     // before_id gives the page just before it.
     String fifth = walked.get(4);
     JsonObject before = models("?limit=2&before_id=" + fifth);
@@ -86,10 +86,10 @@ class EndpointsTest {
 
   @Test
   void singleModel() {
-    HttpResponse<String> r = SimTestSupport.get(sim, "/v1/models/claude-sonnet-4-5", "x-api-key", KEY,
+    HttpResponse<String> r = SimTestSupport.get(sim, "/v1/models/claude-opus-4-8", "x-api-key", KEY,
         "anthropic-version", "2023-06-01");
     assertEquals(200, r.statusCode());
-    assertEquals("Claude Sonnet 4.5", new JsonObject(r.body()).getString("display_name"));
+    assertEquals("Claude Opus 4.8", new JsonObject(r.body()).getString("display_name"));
     InvalidRequestTest.assertError(SimTestSupport.get(sim, "/v1/models/claude-unknown", "x-api-key", KEY,
         "anthropic-version", "2023-06-01"), 404, "not_found_error", "claude-unknown");
   }

@@ -160,9 +160,9 @@ class SdkFaultsTest {
     assertThrows(UnauthorizedException.class, () -> AnthropicOkHttpClient.builder().baseUrl(sim.baseUrl())
         .apiKey("wrong").maxRetries(0).build().messages().create(params("auth", null)));
     assertThrows(NotFoundException.class, () -> noRetries.messages().create(MessageCreateParams.builder()
-        .model("claude-imaginary-1").maxTokens(10).addUserMessage("x").build()));
+        .model("imaginary-model-1").maxTokens(10).addUserMessage("x").build()));
     BadRequestException bad = assertThrows(BadRequestException.class, () -> noRetries.messages().create(
-        MessageCreateParams.builder().model("claude-3-haiku-20240307").maxTokens(100_000).addUserMessage("x")
+        MessageCreateParams.builder().model("claude-haiku-4-5").maxTokens(100_000).addUserMessage("x")
             .build()));
     assertEquals("invalid_request_error", errorType(bad));
   }

@@ -167,7 +167,7 @@ class SdkStreamingTest {
         .addUserMessage("count me").build()).inputTokens();
     assertTrue(tokens >= 1);
     List<ModelInfo> models = client.models().list().data();
-    assertEquals(ModelCatalog.MODELS.get(0).id(), models.get(0).id());
-    assertEquals("Claude Sonnet 4.5", client.models().retrieve("claude-sonnet-4-5").displayName());
+    assertEquals(sim.config().models().models().get(0).id(), models.get(0).id());
+    assertEquals("Claude Sonnet 4.6", client.models().retrieve("claude-sonnet-4-6").displayName());
   }
 }
