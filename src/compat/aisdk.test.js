@@ -33,11 +33,8 @@ function errorsOf(parts) {
 // The tests after the first set a budget of their own, so that only the first depends on the default max_tokens.
 const BUDGET = 4096;
 
-// TODO(simulator, branch sim): the AI SDK's default max_tokens for claude-sonnet-4-6 is 128000, which the simulator
-// refuses (it caps the model at 64,000; the real model allows 128K). Drop the todo once that fix is merged.
-test('streamText with defaults adds up to the simulator reply', {
-  todo: 'simulator refuses the default max_tokens 128000 for claude-sonnet-4-6 (fix on branch sim)',
-}, async () => {
+// The AI SDK's default max_tokens for claude-sonnet-4-6 is the model's limit, 128000.
+test('streamText with defaults adds up to the simulator reply', async () => {
   const { fetch, anthropic } = provider();
   const result = streamText({ model: anthropic(MODEL), prompt: 'Say hello from the AI SDK', maxRetries: 0 });
   const parts = await drain(result);

@@ -17,9 +17,6 @@ const require = createRequire(import.meta.url);
 // suite does not depend on the wrapper's postinstall having linked it.
 const CLAUDE = join(dirname(require.resolve(`@anthropic-ai/claude-code-${process.platform}-${process.arch}/package.json`)),
   'claude');
-// TODO(simulator, branch sim): Claude Code's default model (claude-opus-4-8[1m]) gets 404 from the simulator. Every
-// check passes with ANTHROPIC_MODEL=claude-sonnet-4-6; drop the todo once the simulator's fix is merged.
-const TODO = { todo: 'the simulator refuses Claude Code\'s default model claude-opus-4-8 (404); fix on branch sim' };
 let proxy;
 let scratch;
 
@@ -93,7 +90,7 @@ function describe(run) {
   return `exit ${run.code}, result ${JSON.stringify(run.result)}, stderr ${run.stderr.slice(0, 500)}`;
 }
 
-test('text: a default-model answer streams and ends in a success result', TODO, async () => {
+test('text: a default-model answer streams and ends in a success result', async () => {
   const before = await proxy.stats();
   const run = await claude('Say hello from Claude Code');
   assert.equal(run.code, 0, describe(run));
@@ -108,7 +105,7 @@ test('text: a default-model answer streams and ends in a success result', TODO, 
   assert.equal(run.result.usage.output_tokens, after.deltas - before.deltas);
 });
 
-test('thinking: on by default, streamed and signed', TODO, async () => {
+test('thinking: on by default, streamed and signed', async () => {
   const run = await claude('Think about it, then answer');
   assert.equal(run.code, 0, describe(run));
   const thinking = blocks(run.lines).filter((b) => b.type === 'thinking');
@@ -121,7 +118,7 @@ test('thinking: on by default, streamed and signed', TODO, async () => {
 // Claude Code's tools stay off in the other checks (the simulator answers every tool list with a tool call). Here it
 // gets one read-only tool, Glob, in its empty scratch directory: the simulator calls it, Claude Code runs it and
 // sends the result back, and the second answer is text.
-test('tools: a tool call, its result sent back, then the answer', TODO, async () => {
+test('tools: a tool call, its result sent back, then the answer', async () => {
   const run = await claude('List the files here', { tools: 'Glob' });
   assert.equal(run.code, 0, describe(run));
   const calls = blocks(run.lines).filter((b) => b.type === 'tool_use');
@@ -137,7 +134,7 @@ test('tools: a tool call, its result sent back, then the answer', TODO, async ()
   assert.ok(run.result.result.length > 0);
 });
 
-test('a mid-stream error ends the run as an error', TODO, async () => {
+test('a mid-stream error ends the run as an error', async () => {
   // Claude Code retries an overloaded stream up to ten times with backoff; without retries the error is its result.
   const run = await claude('Fail midway', {
     headers: MIDSTREAM_ERROR,
@@ -150,7 +147,7 @@ test('a mid-stream error ends the run as an error', TODO, async () => {
     'some of the stream arrived before the error');
 });
 
-test('a killed run cancels its stream at the simulator', TODO, async () => {
+test('a killed run cancels its stream at the simulator', async () => {
   const before = (await proxy.stats()).streamsCancelled;
   let deltas = 0;
   const run = await claude('Stream slowly', {
