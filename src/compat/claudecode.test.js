@@ -99,6 +99,10 @@ test('text: a default-model answer streams and ends in a success result', async 
   assert.ok(text.length > 20, describe(run));
   assert.equal(run.result.result, text);
   assert.equal(streamed(run.lines, 'text_delta', 'text'), text);
+  // Its own default model went upstream (the init line names it, with a context-window suffix such as [1m]).
+  const init = run.lines.find((l) => l.type === 'system' && l.subtype === 'init');
+  const answered = run.lines.find((l) => l.type === 'assistant').message.model;
+  assert.equal(answered, init.model.replace(/\[\w+\]$/, ''));
   // One simulator delta is one output token: Claude Code's count must be the simulator's.
   const after = await proxy.stats();
   assert.equal(after.streamsCompleted - before.streamsCompleted, 1);
