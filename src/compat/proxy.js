@@ -43,7 +43,7 @@ export async function startProxy() {
       // The access log is JSON on the same stream; only the banner is read.
       if (!line.startsWith('{')) output.push(line + '\n');
       let m;
-      if ((m = /listening on (http:\/\/\S+)/.exec(line))) found.url = m[1];
+      if ((m = /; open (http:\/\/[^\s/]+)/.exec(line))) found.url = m[1];
       if ((m = /built-in Claude simulator at (http:\/\/[^\s,]+)/.exec(line))) found.simUrl = m[1];
       if ((m = /^Development API key: (\S+)/.exec(line))) {
         found.key = m[1];

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.logging.Logger;
 
 /**
  * One HTTP verticle instance's side of the bus: its inbox, where the events of all its streams arrive; the sending of
@@ -34,6 +35,7 @@ import java.util.UUID;
  * workers of open streams are still there.
  */
 final class StreamDispatcher {
+  private static final Logger LOG = Logger.getLogger(StreamDispatcher.class.getName());
   /** How long an access line waits for its usage after the response ended. */
   private static final long USAGE_WAIT_MS = 10_000;
   /** How long a drain waits, after its streams have ended, for the usage of the last ones. */
@@ -305,6 +307,13 @@ final class StreamDispatcher {
     return sessions.size();
   }
 
+  private static ApiError refusedFor(ReplyException refused) {
+    // The worker's reason is this proxy's own words (a start request that does not follow the bus contract); it is
+    // logged in full and the caller told what happened.
+    LOG.warning(() -> "a stream worker refused a stream: " + refused.getMessage());
+    return ApiError.api("the stream worker refused the stream");
+  }
+
   private static ApiError refusal(Throwable failure) {
     if (failure instanceof ReplyException re) {
       return switch (re.failureType()) {
@@ -312,9 +321,11 @@ final class StreamDispatcher {
         case TIMEOUT -> ApiError.unavailable("no stream worker answered in time");
         default -> re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN
             ? ApiError.unavailable("the stream worker is shutting down")
-            : ApiError.api("the stream worker refused the stream: " + re.getMessage());
+            : refusedFor(re);
       };
     }
-    return ApiError.api("could not start the stream: " + failure.getMessage());
+    // The detail (a bus or network exception) is for the log, not the caller.
+    LOG.warning(() -> "could not start a stream: " + failure);
+    return ApiError.api("could not start the stream on a stream worker");
   }
 }
