@@ -1,5 +1,6 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.anthropic.errors.InternalServerException;
 import com.anthropic.models.messages.MessageCreateParams;
 import dev.claudeproxy.bus.StreamBus;
-import dev.claudeproxy.simulator.SimulatorStats;
+import dev.claudeproxy.internal.simulator.SimulatorStats;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClientAgent;
@@ -187,8 +188,8 @@ class CancelAndRetryTest {
   @Test
   void reportsAnUnreachableUpstreamAfterRetrying() throws Exception {
     java.nio.file.Path users = java.nio.file.Files.createTempDirectory("csp").resolve("users.json");
-    String key = dev.claudeproxy.users.ApiKeys.generate();
-    dev.claudeproxy.users.UsersFile.addKey(users, "tester", key);
+    String key = dev.claudeproxy.internal.users.ApiKeys.generate();
+    dev.claudeproxy.internal.users.UsersFile.addKey(users, "tester", key);
     // Nothing listens on port 1: every attempt fails to connect. A Vert.x of its own, since all the workers on one
     // event bus serve all its HTTP verticles.
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();

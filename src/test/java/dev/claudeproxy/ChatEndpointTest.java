@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.simulator.ReplyPlan;
-import dev.claudeproxy.simulator.SimulatorConfig;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
+import dev.claudeproxy.internal.simulator.SimulatorConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;

@@ -1,14 +1,15 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.simulator.ReplyPlan;
-import dev.claudeproxy.simulator.SimulatorConfig;
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.UsersFile;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
+import dev.claudeproxy.internal.simulator.SimulatorConfig;
+import dev.claudeproxy.internal.users.ApiKeys;
+import dev.claudeproxy.internal.users.UsersFile;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;

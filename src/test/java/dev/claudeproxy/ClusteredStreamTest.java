@@ -1,20 +1,21 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
-import dev.claudeproxy.config.ProxyConfig;
-import dev.claudeproxy.http.NodeServices;
-import dev.claudeproxy.observe.ProxyMetrics;
-import dev.claudeproxy.config.Settings;
-import dev.claudeproxy.simulator.Simulator;
-import dev.claudeproxy.simulator.SimulatorConfig;
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.User;
-import dev.claudeproxy.users.UserDirectory;
+import dev.claudeproxy.internal.config.ProxyConfig;
+import dev.claudeproxy.internal.http.NodeServices;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
+import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.simulator.Simulator;
+import dev.claudeproxy.internal.simulator.SimulatorConfig;
+import dev.claudeproxy.internal.users.ApiKeys;
+import dev.claudeproxy.internal.users.User;
+import dev.claudeproxy.internal.users.UserDirectory;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

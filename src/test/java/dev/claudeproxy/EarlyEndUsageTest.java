@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.claudeproxy.bus.StreamBus;
-import dev.claudeproxy.observe.AccessLog;
-import dev.claudeproxy.simulator.SimulatorStats;
-import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.internal.observe.AccessLog;
+import dev.claudeproxy.internal.simulator.SimulatorStats;
+import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClientAgent;

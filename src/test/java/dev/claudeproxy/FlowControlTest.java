@@ -3,7 +3,7 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.simulator.SimulatorStats;
+import dev.claudeproxy.internal.simulator.SimulatorStats;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

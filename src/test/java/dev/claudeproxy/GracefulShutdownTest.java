@@ -32,7 +32,7 @@ class GracefulShutdownTest {
   void drainsOpenStreamsOnSigtermAndExitsZero() throws Exception {
     Path dir = Files.createTempDirectory("csp-shutdown");
     ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "dev.claudeproxy.cli.Main", "serve")
+        "-cp", System.getProperty("java.class.path"), "dev.claudeproxy.internal.cli.Main", "serve")
         .redirectErrorStream(true);
     builder.environment().remove("ANTHROPIC_API_KEY");
     builder.environment().putAll(java.util.Map.of(

@@ -3,8 +3,8 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.simulator.RealClientShapesTest;
-import dev.claudeproxy.simulator.ReplyPlan;
+import dev.claudeproxy.internal.simulator.RealClientShapesTest;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;

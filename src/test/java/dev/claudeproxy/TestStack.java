@@ -1,12 +1,13 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import com.anthropic.client.AnthropicClient;
 import com.anthropic.client.okhttp.AnthropicOkHttpClient;
-import dev.claudeproxy.config.Settings;
-import dev.claudeproxy.simulator.Simulator;
-import dev.claudeproxy.simulator.SimulatorConfig;
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.UsersFile;
+import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.simulator.Simulator;
+import dev.claudeproxy.internal.simulator.SimulatorConfig;
+import dev.claudeproxy.internal.users.ApiKeys;
+import dev.claudeproxy.internal.users.UsersFile;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

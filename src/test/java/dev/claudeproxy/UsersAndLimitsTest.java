@@ -1,13 +1,14 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.observe.AccessLog;
-import dev.claudeproxy.simulator.ReplyPlan;
-import dev.claudeproxy.simulator.SimulatorConfig;
-import dev.claudeproxy.users.ApiKeys;
+import dev.claudeproxy.internal.observe.AccessLog;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
+import dev.claudeproxy.internal.simulator.SimulatorConfig;
+import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;

@@ -1,18 +1,20 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.server.ProxyServer;
+import dev.claudeproxy.internal.bus.LocalBus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.claudeproxy.bus.LocalStart;
+import dev.claudeproxy.internal.bus.LocalStart;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
-import dev.claudeproxy.bus.StreamEventSender;
-import dev.claudeproxy.config.ProxyConfig;
-import dev.claudeproxy.http.NodeServices;
-import dev.claudeproxy.observe.ProxyMetrics;
-import dev.claudeproxy.users.ApiKeys;
-import dev.claudeproxy.users.User;
-import dev.claudeproxy.users.UserDirectory;
+import dev.claudeproxy.internal.bus.StreamEventSender;
+import dev.claudeproxy.internal.config.ProxyConfig;
+import dev.claudeproxy.internal.http.NodeServices;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
+import dev.claudeproxy.internal.users.ApiKeys;
+import dev.claudeproxy.internal.users.User;
+import dev.claudeproxy.internal.users.UserDirectory;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -182,14 +184,14 @@ class WorkerLossTest {
       TestStack.await(vertx.deployVerticle(() -> new VerticleBase() {
         @Override
         public Future<?> start() {
-          String address = StreamBus.localStartAddress(Thread.currentThread().getName());
+          String address = LocalBus.localStartAddress(Thread.currentThread().getName());
           MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(address, m -> {
             starts.incrementAndGet();
             if (refuse.get() && m.body() instanceof LocalStart local) {
               local.refused().accept(StreamBus.REFUSED_SHUTTING_DOWN, "stopping");
             }
           });
-          return consumer.completion().onSuccess(v -> StreamBus.addLocalStart(vertx, address));
+          return consumer.completion().onSuccess(v -> LocalBus.addLocalStart(vertx, address));
         }
       }, new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)));
 

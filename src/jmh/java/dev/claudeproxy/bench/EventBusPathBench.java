@@ -1,8 +1,9 @@
 package dev.claudeproxy.bench;
 
+import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
-import dev.claudeproxy.bus.StreamEventSender;
+import dev.claudeproxy.internal.bus.StreamEventSender;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -82,8 +83,8 @@ public class EventBusPathBench {
   public void setUp() throws Exception {
     vertx = Vertx.vertx();
     bus = vertx.eventBus();
-    StreamBus.prepare(vertx);
-    StreamBus.addLocalInbox(vertx, inbox);
+    LocalBus.prepare(vertx);
+    LocalBus.addLocalInbox(vertx, inbox);
     // Two verticles, like an HTTP verticle instance and a worker instance: deployments take event loops in turn, so
     // the hop crosses threads as it does in the proxy (two contexts made here would share this thread's loop).
     Host http = new Host(this::onEvent);

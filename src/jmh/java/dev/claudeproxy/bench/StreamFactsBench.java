@@ -1,8 +1,8 @@
 package dev.claudeproxy.bench;
 
-import dev.claudeproxy.upstream.SseEvent;
-import dev.claudeproxy.upstream.SseParser;
-import dev.claudeproxy.upstream.StreamFacts;
+import dev.claudeproxy.internal.upstream.SseEvent;
+import dev.claudeproxy.internal.upstream.SseParser;
+import dev.claudeproxy.internal.upstream.StreamFacts;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;

@@ -1,0 +1,98 @@
+package dev.claudeproxy.internal.bus;
+
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.bus.StreamEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.LocalMap;
+
+/**
+ * What the proxy adds to the bus contract inside one JVM: codecs that pass objects between verticles unencoded,
+ * and node-local maps of the inboxes and start addresses in this JVM. Not part of the contract: other applications
+ * speak {@link StreamBus} and never need this.
+ */
+public final class LocalBus {
+  private LocalBus() {}
+
+  /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}). */
+  private static final String LOCAL_INBOXES = "claude-proxy.v1.local-inboxes";
+  /** The node-local map of the {@link #localStartAddress}es workers listen on, with how many workers each. */
+  private static final String LOCAL_STARTS = "claude-proxy.v1.local-starts";
+
+
+  /**
+   * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s, {@link StreamEvent}s and
+   * {@link LocalEvents} as objects between verticles in this JVM, and usage records to {@link StreamBus#USAGE_ADDRESS} encoded
+   * only for the consumers there are ({@link #publishUsage}). Both sides call it on start; the first call registers
+   * the codecs.
+   */
+  public static void prepare(Vertx vertx) {
+    synchronized (LocalBus.class) {
+      try {
+        vertx.eventBus().registerDefaultCodec(StreamEvent.class, new LocalObjectCodec<>(StreamEvent.class))
+            .registerDefaultCodec(LocalEvents.class, new LocalObjectCodec<>(LocalEvents.class))
+            .registerDefaultCodec(LocalStart.class, new LocalObjectCodec<>(LocalStart.class))
+            .registerCodec(new UsageRecordCodec());
+      } catch (IllegalStateException alreadyRegistered) {
+        // Another verticle of this Vert.x instance got there first.
+      }
+    }
+  }
+
+  /**
+   * Publishes a finished call's usage record on {@link StreamBus#USAGE_ADDRESS}, local to this node. Consumers get it in the
+   * contract's form, JSON bytes; it is encoded only for them. {@code record} is not to be changed afterwards.
+   */
+  public static void publishUsage(Vertx vertx, String streamId, JsonObject record) {
+    vertx.eventBus().publish(StreamBus.USAGE_ADDRESS, record, new DeliveryOptions().setCodecName(UsageRecordCodec.NAME)
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_STREAM, streamId).setLocalOnly(true));
+  }
+
+  /** Records that a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
+  public static void addLocalStart(Vertx vertx, String address) {
+    localStarts(vertx).merge(address, 1, Integer::sum);
+  }
+
+  /** Records that one worker stopped listening on {@code address} (others on that event loop may still listen). */
+  public static void removeLocalStart(Vertx vertx, String address) {
+    localStarts(vertx).computeIfPresent(address, (a, workers) -> workers > 1 ? workers - 1 : null);
+  }
+
+  /** Whether a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
+  public static boolean hasLocalStart(Vertx vertx, String address) {
+    return localStarts(vertx).containsKey(address);
+  }
+
+  private static LocalMap<String, Integer> localStarts(Vertx vertx) {
+    return vertx.sharedData().getLocalMap(LOCAL_STARTS);
+  }
+
+  /** Records that {@code inbox} is consumed in this JVM, so workers here send it {@link StreamEvent}s as objects. */
+  public static void addLocalInbox(Vertx vertx, String inbox) {
+    localInboxes(vertx).put(inbox, Boolean.TRUE);
+  }
+
+  public static void removeLocalInbox(Vertx vertx, String inbox) {
+    localInboxes(vertx).remove(inbox);
+  }
+
+  /** Whether {@code inbox} is consumed in this JVM (one Vert.x instance): then events go to it as objects. */
+  public static boolean isLocalInbox(Vertx vertx, String inbox) {
+    return localInboxes(vertx).containsKey(inbox);
+  }
+
+  private static LocalMap<String, Boolean> localInboxes(Vertx vertx) {
+    return vertx.sharedData().getLocalMap(LOCAL_INBOXES);
+  }
+
+  /**
+   * A node-local start address per event-loop thread, a fast path: a worker listens on the one of its own event
+   * loop ({@link LocalStart}s), and an HTTP verticle uses the one of its own when a worker there has said so
+   * ({@link #addLocalStart}), so that in one JVM a stream's events need not cross threads. Otherwise (other nodes,
+   * fewer workers than event loops) it uses {@link StreamBus#START_ADDRESS}.
+   */
+  public static String localStartAddress(String eventLoopThread) {
+    return StreamBus.START_ADDRESS + ".local." + eventLoopThread;
+  }
+}

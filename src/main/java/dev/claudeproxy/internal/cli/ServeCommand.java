@@ -1,0 +1,79 @@
+package dev.claudeproxy.internal.cli;
+
+import dev.claudeproxy.internal.server.ProxyServer;
+import dev.claudeproxy.internal.config.ConfigLoader;
+import dev.claudeproxy.internal.observe.AccessLog;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run the proxy. Without ANTHROPIC_API_KEY it answers from the built-in Claude simulator.")
+final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--config", description = "Configuration file (default: ${DEFAULT-VALUE}).")
+  Path config = ConfigLoader.DEFAULT_FILE;
+
+  @Override
+  public Integer call() {
+    AccessLog.toStandardOutput();
+    ProxyMetrics metrics = ProxyMetrics.create();
+    return Launch.run(config, metrics, (vertx, settings) -> ProxyServer.start(vertx, settings, metrics)
+        .onSuccess(server -> banner(server).forEach(System.out::println)).map(server -> server::shutdown));
+  }
+
+  /** What is printed at start: where the proxy listens, as bound, and what it answers from. */
+  static List<String> banner(ProxyServer server) {
+    var c = server.config();
+    List<String> lines = new ArrayList<>();
+    lines.add(listening(c.host(), server.port()));
+    lines.add(management(c.edges().managementHost(), server.managementPort()));
+    if (server.simulator() != null) {
+      lines.add("Simulated replies: ANTHROPIC_API_KEY is not set, so answers come from the built-in"
+          + " Claude simulator at " + server.simulator().baseUrl() + ", not from Claude.");
+    } else {
+      lines.add("Upstream: " + c.upstreamBaseUrl());
+    }
+    if (server.developmentKey() != null) {
+      lines.add("No users file at " + c.usersFile() + "; a key for this run only:");
+      lines.add("Development API key: " + server.developmentKey());
+    }
+    return lines;
+  }
+
+  /** The first line: the address as bound, and the URL to open on this machine. */
+  static String listening(String host, int port) {
+    return "Claude Stream Proxy listening on " + hostPort(host, port) + reach(host) + "; open http://"
+        + hostPort(openHost(host), port) + "/";
+  }
+
+  /** Where metrics and health are served; {@code port} -1 when on the main port. */
+  static String management(String host, int port) {
+    return port >= 0 ? "Metrics and health on " + hostPort(host, port) + " only: /metrics, /health/live, /health/ready"
+        : "Metrics and health on the same port (/metrics, /health/live, /health/ready): in production, set"
+            + " PROXY_MANAGEMENT_PORT to serve them apart from the API";
+  }
+
+  private static boolean anyAddress(String host) {
+    return "0.0.0.0".equals(host) || "::".equals(host) || "0:0:0:0:0:0:0:0".equals(host);
+  }
+
+  private static String reach(String host) {
+    if (anyAddress(host)) {
+      return " (all interfaces)";
+    }
+    return "127.0.0.1".equals(host) || "localhost".equals(host) || "::1".equals(host) ? " (this machine only)" : "";
+  }
+
+  /** Where a browser on this machine reaches a server bound to {@code host}. */
+  private static String openHost(String host) {
+    return anyAddress(host) ? "127.0.0.1" : host;
+  }
+
+  private static String hostPort(String host, int port) {
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+  }
+}

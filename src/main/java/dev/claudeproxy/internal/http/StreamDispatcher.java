@@ -1,0 +1,332 @@
+package dev.claudeproxy.internal.http;
+
+import dev.claudeproxy.internal.bus.LocalBus;
+import dev.claudeproxy.internal.api.ApiError;
+import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.internal.bus.LocalEvents;
+import dev.claudeproxy.internal.bus.LocalStart;
+import dev.claudeproxy.bus.StartRequest;
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.bus.StreamEvent;
+import dev.claudeproxy.internal.config.ClientPolicy;
+import dev.claudeproxy.internal.observe.AccessLog;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.logging.Logger;
+
+/**
+ * One HTTP verticle instance's side of the bus: its inbox, where the events of all its streams arrive; the sending of
+ * new streams to the workers; and one periodic sweep that sends keepalives, drops stalled clients and checks that the
+ * workers of open streams are still there.
+ */
+final class StreamDispatcher {
+  private static final Logger LOG = Logger.getLogger(StreamDispatcher.class.getName());
+  /** How long an access line waits for its usage after the response ended. */
+  private static final long USAGE_WAIT_MS = 10_000;
+  /** How long a drain waits, after its streams have ended, for the usage of the last ones. */
+  private static final long DRAIN_USAGE_WAIT_MS = 2_000;
+
+  private final Vertx vertx;
+  private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
+  private final Map<String, StreamSession> sessions = new HashMap<>();
+  private final Set<String> workersBeingChecked = new HashSet<>();
+  /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
+  private final Map<String, Integer> missedChecks = new HashMap<>();
+  private final long creditBytes;
+  private final long startTimeoutMs;
+  private final ClientPolicy policy;
+  private final NodeServices services;
+  /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
+  private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
+  private final Map<String, Long> awaitingSince = new HashMap<>();
+  private MessageConsumer<Object> consumer;
+  private String localStart;
+  private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
+  private long sweepTimer = -1;
+  private long lastWorkerCheck;
+  private boolean draining;
+  private Promise<Void> drained;
+
+  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs, ClientPolicy policy, NodeServices services) {
+    this.vertx = vertx;
+    this.creditBytes = creditBytes;
+    this.startTimeoutMs = startTimeoutMs;
+    this.policy = policy;
+    this.services = services;
+  }
+
+  Future<Void> listen() {
+    localStart = LocalBus.localStartAddress(Thread.currentThread().getName());
+    LocalBus.prepare(vertx);
+    LocalBus.addLocalInbox(vertx, inbox);
+    consumer = vertx.eventBus().consumer(inbox, this::onEvent);
+    sweepTimer = vertx.setPeriodic(policy.sweepIntervalMs(), id -> sweep(System.currentTimeMillis()));
+    return consumer.completion();
+  }
+
+  Future<Void> close() {
+    vertx.cancelTimer(sweepTimer);
+    // No usage can come once the inbox is gone: the lines still waiting for theirs are written without it.
+    writeAwaiting();
+    LocalBus.removeLocalInbox(vertx, inbox);
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+
+  boolean draining() {
+    return draining;
+  }
+
+  /**
+   * Refuses new streams, lets open ones run for up to {@code drainMs}, then ends the rest with an error event.
+   * Completes when no stream is left.
+   */
+  Future<Void> drain(long drainMs) {
+    draining = true;
+    drained = Promise.promise();
+    if (!sessions.isEmpty()) {
+      vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, "shutdown")));
+    }
+    // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
+    long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {
+      writeAwaiting();
+      drained.tryComplete();
+    });
+    drained.future().onComplete(v -> vertx.cancelTimer(waitForUsage));
+    checkDrained();
+    return drained.future();
+  }
+
+  /** While draining: done once no stream is open and no access line waits for its usage. */
+  private void checkDrained() {
+    if (drained != null && sessions.isEmpty() && awaitingUsage.isEmpty()) {
+      drained.tryComplete();
+    }
+  }
+
+  private void writeAwaiting() {
+    awaitingUsage.values().forEach(AccessLog::write);
+    awaitingUsage.clear();
+    awaitingSince.clear();
+  }
+
+  /**
+   * Starts a stream whose answer goes to {@code response}.
+   *
+   * @param release gives back the stream's place in its user's concurrency limit when it ends
+   */
+  void start(HttpServerResponse response, Endpoint endpoint, String method, String path, boolean streaming,
+      Map<String, String> forward, Buffer body, AccessLog.Entry access, String user, String tier, Runnable release) {
+    if (draining) {
+      release.run();
+      ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
+    String id = StreamBus.newStreamId();
+    StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
+        () -> closed(id), access, services.metrics(), release);
+    sessions.put(id, session);
+    StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
+        user, tier);
+    if (LocalBus.hasLocalStart(vertx, localStart)) {
+      // The worker on this event loop takes the request object and calls back on this thread: no reply, no timer.
+      session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
+      vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) ->
+          startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code, reason))), LOCAL_ONLY);
+    } else {
+      startAnywhere(start)
+          .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
+          .onFailure(failure -> startFailed(id, session, failure));
+    }
+  }
+
+  /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
+  private void startFailed(String id, StreamSession session, Throwable failure) {
+    session.refused(refusal(failure));
+    awaitingSince.remove(id);
+    AccessLog.Entry line = awaitingUsage.remove(id);
+    if (line != null) {
+      AccessLog.write(line);
+    }
+    checkDrained();
+  }
+
+  /** Sends the start in the contract's form to any worker, on this node or another. */
+  private Future<Message<Object>> startAnywhere(StartRequest start) {
+    return vertx.eventBus().request(StreamBus.START_ADDRESS, start.body(),
+        start.deliveryOptions().setSendTimeout(startTimeoutMs));
+  }
+
+  private void closed(String id) {
+    StreamSession session = sessions.remove(id);
+    if (session != null) {
+      awaitingUsage.put(id, session.access());
+      awaitingSince.put(id, System.currentTimeMillis());
+    }
+    checkDrained();
+  }
+
+  private void onEvent(Message<Object> message) {
+    if (message.body() instanceof LocalEvents batch) {
+      for (StreamEvent event : batch.events()) {
+        onEvent(event);
+      }
+      return;
+    }
+    onEvent(StreamEvent.of(message));
+  }
+
+  private void onEvent(StreamEvent event) {
+    if (StreamBus.EV_USAGE.equals(event.op())) {
+      usage(event.stream(), event.json());
+      return;
+    }
+    StreamSession session = sessions.get(event.stream());
+    if (session != null) {
+      session.onEvent(event);
+    }
+  }
+
+  /** A worker's report of how a call ended: the tokens are accounted, and the access line is written. */
+  private void usage(String id, JsonObject outcome) {
+    services.recordUsage(outcome);
+    AccessLog.Entry access = awaitingUsage.remove(id);
+    awaitingSince.remove(id);
+    if (access == null) {
+      StreamSession session = sessions.get(id);
+      access = session == null ? null : session.access();
+    }
+    if (access != null) {
+      access.usage(outcome.getJsonObject("usage", new JsonObject()));
+      if (outcome.getBoolean("output_tokens_estimated", false)) {
+        access.put("output_tokens_estimated", true);
+      }
+      if (!sessions.containsKey(id)) {
+        AccessLog.write(access);
+      }
+    }
+    checkDrained();
+  }
+
+  private void sweep(long now) {
+    // Lines whose usage never came (the worker was lost) are written without it.
+    awaitingSince.entrySet().removeIf(e -> {
+      if (now - e.getValue() > USAGE_WAIT_MS) {
+        AccessLog.Entry access = awaitingUsage.remove(e.getKey());
+        if (access != null) {
+          AccessLog.write(access);
+        }
+        return true;
+      }
+      return false;
+    });
+    if (sessions.isEmpty()) {
+      return;
+    }
+    for (StreamSession session : new ArrayList<>(sessions.values())) {
+      if (session.notAcceptedBy(now)) {
+        // The worker on this event loop never called back (it went away as the start was sent).
+        startFailed(session.id(), session, new ReplyException(ReplyFailure.TIMEOUT, "no answer to the start"));
+        continue;
+      }
+      session.tick(now, policy.keepaliveMs(), policy.stallTimeoutMs());
+    }
+    if (now - lastWorkerCheck >= policy.workerCheckMs()) {
+      lastWorkerCheck = now;
+      checkWorkers();
+    }
+  }
+
+  /**
+   * Pings each worker that owns an open stream, once per worker whatever its number of streams. A worker whose address
+   * has no consumer left (undeployed, or its node left the cluster) is gone at once: its streams end with an error
+   * instead of hanging. A worker that is there but slow to answer (its event loop busy or blocked for a while, a long
+   * GC pause) is only taken as lost after {@link ClientPolicy#workerMissedChecks()} checks in a row time out, since
+   * ending thousands of healthy streams for one late answer does more harm than a few seconds' wait.
+   */
+  private void checkWorkers() {
+    Set<String> workers = new HashSet<>();
+    sessions.values().forEach(s -> {
+      if (s.worker() != null) {
+        workers.add(s.worker());
+      }
+    });
+    missedChecks.keySet().retainAll(workers);
+    for (String worker : workers) {
+      if (!workersBeingChecked.add(worker)) {
+        continue;
+      }
+      DeliveryOptions ping = new DeliveryOptions().setSendTimeout(policy.workerCheckMs())
+          .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING);
+      vertx.eventBus().request(worker, Buffer.buffer(), ping)
+          .onComplete(ar -> {
+            workersBeingChecked.remove(worker);
+            if (ar.succeeded() || answered(ar.cause())) {
+              missedChecks.remove(worker);
+            } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
+                || missedChecks.merge(worker, 1, Integer::sum) >= policy.workerMissedChecks()) {
+              missedChecks.remove(worker);
+              workerLost(worker);
+            }
+          });
+    }
+  }
+
+  /** A failure that the worker itself sent back: it is there, even if it did not like the ping. */
+  private static boolean answered(Throwable failure) {
+    return failure instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE;
+  }
+
+  private void workerLost(String worker) {
+    List<StreamSession> orphans = new ArrayList<>();
+    sessions.values().forEach(s -> {
+      if (worker.equals(s.worker())) {
+        orphans.add(s);
+      }
+    });
+    orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false,
+        "worker_lost"));
+  }
+
+  int openStreams() {
+    return sessions.size();
+  }
+
+  private static ApiError refusedFor(ReplyException refused) {
+    // The worker's reason is this proxy's own words (a start request that does not follow the bus contract); it is
+    // logged in full and the caller told what happened.
+    LOG.warning(() -> "a stream worker refused a stream: " + refused.getMessage());
+    return ApiError.api("the stream worker refused the stream");
+  }
+
+  private static ApiError refusal(Throwable failure) {
+    if (failure instanceof ReplyException re) {
+      return switch (re.failureType()) {
+        case NO_HANDLERS -> ApiError.unavailable("no stream worker is available");
+        case TIMEOUT -> ApiError.unavailable("no stream worker answered in time");
+        default -> re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN
+            ? ApiError.unavailable("the stream worker is shutting down")
+            : refusedFor(re);
+      };
+    }
+    // The detail (a bus or network exception) is for the log, not the caller.
+    LOG.warning(() -> "could not start a stream: " + failure);
+    return ApiError.api("could not start the stream on a stream worker");
+  }
+}

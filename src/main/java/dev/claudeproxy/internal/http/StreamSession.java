@@ -1,0 +1,502 @@
+package dev.claudeproxy.internal.http;
+
+import dev.claudeproxy.internal.api.ApiError;
+import dev.claudeproxy.internal.api.ChatEvents;
+import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.internal.bus.PassBatch;
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.internal.bus.StreamErrors;
+import dev.claudeproxy.bus.StreamEvent;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import dev.claudeproxy.internal.observe.AccessLog;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants
+ * credits as the client drains, keeps a quiet stream alive with pings, and cancels the upstream call when the client
+ * goes away.
+ */
+final class StreamSession {
+  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
+  private static final CharSequence SSE_TYPE = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
+  private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+  private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
+  private static final CharSequence NO = HttpHeaders.createOptimized("no");
+  /**
+   * The names of the upstream headers passed on, as ASCII strings: their hash is kept, and they are written without
+   * a conversion per character. The upstream names them (the rate-limit headers under a prefix), so at most
+   * {@value #MAX_HEADER_NAMES} are kept; names past those go as they are.
+   */
+  private static final Map<String, CharSequence> HEADER_NAMES = new ConcurrentHashMap<>();
+  private static final int MAX_HEADER_NAMES = 256;
+  private static final Buffer MESSAGES_PING = Buffer.buffer("event: ping\ndata: {\"type\": \"ping\"}\n\n");
+  private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
+  /** The most of an upstream error body kept to turn into an SSE error event. */
+  private static final int MAX_ERROR_BODY = 64 * 1024;
+  private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[][] CHAT_CONTENT = {"\nevent: text\n".getBytes(StandardCharsets.US_ASCII),
+      "\nevent: thinking\n".getBytes(StandardCharsets.US_ASCII),
+      "\nevent: tool_use\n".getBytes(StandardCharsets.US_ASCII)};
+
+  private final String id;
+  private final HttpServerResponse response;
+  private final Endpoint endpoint;
+  private final boolean streaming;
+  private final EventBus bus;
+  private final long creditBytes;
+  private final Runnable onClose;
+  private final AccessLog.Entry access;
+  private final ProxyMetrics metrics;
+  private final Runnable release;
+
+  private String worker;
+  /** Until when a worker must accept the stream, for a start sent without a reply; 0 when not waiting. */
+  private long acceptBy;
+  private boolean cancelWhenKnown;
+  private long expectedSeq;
+  /** The response is an SSE stream (the upstream said 200, or a keepalive had to commit to one first). */
+  private boolean sse;
+  /** A keepalive sent the head before the upstream's: an upstream error must then become an SSE error event. */
+  private boolean committedEarly;
+  private int upstreamStatus;
+  private Buffer errorBody;
+  private long eventsSent;
+  private long ungranted;
+  private long lastWriteAt;
+  private long drainWaitSince = -1;
+  private boolean firstData = true;
+  /** A content event has reached the client: time to first token is taken. */
+  private boolean contentSeen;
+  private boolean finished;
+  /** The upstream's head has arrived (it may not be written yet). */
+  private boolean headSeen;
+  /**
+   * Head and bytes not written yet. Writes are gathered over one pass of the event loop and written together when
+   * it ends (or with the end of the response), so a short answer whose head, data and end arrive together costs one
+   * write and one system call instead of three.
+   */
+  private boolean headPending;
+  private final PassBatch pending;
+
+  /**
+   * @param access the request's access-log line, completed here and written once the usage is known
+   * @param release gives back the place the stream holds in its user's concurrency limit
+   */
+  StreamSession(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
+      long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
+    this.id = id;
+    this.response = response;
+    this.endpoint = endpoint;
+    this.streaming = streaming;
+    this.bus = bus;
+    this.creditBytes = creditBytes;
+    this.onClose = onClose;
+    this.access = access;
+    this.metrics = metrics;
+    this.release = release;
+    this.lastWriteAt = System.currentTimeMillis();
+    this.pending = new PassBatch(
+        java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context"), () -> {
+          if (!finished) {
+            flushPending();
+          }
+        });
+    metrics.streamStarted();
+    response.closeHandler(v -> clientClosed());
+  }
+
+  AccessLog.Entry access() {
+    return access;
+  }
+
+  String id() {
+    return id;
+  }
+
+  String worker() {
+    return worker;
+  }
+
+  /** The worker accepted the stream; credits and cancels go to {@code address} from now on. */
+  void accepted(String address) {
+    worker = address;
+    acceptBy = 0;
+    if (cancelWhenKnown || finished) {
+      // Cancelled before the worker was known, or refused for want of an answer before this late one came.
+      sendControl(StreamBus.CTL_CANCEL, null);
+    }
+  }
+
+  /** The stream is refused if no worker has accepted it by {@code deadline} (see {@link #notAcceptedBy}). */
+  void awaitAcceptanceUntil(long deadline) {
+    acceptBy = deadline;
+  }
+
+  /** Whether the stream still waits for a worker past its deadline. */
+  boolean notAcceptedBy(long now) {
+    return acceptBy != 0 && worker == null && !finished && now > acceptBy;
+  }
+
+  /** No worker took the stream. */
+  void refused(ApiError error) {
+    fail(error, false, "no_worker");
+  }
+
+  void onEvent(StreamEvent event) {
+    if (finished) {
+      return;
+    }
+    long seq = event.seq();
+    if (seq != expectedSeq) {
+      fail(ApiError.api("stream events were lost or reordered between worker and proxy (expected " + expectedSeq
+          + ", got " + seq + ")"), true, "failed");
+      return;
+    }
+    expectedSeq++;
+    String kind = event.op();
+    switch (kind == null ? "" : kind) {
+      case StreamBus.EV_HEAD -> head(event.json());
+      case StreamBus.EV_DATA -> data(event.body(), event.events());
+      case StreamBus.EV_END -> end(event.json());
+      case StreamBus.EV_ERROR -> {
+        ApiError error = StreamErrors.decode(event.json());
+        if (event.json().getJsonObject("headers") != null && !response.headWritten() && !committedEarly) {
+          event.json().getJsonObject("headers").forEach(h -> response.putHeader(h.getKey(), (String) h.getValue()));
+        }
+        fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
+      }
+      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");
+    }
+  }
+
+  private void head(JsonObject head) {
+    headSeen = true;
+    upstreamStatus = head.getInteger("status", 502);
+    metrics.upstreamStatus(upstreamStatus);
+    JsonObject passed = head.getJsonObject("headers");
+    access.put("upstream_status", upstreamStatus)
+        .put("upstream_request_id", passed == null ? null : passed.getString("request-id"));
+    if (committedEarly) {
+      if (upstreamStatus != 200) {
+        errorBody = Buffer.buffer();
+      }
+      return;
+    }
+    sse = streaming && upstreamStatus == 200;
+    response.setStatusCode(upstreamStatus).setChunked(true);
+    if (passed != null) {
+      for (var header : passed) {
+        if (header.getValue() instanceof String value) {
+          response.putHeader(headerName(header.getKey()), value);
+        }
+      }
+    }
+    if (sse) {
+      sseHeaders();
+    }
+    // Sent at the end of this pass of the event loop at the latest, so SDKs and browsers learn the stream has
+    // started before the first token; with it if the first token is already here.
+    headPending = true;
+    lastWriteAt = System.currentTimeMillis();
+    pending.schedule();
+  }
+
+  private static CharSequence headerName(String name) {
+    CharSequence kept = HEADER_NAMES.get(name);
+    if (kept != null) {
+      return kept;
+    }
+    if (HEADER_NAMES.size() >= MAX_HEADER_NAMES) {
+      return name;
+    }
+    return HEADER_NAMES.computeIfAbsent(name, HttpHeaders::createOptimized);
+  }
+
+  private void sseHeaders() {
+    response.putHeader(HttpHeaders.CONTENT_TYPE, SSE_TYPE)
+        .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
+        .putHeader(X_ACCEL_BUFFERING, NO);
+  }
+
+  private void data(Buffer bytes, long events) {
+    if (errorBody != null) {
+      if (errorBody.length() + bytes.length() <= MAX_ERROR_BODY) {
+        errorBody.appendBuffer(bytes);
+      }
+      return;
+    }
+    if (!headSeen && !committedEarly) {
+      fail(ApiError.api("stream data arrived before its head"), true, "failed");
+      return;
+    }
+    if (firstData) {
+      firstData = false;
+      long first = System.nanoTime() - access.startNanos();
+      access.put("first_event_ms", first / 1_000_000);
+      metrics.firstEvent(endpoint.wire(), first);
+    }
+    if (sse && !contentSeen && holdsContent(bytes)) {
+      // Time to first token is the first content the client gets, not the message_start that comes before it.
+      contentSeen = true;
+      long ttft = System.nanoTime() - access.startNanos();
+      access.put("ttft_ms", ttft / 1_000_000);
+      metrics.firstToken(endpoint.wire(), ttft);
+    }
+    eventsSent += Math.max(0, events);
+    metrics.forwarded(Math.max(0, events), bytes.length());
+    pending.add(bytes, 0);
+  }
+
+  /**
+   * Whether {@code bytes} hold a content event: a {@code content_block_delta} on {@code /v1/messages}, a
+   * {@code text}, {@code thinking} or {@code tool_use} event on {@code /v1/chat}. Read only until the first one is
+   * found, so a stream pays for it in its first few messages alone.
+   */
+  private boolean holdsContent(Buffer bytes) {
+    ByteBuf buf = ((BufferInternal) bytes).getByteBuf();
+    if (endpoint == Endpoint.CHAT) {
+      for (byte[] marker : CHAT_CONTENT) {
+        if (contains(buf, marker)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return contains(buf, CONTENT_DELTA);
+  }
+
+  private static boolean contains(ByteBuf buf, byte[] marker) {
+    int end = buf.writerIndex() - marker.length;
+    byte first = marker[0];
+    for (int i = buf.readerIndex(); i <= end; i++) {
+      if (buf.getByte(i) == first) {
+        int j = 1;
+        while (j < marker.length && buf.getByte(i + j) == marker[j]) {
+          j++;
+        }
+        if (j == marker.length) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Writes the head and the bytes gathered so far, and grants credit for them as the client takes them. */
+  private void flushPending() {
+    headPending = false;
+    Buffer bytes = pending.take();
+    if (bytes == null) {
+      if (!response.headWritten()) {
+        response.writeHead();
+      }
+      return;
+    }
+    write(bytes);
+    ungranted += bytes.length();
+    if (response.writeQueueFull()) {
+      if (drainWaitSince < 0) {
+        drainWaitSince = System.currentTimeMillis();
+        response.drainHandler(v -> {
+          drainWaitSince = -1;
+          grant();
+        });
+      }
+    } else if (ungranted >= creditBytes / 2) {
+      grant();
+    }
+  }
+
+  private void write(Buffer bytes) {
+    viaDirect(bytes, response::write);
+    lastWriteAt = System.currentTimeMillis();
+  }
+
+  /**
+   * The bytes for the client in a pooled direct buffer, which the socket writes as it is. Given the heap buffer (or
+   * composite of heap buffers) that came over the bus, the socket would copy it into a direct buffer itself, and a
+   * composite into a new heap buffer first. Vert.x never releases a buffer it did not make, so this one is released
+   * once its write is over.
+   */
+  private static void viaDirect(Buffer bytes, Function<Buffer, Future<Void>> write) {
+    ByteBuf direct = direct(bytes);
+    Future<Void> written;
+    try {
+      written = write.apply(BufferInternal.buffer(direct));
+    } catch (RuntimeException e) {
+      direct.release();
+      throw e;
+    }
+    written.onComplete(v -> direct.release());
+  }
+
+  private static ByteBuf direct(Buffer bytes) {
+    ByteBuf from = ((BufferInternal) bytes).getByteBuf();
+    int length = from.readableBytes();
+    ByteBuf direct = ByteBufAllocator.DEFAULT.directBuffer(length);
+    // Copied by the source, piece by piece for a composite, straight into the direct memory.
+    from.getBytes(from.readerIndex(), direct, 0, length);
+    return direct.writerIndex(length);
+  }
+
+  private void grant() {
+    if (ungranted > 0 && !finished) {
+      sendControl(StreamBus.CTL_CREDIT, ungranted);
+      ungranted = 0;
+    }
+  }
+
+  private void end(JsonObject summary) {
+    if (errorBody != null) {
+      fail(upstreamError(), false, "upstream_error");
+      return;
+    }
+    String outcome = upstreamStatus >= 400 ? "upstream_error" : summary.getString("outcome", "completed");
+    if ("upstream_error".equals(outcome) && summary.getJsonObject("error") != null) {
+      access.put("error_type", summary.getJsonObject("error").getString("type"));
+      metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
+    }
+    headPending = false;
+    Buffer last = pending.take();
+    finish(outcome);
+    if (last == null) {
+      response.end();
+    } else {
+      viaDirect(last, response::end);
+    }
+  }
+
+  private ApiError upstreamError() {
+    try {
+      ApiError error = ApiError.fromJson(upstreamStatus, new JsonObject(errorBody));
+      if (error != null) {
+        return error;
+      }
+    } catch (DecodeException | ClassCastException e) {
+      // not Anthropic-shaped: described below
+    }
+    return new ApiError(upstreamStatus, "api_error", "upstream answered " + upstreamStatus);
+  }
+
+  /**
+   * Called by the owner's sweep: sends a keepalive ping after a quiet spell, and disconnects a client that has taken
+   * nothing for too long.
+   *
+   * @return false when the stream was ended because of its client
+   */
+  boolean tick(long now, long keepaliveMs, long stallTimeoutMs) {
+    if (finished) {
+      return true;
+    }
+    if (headPending || !pending.isEmpty()) {
+      flushPending();
+    }
+    if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
+      // The client reads nothing: let it go, and the upstream with it.
+      cancel();
+      finish("client_stalled");
+      response.reset();
+      return false;
+    }
+    if (streaming && drainWaitSince < 0 && errorBody == null && now - lastWriteAt >= keepaliveMs) {
+      if (!response.headWritten()) {
+        committedEarly = true;
+        sse = true;
+        response.setStatusCode(200).setChunked(true);
+        sseHeaders();
+      }
+      if (sse) {
+        write(endpoint == Endpoint.CHAT ? CHAT_PING : MESSAGES_PING);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Ends the stream with an error: as the status and body when nothing was sent yet, as an SSE {@code error} event
+   * once the stream has begun, or by cutting the connection when a plain body was half sent (so a truncated body can
+   * never pass for a whole one).
+   */
+  void fail(ApiError error, boolean cancelUpstream, String outcome) {
+    if (finished) {
+      return;
+    }
+    if (cancelUpstream) {
+      cancel();
+    }
+    if (headPending || !pending.isEmpty()) {
+      // What arrived before the failure goes first, so the client sees the stream as it was, then the error.
+      flushPending();
+    }
+    access.put("error_type", error.type());
+    metrics.streamError(error.type());
+    if (!response.headWritten() && !committedEarly) {
+      access.put("status", error.status());
+    }
+    finish(outcome);
+    if (!response.headWritten() && !committedEarly) {
+      ErrorResponses.send(response, error);
+    } else if (sse) {
+      Buffer event = endpoint == Endpoint.CHAT ? ChatEvents.error(eventsSent + 1, error) : error.toSseEvent();
+      response.end(event);
+    } else {
+      response.reset();
+    }
+  }
+
+  private void clientClosed() {
+    if (!finished) {
+      cancel();
+      metrics.cancelled();
+      finish("cancelled");
+    }
+  }
+
+  private void cancel() {
+    if (worker == null) {
+      cancelWhenKnown = true;
+    } else {
+      sendControl(StreamBus.CTL_CANCEL, null);
+    }
+  }
+
+  private void finish(String outcome) {
+    finished = true;
+    access.put("outcome", outcome).put("duration_ms", access.elapsedMillis());
+    if (!access.written() && (response.headWritten() || headSeen)) {
+      access.put("status", response.getStatusCode());
+    }
+    metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
+    release.run();
+    onClose.run();
+  }
+
+  private void sendControl(String op, Long credits) {
+    if (worker == null) {
+      return;
+    }
+    DeliveryOptions options = new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, op)
+        .addHeader(StreamBus.H_STREAM, id);
+    if (credits != null) {
+      options.addHeader(StreamBus.H_CREDITS, Long.toString(credits));
+    }
+    bus.send(worker, Buffer.buffer(), options);
+  }
+}

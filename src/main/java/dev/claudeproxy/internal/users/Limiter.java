@@ -1,0 +1,137 @@
+package dev.claudeproxy.internal.users;
+
+import dev.claudeproxy.internal.api.ApiError;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.ToLongFunction;
+
+/**
+ * Per-user limits on one node: requests and tokens per rolling minute, streams in flight, tokens per UTC day.
+ * Shared by all HTTP verticle instances of the node, so each user's state is guarded by its own lock.
+ *
+ * <p>Time comes from a clock the caller gives, so the windows can be tested without waiting.
+ */
+public final class Limiter {
+  private static final long MINUTE_MS = 60_000;
+
+  private final LongSupplier clock;
+  private final ToLongFunction<String> tokensToday;
+  private final Map<String, UserState> states = new ConcurrentHashMap<>();
+
+  /** What {@link #admit} decided. */
+  public sealed interface Decision permits Admission, Refusal {}
+
+  /** Why a request was refused: the error to send and the limit's name, for metrics. */
+  public record Refusal(ApiError error, String limit, long retryAfterSeconds) implements Decision {}
+
+  /**
+   * @param clock milliseconds since the epoch
+   * @param tokensToday input plus output tokens a user has used today (UTC), from the usage ledger
+   */
+  public Limiter(LongSupplier clock, ToLongFunction<String> tokensToday) {
+    this.clock = clock;
+    this.tokensToday = tokensToday;
+  }
+
+  /** A stream that holds a place in its user's concurrency limit until {@link #close()}. */
+  public static final class Admission implements Decision, AutoCloseable {
+    private final UserState state;
+    private boolean closed;
+
+    private Admission(UserState state) {
+      this.state = state;
+    }
+
+    @Override
+    public void close() {
+      synchronized (state) {
+        if (!closed) {
+          closed = true;
+          state.inFlight--;
+        }
+      }
+    }
+  }
+
+  /** Admits a request for {@code caller}, or says which limit refuses it. */
+  public Decision admit(Caller caller) {
+    Limits limits = caller.limits();
+    long now = clock.getAsLong();
+    UserState state = states.computeIfAbsent(caller.userId(), id -> new UserState());
+    synchronized (state) {
+      state.expire(now);
+      if (limits.concurrentStreams() != null && state.inFlight >= limits.concurrentStreams()) {
+        return refuse("concurrent_streams", 1, "too many requests in flight: the limit is "
+            + limits.concurrentStreams() + " at once");
+      }
+      if (limits.requestsPerMinute() != null && state.requests.size() >= limits.requestsPerMinute()) {
+        long wait = state.requests.peekFirst() + MINUTE_MS - now;
+        return refuse("requests_per_minute", wait, "rate limit: " + limits.requestsPerMinute()
+            + " requests per minute");
+      }
+      if (limits.tokensPerMinute() != null && state.tokensInWindow >= limits.tokensPerMinute()) {
+        long wait = state.untilTokensBelow(limits.tokensPerMinute(), now);
+        return refuse("tokens_per_minute", wait, "rate limit: " + limits.tokensPerMinute()
+            + " input and output tokens per minute");
+      }
+      if (limits.dailyTokens() != null && tokensToday.applyAsLong(caller.userId()) >= limits.dailyTokens()) {
+        long midnight = LocalDate.ofInstant(Instant.ofEpochMilli(now), ZoneOffset.UTC).plusDays(1)
+            .atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+        return refuse("daily_tokens", midnight - now, "daily token budget of " + limits.dailyTokens()
+            + " is spent; it renews at 00:00 UTC");
+      }
+      state.requests.addLast(now);
+      state.inFlight++;
+      return new Admission(state);
+    }
+  }
+
+  /** Counts a finished call's tokens against its user's per-minute window. */
+  public void recordTokens(String userId, long tokens) {
+    if (tokens <= 0) {
+      return;
+    }
+    UserState state = states.computeIfAbsent(userId, id -> new UserState());
+    synchronized (state) {
+      state.tokens.addLast(new long[] {clock.getAsLong(), tokens});
+      state.tokensInWindow += tokens;
+    }
+  }
+
+  private static Refusal refuse(String limit, long waitMs, String message) {
+    long seconds = Math.max(1, (waitMs + 999) / 1000);
+    return new Refusal(ApiError.rateLimited(message), limit, seconds);
+  }
+
+  private static final class UserState {
+    final ArrayDeque<Long> requests = new ArrayDeque<>();
+    final ArrayDeque<long[]> tokens = new ArrayDeque<>();
+    long tokensInWindow;
+    int inFlight;
+
+    void expire(long now) {
+      while (!requests.isEmpty() && requests.peekFirst() <= now - MINUTE_MS) {
+        requests.removeFirst();
+      }
+      while (!tokens.isEmpty() && tokens.peekFirst()[0] <= now - MINUTE_MS) {
+        tokensInWindow -= tokens.removeFirst()[1];
+      }
+    }
+
+    long untilTokensBelow(long limit, long now) {
+      long remaining = tokensInWindow;
+      for (long[] entry : tokens) {
+        remaining -= entry[1];
+        if (remaining < limit) {
+          return entry[0] + MINUTE_MS - now;
+        }
+      }
+      return MINUTE_MS;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package dev.claudeproxy.internal.load;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.claudeproxy.TestStack;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The load generator against the real proxy: it must pass clean streams and catch broken ones. */
+class LoadGeneratorTest {
+  private static TestStack stack;
+
+  @BeforeAll
+  static void start() {
+    stack = TestStack.start(Map.of("SIM_TTFT_MS", 20, "SIM_TOKENS_PER_SECOND", 200));
+  }
+
+  @AfterAll
+  static void stop() {
+    stack.close();
+  }
+
+  private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers) {
+    return run(endpoint, concurrency, total, headers, 0);
+  }
+
+  private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
+      long warmup) {
+    LoadConfig config = new LoadConfig(URI.create(stack.proxyUrl()), endpoint, stack.callerKey, concurrency, total,
+        null, Duration.ofMillis(200), LoadConfig.defaultTemplate(endpoint, "claude-sonnet-4-6", 1024), headers, 25,
+        2, warmup);
+    return TestStack.await(new LoadGenerator(config, null).run(stack.vertx));
+  }
+
+  @Test
+  void warmUpStreamsAreCheckedButNotTimed() {
+    LoadReport report = run("messages", 20, 100, Map.of(), 60);
+    JsonObject s = report.summary();
+    assertTrue(report.clean(), s.encodePrettily());
+    assertEquals(100, s.getJsonObject("streams").getLong("completed"));
+    assertEquals(40, s.getJsonObject("time_to_first_token_ms").getLong("count"), s.encodePrettily());
+    assertEquals(60, s.getJsonObject("config").getLong("warmup_streams"));
+  }
+
+  @Test
+  void verifiesEveryStreamThroughTheProxy() throws Exception {
+    for (String endpoint : new String[] {"messages", "chat"}) {
+      LoadReport report = run(endpoint, 50, 300, Map.of());
+      JsonObject s = report.summary();
+      assertTrue(report.clean(), s.encodePrettily());
+      assertEquals(300, s.getJsonObject("streams").getLong("completed"));
+      assertEquals(300, s.getJsonObject("integrity").getLong("verified"));
+      assertEquals(300 * 25, s.getLong("deltas"));
+      assertEquals(300, s.getJsonObject("time_to_first_token_ms").getLong("count"));
+    }
+  }
+
+  @Test
+  void timeToFirstTokenIsTheFirstContentNotTheFirstEvent() {
+    // The simulator sends message_start at once and the first delta 300 ms later.
+    for (String endpoint : new String[] {"messages", "chat"}) {
+      LoadReport report = run(endpoint, 4, 8, Map.of("x-sim-ttft-ms", "300"));
+      JsonObject ttft = report.summary().getJsonObject("time_to_first_token_ms");
+      assertTrue(report.clean(), report.summary().encodePrettily());
+      assertEquals(8, ttft.getLong("count"));
+      assertTrue(ttft.getDouble("p50") >= 300, endpoint + ": " + ttft.encode());
+    }
+  }
+
+  @Test
+  void catchesStreamsThatBreak() {
+    LoadReport cut = run("messages", 20, 40, Map.of("x-sim-scenario", "disconnect"));
+    assertFalse(cut.clean());
+    assertEquals(40, cut.summary().getJsonObject("errors").getLong("stream_error:api_error"), cut.summary().encode());
+    LoadReport failing = run("chat", 20, 40, Map.of("x-sim-scenario", "midstream_error"));
+    assertEquals(40, failing.summary().getJsonObject("errors").getLong("stream_error:overloaded_error"));
+    LoadReport refused = run("messages", 10, 20, Map.of("x-sim-scenario", "rate_limited", "x-sim-should-retry",
+        "false"));
+    assertEquals(20, refused.summary().getJsonObject("errors").getLong("http_429:rate_limit_error"));
+  }
+
+  @Test
+  void writesAJsonSummaryAndAnHtmlReport() throws Exception {
+    LoadReport report = run("messages", 10, 30, Map.of());
+    Path dir = Files.createTempDirectory("csp-load");
+    report.writeJson(dir.resolve("summary.json"));
+    report.writeHtml(dir.resolve("report.html"));
+    JsonObject json = new JsonObject(Files.readString(dir.resolve("summary.json")));
+    assertEquals(30, json.getJsonObject("streams").getLong("completed"));
+    assertFalse(json.getJsonArray("timeline").isEmpty());
+    String html = Files.readString(dir.resolve("report.html"));
+    assertTrue(html.contains("new Chart(") && html.contains("\"completed\":30"));
+  }
+}

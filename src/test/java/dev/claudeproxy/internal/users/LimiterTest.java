@@ -1,0 +1,85 @@
+package dev.claudeproxy.internal.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The limit windows, driven by a clock the test moves. */
+class LimiterTest {
+  private final AtomicLong now = new AtomicLong(1_700_000_000_000L);
+  private final AtomicLong usedToday = new AtomicLong();
+  private final Limiter limiter = new Limiter(now::get, user -> usedToday.get());
+
+  private static Caller caller(Limits limits) {
+    return new Caller("alice", "team", false, limits, "api_key");
+  }
+
+  @Test
+  void requestsPerMinuteRollOverAfterAMinute() {
+    Caller alice = caller(new Limits(null, null, 2, null, null, null, null));
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    now.addAndGet(10_000);
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    Limiter.Refusal refusal = assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice));
+    assertEquals("requests_per_minute", refusal.limit());
+    assertEquals(429, refusal.error().status());
+    assertEquals(50, refusal.retryAfterSeconds(), "the first request leaves the window 50 s from now");
+    now.addAndGet(50_000);
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+  }
+
+  @Test
+  void concurrentStreamsAreGivenBackWhenTheyEnd() {
+    Caller alice = caller(new Limits(null, null, null, null, 1, null, null));
+    Limiter.Admission first = assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    assertEquals("concurrent_streams", assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice)).limit());
+    first.close();
+    first.close(); // twice is harmless
+    Limiter.Admission second = assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    assertEquals("concurrent_streams", assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice)).limit());
+    second.close();
+  }
+
+  @Test
+  void tokensPerMinuteCountFinishedCalls() {
+    Caller alice = caller(new Limits(null, null, null, 1000L, null, null, null));
+    limiter.recordTokens("alice", 600);
+    now.addAndGet(20_000);
+    limiter.recordTokens("alice", 500);
+    Limiter.Refusal refusal = assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice));
+    assertEquals("tokens_per_minute", refusal.limit());
+    assertEquals(40, refusal.retryAfterSeconds(), "below the limit once the 600 leave the window");
+    now.addAndGet(40_000);
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+  }
+
+  @Test
+  void theDailyBudgetRenewsAtMidnightUtc() {
+    now.set(java.time.Instant.parse("2026-11-21T23:59:00Z").toEpochMilli());
+    Caller alice = caller(new Limits(null, null, null, null, null, 5000L, null));
+    usedToday.set(5000);
+    Limiter.Refusal refusal = assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice));
+    assertEquals("daily_tokens", refusal.limit());
+    assertEquals(60, refusal.retryAfterSeconds());
+  }
+
+  @Test
+  void usersDoNotShareLimits() {
+    Limits one = new Limits(null, null, null, null, 1, null, null);
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(caller(one)));
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("bob", null, false, one, "jwt")));
+  }
+
+  @Test
+  void userOverridesReplaceOnlyWhatTheySet() {
+    Limits tier = new Limits(List.of("claude-sonnet-4-6"), 4096, 60, 200_000L, 4, 5_000_000L, "Be Acme.");
+    Limits merged = tier.overriddenBy(new Limits(null, null, null, null, 50, null, null));
+    assertEquals(50, merged.concurrentStreams());
+    assertEquals(4096, merged.maxTokens());
+    assertEquals("Be Acme.", merged.system());
+    assertEquals(List.of("claude-sonnet-4-6"), merged.models());
+  }
+}
