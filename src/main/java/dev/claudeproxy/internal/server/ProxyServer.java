@@ -5,7 +5,9 @@ import dev.claudeproxy.internal.config.JwtConfig;
 import dev.claudeproxy.internal.config.ListenPorts;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.http.Dispatchers;
 import dev.claudeproxy.internal.http.HttpVerticle;
+import dev.claudeproxy.internal.http.ProxyRoutes;
 import dev.claudeproxy.internal.http.ManagementVerticle;
 import dev.claudeproxy.internal.http.NodeServices;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
@@ -119,7 +121,8 @@ public final class ProxyServer {
   private static Future<String> deployHttp(Vertx vertx, ProxyConfig config, NodeServices services,
       AtomicInteger bound) {
     int port = ListenPorts.bindPort(config.port());
-    return vertx.deployVerticle(() -> new HttpVerticle(config, services, port, bound),
+    ProxyRoutes routes = new ProxyRoutes(vertx, config, services, new Dispatchers(vertx, config, services));
+    return vertx.deployVerticle(() -> new HttpVerticle(config, routes, services, port, bound),
         new DeploymentOptions().setInstances(config.httpInstances()));
   }
 
