@@ -7,6 +7,7 @@ import dev.claudeproxy.internal.config.ProxyConfig;
 import dev.claudeproxy.internal.config.Settings;
 import dev.claudeproxy.internal.http.Dispatchers;
 import dev.claudeproxy.internal.http.HttpVerticle;
+import dev.claudeproxy.internal.http.ProxyCore;
 import dev.claudeproxy.internal.http.ProxyRoutes;
 import dev.claudeproxy.internal.http.ManagementVerticle;
 import dev.claudeproxy.internal.http.NodeServices;
@@ -104,9 +105,7 @@ public final class ProxyServer {
 
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
-    UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics),
-        new DeploymentOptions().setInstances(config.workerInstances()));
+    return ProxyCore.deployWorkers(vertx, config, metrics);
   }
 
   /**
