@@ -1,5 +1,6 @@
-// Starts the proxy from the jar that `mvn -B verify` built, on a free loopback port, answering from its built-in
-// simulator, and reads what it prints: the proxy's address, the simulator's (for /sim/stats) and the key of the run.
+// Starts the proxy from the server jar that `mvn -B verify` built (target/claude-stream-proxy-server.jar), on a free
+// loopback port, answering from its built-in simulator, and reads what it prints: the proxy's address, the
+// simulator's (for /sim/stats) and the key of the run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const JAR = process.env.CSP_JAR || resolve(here, '../../target/claude-stream-proxy.jar');
+export const JAR = process.env.CSP_JAR || resolve(here, '../../target/claude-stream-proxy-server.jar');
 
 /**
  * Starts a proxy and resolves once it has printed its development key.

@@ -13,10 +13,22 @@ public enum Endpoint {
     this.wire = wire;
   }
 
+  /**
+   * The name of this endpoint on the bus.
+   *
+   * @return the value of {@link StreamBus#H_ENDPOINT} for it
+   */
   public String wire() {
     return wire;
   }
 
+  /**
+   * The endpoint a {@link StreamBus#H_ENDPOINT} value names.
+   *
+   * @param value the header's value
+   * @return the endpoint
+   * @throws IllegalArgumentException when it names none
+   */
   public static Endpoint fromWire(String value) {
     for (Endpoint e : values()) {
       if (e.wire.equals(value)) {

@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * A request to start one upstream call, sent to {@link StreamBus#START_ADDRESS}. The body is the upstream request
- * body, byte for byte; everything else travels in headers. To the worker on the sender's own event loop it goes as
- * this object instead, inside a {@link LocalStart} (see {@link StreamBus#localStartAddress}), and that worker answers
- * by calling back with its control address.
+ * body, byte for byte; everything else travels in headers. Inside one JVM the proxy hands it to the worker on the
+ * sender's own event loop as this object instead (not part of the contract), and that worker answers by calling back
+ * with its control address.
  *
  * @param streamId unique id of the stream, carried by every later message about it
  * @param replyTo the inbox address the events go to
@@ -38,6 +38,11 @@ public record StartRequest(
     String user,
     String tier) {
 
+  /**
+   * The headers of this request in the contract's form; the message body is {@link #body}.
+   *
+   * @return delivery options to send with the body to {@link StreamBus#START_ADDRESS}
+   */
   public DeliveryOptions deliveryOptions() {
     DeliveryOptions options = new DeliveryOptions()
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
@@ -59,7 +64,13 @@ public record StartRequest(
     return options;
   }
 
-  /** Decodes a start message; throws {@link IllegalArgumentException} naming what is missing or malformed. */
+  /**
+   * Decodes a start message.
+   *
+   * @param message a message sent to {@link StreamBus#START_ADDRESS}
+   * @return the request it carries
+   * @throws IllegalArgumentException naming what is missing or malformed
+   */
   public static StartRequest from(Message<?> message) {
     MultiMap h = message.headers();
     Map<String, String> forward = new LinkedHashMap<>();

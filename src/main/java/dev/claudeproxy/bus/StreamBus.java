@@ -29,48 +29,72 @@ public final class StreamBus {
   private static final String WORKER_PREFIX = "claude-proxy.v1.worker.";
 
   // Headers. All names are lower case.
+  /** The contract version ({@link #VERSION}), on every message. */
   public static final String H_VERSION = "cp-version";
   /** On start-address messages: {@code start} (default) or {@code ping}. On inbox messages: the event kind. */
   public static final String H_OP = "cp-op";
+  /** The stream id a message is about. */
   public static final String H_STREAM = "cp-stream";
+  /** On inbox events: the message's sequence number, 0, 1, 2 ... per stream over all kinds. */
   public static final String H_SEQ = "cp-seq";
+  /** On start requests: the inbox address the events go to. */
   public static final String H_REPLY_TO = "cp-reply-to";
+  /** On start requests: the shape the events should have, an {@link Endpoint#wire()} value. */
   public static final String H_ENDPOINT = "cp-endpoint";
+  /** On start requests: the upstream HTTP method. */
   public static final String H_METHOD = "cp-method";
+  /** On start requests: the upstream path, such as {@code /v1/messages} (it may carry a query string). */
   public static final String H_PATH = "cp-path";
+  /** On start requests: {@code true} when the upstream answer is an SSE stream. */
   public static final String H_STREAMING = "cp-streaming";
+  /** On start requests and credit grants: bytes the worker may send before it must wait for a grant. */
   public static final String H_CREDITS = "cp-credits";
+  /** On a worker's reply to a start or a ping: its control address ({@link #workerAddress}). */
   public static final String H_WORKER = "cp-worker";
+  /** On {@code data} events: how many client-visible SSE events the body holds. */
   public static final String H_EVENTS = "cp-events";
+  /** On start requests: the caller's user id, for usage accounting (optional; never a key). */
   public static final String H_USER = "cp-user";
+  /** On start requests: the caller's tier (optional). */
   public static final String H_TIER = "cp-tier";
   /** Prefix of the caller's request headers that the worker forwards upstream ({@code anthropic-version} ...). */
   public static final String H_FORWARD_PREFIX = "cp-fwd-";
 
   // Start-address operations.
+  /** Start one upstream call (a {@link StartRequest}); the default operation. */
   public static final String OP_START = "start";
+  /** A liveness check: answered with an empty reply that names the worker's control address. */
   public static final String OP_PING = "ping";
 
   // Worker → inbox event kinds.
+  /** The upstream response's status and headers, before any data. */
   public static final String EV_HEAD = "head";
+  /** Response bytes: complete upstream SSE events as the upstream sent them, or chat events. */
   public static final String EV_DATA = "data";
+  /** The stream ended normally. */
   public static final String EV_END = "end";
+  /** The stream ended with an error. */
   public static final String EV_ERROR = "error";
   /** After the end of every call, cancelled ones included: how it ended and the usage it saw. */
   public static final String EV_USAGE = "usage";
 
   // Inbox → worker control operations.
+  /** Grants {@link #H_CREDITS} more bytes to a stream's worker. */
   public static final String CTL_CREDIT = "credit";
+  /** Cancels a stream: the worker resets the upstream request and forgets the stream. */
   public static final String CTL_CANCEL = "cancel";
 
-  /** Failure codes a worker uses when it refuses a start request. */
+  /** A start request refused because the worker is shutting down (failure code of the reply). */
   public static final int REFUSED_SHUTTING_DOWN = 503;
+  /** A start request refused because it was malformed. */
   public static final int REFUSED_BAD_REQUEST = 400;
 
 
   /**
    * A new stream id: a random (version 4) UUID from the thread's own generator. Ids must be unique, not secret, and
    * {@code UUID.randomUUID()} takes a lock on the shared secure generator for every stream.
+   *
+   * @return a new stream id
    */
   public static String newStreamId() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
@@ -79,12 +103,22 @@ public final class StreamBus {
     return new UUID(high, low).toString();
   }
 
-  /** The inbox of one HTTP verticle instance: all events of the streams it owns arrive here. */
+  /**
+   * The inbox of one HTTP verticle instance: all events of the streams it owns arrive here.
+   *
+   * @param instanceId the instance's unique id
+   * @return the inbox's address
+   */
   public static String inboxAddress(String instanceId) {
     return INBOX_PREFIX + instanceId;
   }
 
-  /** The control address of one worker instance: credits and cancels of the streams it runs arrive here. */
+  /**
+   * The control address of one worker instance: credits and cancels of the streams it runs arrive here.
+   *
+   * @param instanceId the instance's unique id
+   * @return the control address
+   */
   public static String workerAddress(String instanceId) {
     return WORKER_PREFIX + instanceId;
   }

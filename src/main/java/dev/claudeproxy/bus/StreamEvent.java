@@ -8,10 +8,10 @@ import io.vertx.core.json.JsonObject;
 /**
  * One worker → inbox event: what a v1 message says in its headers and body, as one value.
  *
- * <p>Between a worker and an inbox in the same JVM the event travels as this object itself (see
- * {@link StreamBus#isLocalInbox}): no headers to build and copy, no body to copy, and the JSON of {@code head},
- * {@code end}, {@code error} and {@code usage} as the object it was built as, never encoded or parsed. Any other inbox
- * gets the contract's form, headers and a {@code Buffer}. An inbox reads both with {@link #of}.
+ * <p>Between a worker and an inbox in the same JVM the proxy sends the event as this object itself: no headers to
+ * build and copy, no body to copy, and the JSON of {@code head}, {@code end}, {@code error} and {@code usage} as the
+ * object it was built as, never encoded or parsed. Any other inbox gets the contract's form, headers and a
+ * {@code Buffer}. An inbox reads both with {@link #of}.
  *
  * @param op the kind: {@link StreamBus#EV_HEAD}, {@code data}, {@code end}, {@code error} or {@code usage}
  * @param seq the sequence number; -1 when there is none (usage) or it is unreadable
@@ -21,12 +21,21 @@ import io.vertx.core.json.JsonObject;
  */
 public record StreamEvent(String op, String stream, long seq, int events, Buffer body, JsonObject decoded) {
 
-  /** The body as JSON: the object it was sent as, or its bytes decoded (which may fail). */
+  /**
+   * The body as JSON.
+   *
+   * @return the object it was sent as, or its bytes decoded (which may fail)
+   */
   public JsonObject json() {
     return decoded != null ? decoded : body.toJsonObject();
   }
 
-  /** The event a message carries, in either form. */
+  /**
+   * The event a message carries, in either form.
+   *
+   * @param message a message that arrived at an inbox
+   * @return its event
+   */
   public static StreamEvent of(Message<?> message) {
     if (message.body() instanceof StreamEvent event) {
       return event;

@@ -3,7 +3,7 @@ package dev.claudeproxy.internal.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code java -jar claude-stream-proxy.jar serve|simulate|keys ...} */
+/** {@code java -jar claude-stream-proxy-server.jar serve|simulate|keys ...} */
 @Command(
     name = "claude-stream-proxy",
     mixinStandardHelpOptions = true,

@@ -168,7 +168,7 @@ public final class ProxyServer {
     }
     if (!config.simulated()) {
       throw new ConfigException("no users in " + config.usersFile() + ": the proxy will not expose a real"
-          + " Anthropic key without them. Create one with: java -jar target/claude-stream-proxy.jar keys create"
+          + " Anthropic key without them. Create one with: java -jar target/claude-stream-proxy-server.jar keys create"
           + " --user <id>");
     }
     devKey[0] = ApiKeys.generate();
