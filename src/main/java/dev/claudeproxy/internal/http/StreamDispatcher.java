@@ -44,7 +44,7 @@ final class StreamDispatcher {
 
   private final Vertx vertx;
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
-  private final Map<String, StreamSession> sessions = new HashMap<>();
+  private final Map<String, ClientStream> sessions = new HashMap<>();
   private final Set<String> workersBeingChecked = new HashSet<>();
   /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
   private final Map<String, Integer> missedChecks = new HashMap<>();
@@ -139,7 +139,7 @@ final class StreamDispatcher {
       return;
     }
     String id = StreamBus.newStreamId();
-    StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
+    ClientStream session = new ClientStream(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
@@ -157,7 +157,7 @@ final class StreamDispatcher {
   }
 
   /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
-  private void startFailed(String id, StreamSession session, Throwable failure) {
+  private void startFailed(String id, ClientStream session, Throwable failure) {
     session.refused(refusal(failure));
     awaitingSince.remove(id);
     AccessLog.Entry line = awaitingUsage.remove(id);
@@ -174,7 +174,7 @@ final class StreamDispatcher {
   }
 
   private void closed(String id) {
-    StreamSession session = sessions.remove(id);
+    ClientStream session = sessions.remove(id);
     if (session != null) {
       awaitingUsage.put(id, session.access());
       awaitingSince.put(id, System.currentTimeMillis());
@@ -197,7 +197,7 @@ final class StreamDispatcher {
       usage(event.stream(), event.json());
       return;
     }
-    StreamSession session = sessions.get(event.stream());
+    ClientStream session = sessions.get(event.stream());
     if (session != null) {
       session.onEvent(event);
     }
@@ -209,7 +209,7 @@ final class StreamDispatcher {
     AccessLog.Entry access = awaitingUsage.remove(id);
     awaitingSince.remove(id);
     if (access == null) {
-      StreamSession session = sessions.get(id);
+      ClientStream session = sessions.get(id);
       access = session == null ? null : session.access();
     }
     if (access != null) {
@@ -239,7 +239,7 @@ final class StreamDispatcher {
     if (sessions.isEmpty()) {
       return;
     }
-    for (StreamSession session : new ArrayList<>(sessions.values())) {
+    for (ClientStream session : new ArrayList<>(sessions.values())) {
       if (session.notAcceptedBy(now)) {
         // The worker on this event loop never called back (it went away as the start was sent).
         startFailed(session.id(), session, new ReplyException(ReplyFailure.TIMEOUT, "no answer to the start"));
@@ -294,7 +294,7 @@ final class StreamDispatcher {
   }
 
   private void workerLost(String worker) {
-    List<StreamSession> orphans = new ArrayList<>();
+    List<ClientStream> orphans = new ArrayList<>();
     sessions.values().forEach(s -> {
       if (worker.equals(s.worker())) {
         orphans.add(s);

@@ -31,7 +31,7 @@ import java.util.function.Function;
  * credits as the client drains, keeps a quiet stream alive with pings, and cancels the upstream call when the client
  * goes away.
  */
-final class StreamSession {
+final class ClientStream {
   // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
   private static final CharSequence SSE_TYPE = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
@@ -97,7 +97,7 @@ final class StreamSession {
    * @param access the request's access-log line, completed here and written once the usage is known
    * @param release gives back the place the stream holds in its user's concurrency limit
    */
-  StreamSession(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
+  ClientStream(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
       long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
     this.id = id;
     this.response = response;
@@ -111,7 +111,7 @@ final class StreamSession {
     this.release = release;
     this.lastWriteAt = System.currentTimeMillis();
     this.pending = new PassBatch(
-        java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context"), () -> {
+        java.util.Objects.requireNonNull(Vertx.currentContext(), "a client stream lives on a context"), () -> {
           if (!finished) {
             flushPending();
           }
