@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.api.ChatEvents;
 import dev.claudeproxy.bus.Endpoint;
@@ -154,7 +155,7 @@ final class ClientStream {
 
   /** No worker took the stream. */
   void refused(ApiError error) {
-    fail(error, false, "no_worker");
+    fail(error, false, Outcome.NO_WORKER);
   }
 
   void onEvent(StreamEvent event) {
@@ -164,7 +165,7 @@ final class ClientStream {
     long seq = event.seq();
     if (seq != expectedSeq) {
       fail(ApiError.api("stream events were lost or reordered between worker and proxy (expected " + expectedSeq
-          + ", got " + seq + ")"), true, "failed");
+          + ", got " + seq + ")"), true, Outcome.FAILED);
       return;
     }
     expectedSeq++;
@@ -178,9 +179,9 @@ final class ClientStream {
         if (event.json().getJsonObject("headers") != null && !response.headWritten() && !committedEarly) {
           event.json().getJsonObject("headers").forEach(h -> response.putHeader(h.getKey(), (String) h.getValue()));
         }
-        fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
+        fail(error, false, "timeout_error".equals(error.type()) ? Outcome.TIMEOUT : Outcome.FAILED);
       }
-      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");
+      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, Outcome.FAILED);
     }
   }
 
@@ -241,7 +242,7 @@ final class ClientStream {
       return;
     }
     if (!headSeen && !committedEarly) {
-      fail(ApiError.api("stream data arrived before its head"), true, "failed");
+      fail(ApiError.api("stream data arrived before its head"), true, Outcome.FAILED);
       return;
     }
     if (firstData) {
@@ -363,11 +364,12 @@ final class ClientStream {
 
   private void end(JsonObject summary) {
     if (errorBody != null) {
-      fail(upstreamError(), false, "upstream_error");
+      fail(upstreamError(), false, Outcome.UPSTREAM_ERROR);
       return;
     }
-    String outcome = upstreamStatus >= 400 ? "upstream_error" : summary.getString("outcome", "completed");
-    if ("upstream_error".equals(outcome) && summary.getJsonObject("error") != null) {
+    Outcome outcome = upstreamStatus >= 400 ? Outcome.UPSTREAM_ERROR
+        : Outcome.fromWire(summary.getString("outcome"), Outcome.COMPLETED);
+    if (outcome == Outcome.UPSTREAM_ERROR && summary.getJsonObject("error") != null) {
       access.put("error_type", summary.getJsonObject("error").getString("type"));
       metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
     }
@@ -409,7 +411,7 @@ final class ClientStream {
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
       // The client reads nothing: let it go, and the upstream with it.
       cancel();
-      finish("client_stalled");
+      finish(Outcome.CLIENT_STALLED);
       response.reset();
       return false;
     }
@@ -432,7 +434,7 @@ final class ClientStream {
    * once the stream has begun, or by cutting the connection when a plain body was half sent (so a truncated body can
    * never pass for a whole one).
    */
-  void fail(ApiError error, boolean cancelUpstream, String outcome) {
+  void fail(ApiError error, boolean cancelUpstream, Outcome outcome) {
     if (finished) {
       return;
     }
@@ -463,7 +465,7 @@ final class ClientStream {
     if (!finished) {
       cancel();
       metrics.cancelled();
-      finish("cancelled");
+      finish(Outcome.CANCELLED);
     }
   }
 
@@ -475,9 +477,9 @@ final class ClientStream {
     }
   }
 
-  private void finish(String outcome) {
+  private void finish(Outcome outcome) {
     finished = true;
-    access.put("outcome", outcome).put("duration_ms", access.elapsedMillis());
+    access.put("outcome", outcome.wire()).put("duration_ms", access.elapsedMillis());
     if (!access.written() && (response.headWritten() || headSeen)) {
       access.put("status", response.getStatusCode());
     }

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.config.ProxyConfig;
@@ -179,7 +180,7 @@ public final class HttpVerticle extends VerticleBase {
     ctx.addEndHandler(v -> {
       if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
         AccessLog.write(entry.put("status", ctx.response().getStatusCode())
-            .put("outcome", ctx.response().getStatusCode() < 400 ? "completed" : "rejected"));
+            .put("outcome", (ctx.response().getStatusCode() < 400 ? Outcome.COMPLETED : Outcome.REJECTED).wire()));
       }
     });
     ctx.next();

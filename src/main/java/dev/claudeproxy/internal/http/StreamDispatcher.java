@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
@@ -101,7 +102,7 @@ final class StreamDispatcher {
     drained = Promise.promise();
     if (!sessions.isEmpty()) {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
-          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, "shutdown")));
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, Outcome.SHUTDOWN)));
     }
     // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
     long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {
@@ -301,7 +302,7 @@ final class StreamDispatcher {
       }
     });
     orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false,
-        "worker_lost"));
+        Outcome.WORKER_LOST));
   }
 
   int openStreams() {
