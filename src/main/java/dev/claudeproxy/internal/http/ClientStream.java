@@ -479,10 +479,7 @@ final class ClientStream {
 
   private void finish(Outcome outcome) {
     finished = true;
-    access.put("outcome", outcome.wire()).put("duration_ms", access.elapsedMillis());
-    if (!access.written() && (response.headWritten() || headSeen)) {
-      access.put("status", response.getStatusCode());
-    }
+    access.streamEnded(outcome, response.headWritten() || headSeen ? response.getStatusCode() : null);
     metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
     release.run();
     onClose.run();

@@ -1,6 +1,5 @@
 package dev.claudeproxy.internal.http;
 
-import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.config.ProxyConfig;
@@ -173,14 +172,13 @@ public final class HttpVerticle extends VerticleBase {
       ctx.next();
       return;
     }
-    AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
+    AccessLog.Entry entry = services.accessLog().begin(ErrorResponses.newRequestId(), ctx.request().method().name(),
         ctx.request().path());
     ctx.put(ACCESS, entry);
     ctx.response().putHeader(REQUEST_ID, entry.requestId());
     ctx.addEndHandler(v -> {
       if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
-        AccessLog.write(entry.put("status", ctx.response().getStatusCode())
-            .put("outcome", (ctx.response().getStatusCode() < 400 ? Outcome.COMPLETED : Outcome.REJECTED).wire()));
+        entry.responded(ctx.response().getStatusCode());
       }
     });
     ctx.next();

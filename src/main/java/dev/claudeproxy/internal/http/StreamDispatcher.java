@@ -55,7 +55,6 @@ final class StreamDispatcher {
   private final NodeServices services;
   /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
-  private final Map<String, Long> awaitingSince = new HashMap<>();
   private MessageConsumer<Object> consumer;
   private String localStart;
   private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
@@ -102,7 +101,8 @@ final class StreamDispatcher {
     drained = Promise.promise();
     if (!sessions.isEmpty()) {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
-          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, Outcome.SHUTDOWN)));
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true,
+              Outcome.SHUTDOWN)));
     }
     // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
     long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {
@@ -122,9 +122,8 @@ final class StreamDispatcher {
   }
 
   private void writeAwaiting() {
-    awaitingUsage.values().forEach(AccessLog::write);
+    awaitingUsage.values().forEach(AccessLog.Entry::writeWithoutUsage);
     awaitingUsage.clear();
-    awaitingSince.clear();
   }
 
   /**
@@ -160,10 +159,9 @@ final class StreamDispatcher {
   /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
   private void startFailed(String id, ClientStream session, Throwable failure) {
     session.refused(refusal(failure));
-    awaitingSince.remove(id);
     AccessLog.Entry line = awaitingUsage.remove(id);
     if (line != null) {
-      AccessLog.write(line);
+      line.writeWithoutUsage();
     }
     checkDrained();
   }
@@ -176,9 +174,8 @@ final class StreamDispatcher {
 
   private void closed(String id) {
     ClientStream session = sessions.remove(id);
-    if (session != null) {
+    if (session != null && !session.access().written()) {
       awaitingUsage.put(id, session.access());
-      awaitingSince.put(id, System.currentTimeMillis());
     }
     checkDrained();
   }
@@ -208,34 +205,23 @@ final class StreamDispatcher {
   private void usage(String id, JsonObject outcome) {
     services.recordUsage(outcome);
     AccessLog.Entry access = awaitingUsage.remove(id);
-    awaitingSince.remove(id);
     if (access == null) {
       ClientStream session = sessions.get(id);
       access = session == null ? null : session.access();
     }
     if (access != null) {
-      access.usage(outcome.getJsonObject("usage", new JsonObject()));
-      if (outcome.getBoolean("output_tokens_estimated", false)) {
-        access.put("output_tokens_estimated", true);
-      }
-      if (!sessions.containsKey(id)) {
-        AccessLog.write(access);
-      }
+      access.usage(outcome);
     }
     checkDrained();
   }
 
   private void sweep(long now) {
     // Lines whose usage never came (the worker was lost) are written without it.
-    awaitingSince.entrySet().removeIf(e -> {
-      if (now - e.getValue() > USAGE_WAIT_MS) {
-        AccessLog.Entry access = awaitingUsage.remove(e.getKey());
-        if (access != null) {
-          AccessLog.write(access);
-        }
-        return true;
+    awaitingUsage.values().removeIf(access -> {
+      if (access.waitedLongerThan(USAGE_WAIT_MS, now)) {
+        access.writeWithoutUsage();
       }
-      return false;
+      return access.written();
     });
     if (sessions.isEmpty()) {
       return;
