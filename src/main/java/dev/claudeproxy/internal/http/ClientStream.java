@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.VertxInternals;
 import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.api.ChatEvents;
@@ -8,24 +9,16 @@ import dev.claudeproxy.internal.bus.PassBatch;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.StreamErrors;
 import dev.claudeproxy.bus.StreamEvent;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 
 /**
  * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants
@@ -33,18 +26,6 @@ import java.util.function.Function;
  * goes away.
  */
 final class ClientStream {
-  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
-  private static final CharSequence SSE_TYPE = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
-  private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
-  private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
-  private static final CharSequence NO = HttpHeaders.createOptimized("no");
-  /**
-   * The names of the upstream headers passed on, as ASCII strings: their hash is kept, and they are written without
-   * a conversion per character. The upstream names them (the rate-limit headers under a prefix), so at most
-   * {@value #MAX_HEADER_NAMES} are kept; names past those go as they are.
-   */
-  private static final Map<String, CharSequence> HEADER_NAMES = new ConcurrentHashMap<>();
-  private static final int MAX_HEADER_NAMES = 256;
   private static final Buffer MESSAGES_PING = Buffer.buffer("event: ping\ndata: {\"type\": \"ping\"}\n\n");
   private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
   /** The most of an upstream error body kept to turn into an SSE error event. */
@@ -203,7 +184,7 @@ final class ClientStream {
     if (passed != null) {
       for (var header : passed) {
         if (header.getValue() instanceof String value) {
-          response.putHeader(headerName(header.getKey()), value);
+          response.putHeader(header.getKey(), value);
         }
       }
     }
@@ -217,21 +198,10 @@ final class ClientStream {
     pending.schedule();
   }
 
-  private static CharSequence headerName(String name) {
-    CharSequence kept = HEADER_NAMES.get(name);
-    if (kept != null) {
-      return kept;
-    }
-    if (HEADER_NAMES.size() >= MAX_HEADER_NAMES) {
-      return name;
-    }
-    return HEADER_NAMES.computeIfAbsent(name, HttpHeaders::createOptimized);
-  }
-
   private void sseHeaders() {
-    response.putHeader(HttpHeaders.CONTENT_TYPE, SSE_TYPE)
-        .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
-        .putHeader(X_ACCEL_BUFFERING, NO);
+    response.putHeader("content-type", "text/event-stream; charset=utf-8")
+        .putHeader("cache-control", "no-cache")
+        .putHeader("x-accel-buffering", "no");
   }
 
   private void data(Buffer bytes, long events) {
@@ -269,25 +239,24 @@ final class ClientStream {
    * found, so a stream pays for it in its first few messages alone.
    */
   private boolean holdsContent(Buffer bytes) {
-    ByteBuf buf = ((BufferInternal) bytes).getByteBuf();
     if (endpoint == Endpoint.CHAT) {
       for (byte[] marker : CHAT_CONTENT) {
-        if (contains(buf, marker)) {
+        if (contains(bytes, marker)) {
           return true;
         }
       }
       return false;
     }
-    return contains(buf, CONTENT_DELTA);
+    return contains(bytes, CONTENT_DELTA);
   }
 
-  private static boolean contains(ByteBuf buf, byte[] marker) {
-    int end = buf.writerIndex() - marker.length;
+  private static boolean contains(Buffer bytes, byte[] marker) {
+    int end = bytes.length() - marker.length;
     byte first = marker[0];
-    for (int i = buf.readerIndex(); i <= end; i++) {
-      if (buf.getByte(i) == first) {
+    for (int i = 0; i <= end; i++) {
+      if (bytes.getByte(i) == first) {
         int j = 1;
-        while (j < marker.length && buf.getByte(i + j) == marker[j]) {
+        while (j < marker.length && bytes.getByte(i + j) == marker[j]) {
           j++;
         }
         if (j == marker.length) {
@@ -324,35 +293,8 @@ final class ClientStream {
   }
 
   private void write(Buffer bytes) {
-    viaDirect(bytes, response::write);
+    VertxInternals.writeDirect(bytes, response::write);
     lastWriteAt = System.currentTimeMillis();
-  }
-
-  /**
-   * The bytes for the client in a pooled direct buffer, which the socket writes as it is. Given the heap buffer (or
-   * composite of heap buffers) that came over the bus, the socket would copy it into a direct buffer itself, and a
-   * composite into a new heap buffer first. Vert.x never releases a buffer it did not make, so this one is released
-   * once its write is over.
-   */
-  private static void viaDirect(Buffer bytes, Function<Buffer, Future<Void>> write) {
-    ByteBuf direct = direct(bytes);
-    Future<Void> written;
-    try {
-      written = write.apply(BufferInternal.buffer(direct));
-    } catch (RuntimeException e) {
-      direct.release();
-      throw e;
-    }
-    written.onComplete(v -> direct.release());
-  }
-
-  private static ByteBuf direct(Buffer bytes) {
-    ByteBuf from = ((BufferInternal) bytes).getByteBuf();
-    int length = from.readableBytes();
-    ByteBuf direct = ByteBufAllocator.DEFAULT.directBuffer(length);
-    // Copied by the source, piece by piece for a composite, straight into the direct memory.
-    from.getBytes(from.readerIndex(), direct, 0, length);
-    return direct.writerIndex(length);
   }
 
   private void grant() {
@@ -379,7 +321,7 @@ final class ClientStream {
     if (last == null) {
       response.end();
     } else {
-      viaDirect(last, response::end);
+      VertxInternals.writeDirect(last, response::end);
     }
   }
 

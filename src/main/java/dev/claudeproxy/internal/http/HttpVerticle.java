@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.VertxInternals;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.config.ProxyConfig;
@@ -10,7 +11,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -34,11 +34,7 @@ import java.util.logging.Logger;
  */
 public final class HttpVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(HttpVerticle.class.getName());
-  private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
-  /** The same names as ASCII strings, whose hash is kept, to look them up by. */
-  private static final CharSequence[] FORWARDED_NAMES = {HttpHeaders.createOptimized(FORWARDED[0]),
-      HttpHeaders.createOptimized(FORWARDED[1])};
 
   private static final String ACCESS = "claude-proxy.access";
   /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
@@ -175,7 +171,7 @@ public final class HttpVerticle extends VerticleBase {
     AccessLog.Entry entry = services.accessLog().begin(ErrorResponses.newRequestId(), ctx.request().method().name(),
         ctx.request().path());
     ctx.put(ACCESS, entry);
-    ctx.response().putHeader(REQUEST_ID, entry.requestId());
+    ctx.response().putHeader("request-id", entry.requestId());
     ctx.addEndHandler(v -> {
       if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
         entry.responded(ctx.response().getStatusCode());
@@ -368,10 +364,10 @@ public final class HttpVerticle extends VerticleBase {
     Map<String, String> forward = new LinkedHashMap<>();
     // A header sent on several lines is one list, joined with commas as HTTP says (RFC 9110, 5.3): a second
     // anthropic-beta line adds betas, it does not replace the first.
-    for (int i = 0; i < FORWARDED.length; i++) {
-      List<String> values = ctx.request().headers().getAll(FORWARDED_NAMES[i]);
+    for (String name : FORWARDED) {
+      List<String> values = ctx.request().headers().getAll(name);
       if (!values.isEmpty()) {
-        forward.put(FORWARDED[i], String.join(", ", values));
+        forward.put(name, String.join(", ", values));
       }
     }
     if (config.forwardSimHeaders()) {
@@ -389,15 +385,11 @@ public final class HttpVerticle extends VerticleBase {
    * a 4xx in the API's shape, never the 501 Netty would give an unknown version, and the connection closed.
    */
   private static void invalidRequest(HttpServerRequest request) {
-    Throwable cause = request.decoderResult().cause();
-    ApiError error;
-    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
-      error = new ApiError(414, "invalid_request_error", "the request line is too long");
-    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
-      error = new ApiError(431, "invalid_request_error", "the request headers are too large");
-    } else {
-      error = ApiError.invalidRequest("malformed HTTP request");
-    }
+    ApiError error = switch (VertxInternals.decodeFailure(request)) {
+      case LINE_TOO_LONG -> new ApiError(414, "invalid_request_error", "the request line is too long");
+      case HEADERS_TOO_LARGE -> new ApiError(431, "invalid_request_error", "the request headers are too large");
+      case OTHER -> ApiError.invalidRequest("malformed HTTP request");
+    };
     request.response().putHeader("connection", "close");
     ErrorResponses.send(request.response(), error);
   }

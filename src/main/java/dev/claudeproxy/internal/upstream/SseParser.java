@@ -1,8 +1,7 @@
 package dev.claudeproxy.internal.upstream;
 
-import io.netty.buffer.ByteBuf;
+import dev.claudeproxy.internal.VertxInternals;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -52,6 +51,8 @@ public final class SseParser {
   /** Where {@link #forward} reports each {@code content_block_delta}'s bytes; null when nobody counts them. */
   private OutputEstimate content;
   private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
+  /** Where a chunk's own array is, when it has one (see {@link #scan}). */
+  private final VertxInternals.HeapView chunkArray = new VertxInternals.HeapView();
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
   private interface Sink {
@@ -168,10 +169,9 @@ public final class SseParser {
       bytes = null;
       return;
     }
-    ByteBuf buf = ((BufferInternal) chunk).getByteBuf();
-    if (heldLength == 0 && buf.hasArray()) {
-      bytes = buf.array();
-      base = buf.arrayOffset() + buf.readerIndex();
+    if (heldLength == 0 && VertxInternals.heapArray(chunk, chunkArray)) {
+      bytes = chunkArray.array();
+      base = chunkArray.offset();
     } else {
       ensure(heldLength + chunkLength);
       chunk.getBytes(0, chunkLength, held, heldLength);
