@@ -68,7 +68,7 @@ final class CrossOrigin {
   static Handler<RoutingContext> options(Router router) {
     return ctx -> {
       Set<String> allowed = new TreeSet<>();
-      String path = ctx.normalizedPath();
+      String path = ProxyRoutes.relativePath(ctx);
       for (Route route : router.getRoutes()) {
         // Routes with :params count as regex paths, but keep their declared path, which is what is matched here.
         if (route.methods() != null && route.getPath() != null && matches(route, path)) {
@@ -89,7 +89,7 @@ final class CrossOrigin {
   }
 
   /** Whether {@code path} is one {@code route} serves: its exact path, with {@code :param} segments, or under it. */
-  private static boolean matches(Route route, String path) {
+  static boolean matches(Route route, String path) {
     String pattern = route.getPath();
     if (!route.isExactPath()) {
       return path.startsWith(pattern);

@@ -13,18 +13,25 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 
 /**
- * The operator's endpoints: {@code /health/live}, {@code /health/ready} and {@code /metrics}. They are served on the
+ * The operator's endpoints: {@code /health/live}, {@code /health/ready} and {@code /metrics} (when the meters are
+ * in a Prometheus registry). They are served on the
  * main port unless {@code PROXY_MANAGEMENT_PORT} gives them a server of their own ({@link ManagementVerticle}).
  */
-final class Management {
+public final class Management {
   private Management() {}
 
   /**
-   * Adds the endpoints to {@code router}.
+   * The endpoints as a router of their own, with relative paths, to mount anywhere.
    *
    * @param detailed whether readiness may name the upstream and say why a check failed: only where callers of the
    *     API cannot read it (the management port)
    */
+  public static Router router(Vertx vertx, ProxyConfig config, NodeServices services, boolean detailed) {
+    Router router = Router.router(vertx);
+    routes(vertx, router, config, services, detailed);
+    return router;
+  }
+
   static void routes(Vertx vertx, Router router, ProxyConfig config, NodeServices services, boolean detailed) {
     HealthCheckHandler live = HealthCheckHandler.create(vertx)
         .register("event-loop", promise -> promise.complete(Status.OK()));
@@ -40,8 +47,10 @@ final class Management {
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated())) : Status.OK()));
     router.get("/health/live").handler(live);
     router.get("/health/ready").handler(ready);
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(services.metrics().scrape()));
+    if (services.metrics().scrapable()) {
+      router.get("/metrics").handler(ctx -> ctx.response()
+          .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+          .end(services.metrics().scrape()));
+    }
   }
 }

@@ -15,11 +15,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * The proxy's own meters, in Prometheus form at {@code /metrics}. Labels are kept to small fixed sets (endpoint,
+ * The proxy's own meters, in any Micrometer registry; in Prometheus form at {@code /metrics} when the registry is
+ * Prometheus's. Labels are kept to small fixed sets (endpoint,
  * outcome, status, error type, limit, tier, model): never a user id or a request id.
  */
 public final class ProxyMetrics {
-  private final PrometheusMeterRegistry registry;
+  private final MeterRegistry registry;
   private final AtomicInteger active = new AtomicInteger();
   private final Counter events;
   private final Counter bytes;
@@ -39,7 +40,8 @@ public final class ProxyMetrics {
   static final String[] TOKEN_KINDS = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
       "cache_read_input_tokens"};
 
-  public ProxyMetrics(PrometheusMeterRegistry registry) {
+  /** Meters in {@code registry}, whatever its kind (Prometheus for {@code /metrics}, or a host application's own). */
+  public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
     registry.gauge("claude_proxy_active_streams", active);
     events = Counter.builder("claude_proxy_events_forwarded").description("SSE events written to clients")
@@ -59,13 +61,18 @@ public final class ProxyMetrics {
     return new ProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 
-  public PrometheusMeterRegistry registry() {
+  public MeterRegistry registry() {
     return registry;
   }
 
-  /** The registry's text exposition. */
+  /** Whether {@link #scrape} has a text exposition to give: the registry is Prometheus's. */
+  public boolean scrapable() {
+    return registry instanceof PrometheusMeterRegistry;
+  }
+
+  /** The registry's Prometheus text exposition; only when {@link #scrapable}. */
   public String scrape() {
-    return registry.scrape();
+    return ((PrometheusMeterRegistry) registry).scrape();
   }
 
   public void streamStarted() {

@@ -5,7 +5,10 @@ import dev.claudeproxy.internal.config.JwtConfig;
 import dev.claudeproxy.internal.config.ListenPorts;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.http.Dispatchers;
 import dev.claudeproxy.internal.http.HttpVerticle;
+import dev.claudeproxy.internal.http.ProxyCore;
+import dev.claudeproxy.internal.http.ProxyRoutes;
 import dev.claudeproxy.internal.http.ManagementVerticle;
 import dev.claudeproxy.internal.http.NodeServices;
 import dev.claudeproxy.internal.observe.AccessLog;
@@ -108,9 +111,7 @@ public final class ProxyServer {
 
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
-    UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics),
-        new DeploymentOptions().setInstances(config.workerInstances()));
+    return ProxyCore.deployWorkers(vertx, config, metrics);
   }
 
   /**
@@ -125,7 +126,8 @@ public final class ProxyServer {
   private static Future<String> deployHttp(Vertx vertx, ProxyConfig config, NodeServices services,
       AtomicInteger bound) {
     int port = ListenPorts.bindPort(config.port());
-    return vertx.deployVerticle(() -> new HttpVerticle(config, services, port, bound),
+    ProxyRoutes routes = new ProxyRoutes(vertx, config, services, new Dispatchers(vertx, config, services));
+    return vertx.deployVerticle(() -> new HttpVerticle(config, routes, services, port, bound),
         new DeploymentOptions().setInstances(config.httpInstances()));
   }
 

@@ -54,7 +54,7 @@ function parseEvent(block) {
  * blank line that ends an event, so an event cut across chunks (or a character cut across bytes) arrives whole.
  */
 async function streamChat(body, signal, onEvent) {
-  const response = await fetch('/v1/chat', {
+  const response = await fetch('v1/chat', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(body),
@@ -439,7 +439,7 @@ function retry() {
 
 /** The proxy's own answer for this key: who it is, the default model, the models it may use. No upstream call. */
 async function loadConfig() {
-  const response = await fetch('/v1/chat/config', { headers: authHeaders() });
+  const response = await fetch('v1/chat/config', { headers: authHeaders() });
   if (!response.ok) {
     const error = await response.json().catch(() => null);
     throw new ApiError(response.status, error?.error?.type, error?.error?.message ?? 'cannot sign in');
@@ -465,7 +465,7 @@ function showModels(models, selected) {
  */
 async function addListedModels(config) {
   try {
-    const response = await fetch('/v1/models?limit=100', { headers: authHeaders() });
+    const response = await fetch('v1/models?limit=100', { headers: authHeaders() });
     if (!response.ok) return;
     const listed = (await response.json()).data ?? [];
     if (!listed.some((m) => m.id === config.model)) listed.unshift({ id: config.model });

@@ -1,0 +1,434 @@
+package dev.claudeproxy.internal.http;
+
+import dev.claudeproxy.bus.Endpoint;
+import dev.claudeproxy.internal.api.ApiError;
+import dev.claudeproxy.internal.config.ProxyConfig;
+import dev.claudeproxy.internal.observe.AccessLog;
+import dev.claudeproxy.internal.users.Caller;
+import dev.claudeproxy.internal.users.Limiter;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.PlatformHandler;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The proxy's API routes ({@code /v1/messages}, {@code /v1/messages/count_tokens}, {@code /v1/models},
+ * {@code /v1/chat}, {@code /v1/chat/config}, {@code /v1/usage}) as one {@link Router} with relative paths, to serve at
+ * the root (the server) or mount under any prefix (a host application: {@code router.route("/ai/*").subRouter(...)}).
+ * It authenticates callers, checks their requests, and relays streams to and from the workers over the event bus.
+ *
+ * <p>The router answers everything under its mount point itself, in the API's error shape: {@code HEAD} as the
+ * {@code GET} of the same path, {@code OPTIONS} with the methods a path takes, 404 and 405, bodies too large or too
+ * slow, and failures. It may be served by any number of event loops at once: what is single-threaded (the bus inbox,
+ * the body deadlines) is kept per context by {@link Dispatchers}.
+ */
+public final class ProxyRoutes {
+  private static final Logger LOG = Logger.getLogger(ProxyRoutes.class.getName());
+  private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
+
+  static final String ACCESS = "claude-proxy.access";
+  /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
+  private static final String STREAMED = "claude-proxy.streamed";
+  private static final int USAGE_DAYS_DEFAULT = 30;
+
+  private final Vertx vertx;
+  private final ProxyConfig config;
+  private final NodeServices services;
+  private final Dispatchers dispatchers;
+  private final Handler<RoutingContext> authenticator;
+  private Router router;
+
+  /**
+   * @param authenticator finds the caller and puts it in the routing context ({@link Authenticator#CALLER}), or
+   *     answers the request itself
+   */
+  public ProxyRoutes(Vertx vertx, ProxyConfig config, NodeServices services, Dispatchers dispatchers,
+      Handler<RoutingContext> authenticator) {
+    this.vertx = vertx;
+    this.config = config;
+    this.services = services;
+    this.dispatchers = dispatchers;
+    this.authenticator = authenticator;
+  }
+
+  /** The routes with the users file and JWT verifier of {@code services} as the authenticator. */
+  public ProxyRoutes(Vertx vertx, ProxyConfig config, NodeServices services, Dispatchers dispatchers) {
+    this(vertx, config, services, dispatchers, new Authenticator(services.users(), services.tokens(),
+        services.metrics()));
+  }
+
+  public Dispatchers dispatchers() {
+    return dispatchers;
+  }
+
+  /** The API router; the same one on every call. */
+  public synchronized Router router() {
+    if (router == null) {
+      router = build();
+    }
+    return router;
+  }
+
+  private Router build() {
+    Router router = Router.router(vertx);
+    router.route().handler(beginAccess(services.accessLog()));
+    if (!config.edges().corsOrigins().isEmpty()) {
+      router.route().handler(CrossOrigin.handler(config.edges().corsOrigins()));
+    }
+    // HEAD is answered as the GET of the same path (Claude Code sends HEAD / at every start): the connection knows
+    // the request was a HEAD and writes the GET's head without its body. OPTIONS names a path's methods. Both are
+    // taken here rather than by routes of their own, which would turn every unknown path's 404 into a 405.
+    Handler<RoutingContext> options = CrossOrigin.options(router);
+    router.route().handler(ctx -> {
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        ctx.reroute(HttpMethod.GET, ctx.request().uri());
+      } else if (ctx.request().method() == HttpMethod.OPTIONS) {
+        options.handle(ctx);
+      } else {
+        ctx.next();
+      }
+    });
+
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    PlatformHandler deadline = ctx -> {
+      Dispatchers.Local local = dispatchers.current();
+      if (local == null) {
+        fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
+      } else {
+        local.deadline().handle(ctx);
+      }
+    };
+    Handler<RoutingContext> arrived = ctx -> {
+      Dispatchers.Local local = dispatchers.current();
+      if (local == null) {
+        fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
+      } else {
+        local.deadline().arrived(ctx);
+      }
+    };
+    for (String path : new String[] {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat"}) {
+      router.post(path).handler(deadline).handler(body).handler(arrived);
+    }
+    router.post("/v1/messages").handler(authenticator).handler(this::messages);
+    router.post("/v1/messages/count_tokens").handler(authenticator).handler(this::countTokens);
+    router.get("/v1/models").handler(authenticator).handler(this::passThrough);
+    router.get("/v1/models/:id").handler(authenticator).handler(this::passThrough);
+    router.post("/v1/chat").handler(authenticator).handler(this::chat);
+    router.get("/v1/chat/config").handler(authenticator).handler(this::chatConfig);
+    router.get("/v1/usage").handler(authenticator).handler(this::usage);
+    // Everything else under the mount point is ours to answer: a 405 for a known path, else a 404.
+    router.route().handler(ctx -> {
+      String path = relativePath(ctx);
+      boolean known = router.getRoutes().stream().anyMatch(r -> r.methods() != null && r.getPath() != null
+          && CrossOrigin.matches(r, path));
+      fail(ctx, known ? ApiError.methodNotAllowed("method " + ctx.request().method() + " is not allowed on "
+          + ctx.request().path()) : ApiError.notFound("no route for " + ctx.request().method() + " "
+          + ctx.request().path()));
+    });
+    router.route().failureHandler(this::failed);
+    return router;
+  }
+
+  /** A request that failed in a handler: the API's error for its status, and the cause in the log for a 500. */
+  void failed(RoutingContext ctx) {
+    if (ctx.response().ended() || ctx.response().headWritten()) {
+      if (ctx.failure() != null) {
+        LOG.log(Level.WARNING, "failure after the response began on " + ctx.request().path(), ctx.failure());
+      }
+      return;
+    }
+    int status = ctx.statusCode();
+    ApiError error = switch (status) {
+      case 400 -> ApiError.invalidRequest("malformed request");
+      // CORS refuses an origin not configured with a 403.
+      case 403 -> ApiError.permission(ctx.request().getHeader("origin") == null ? "forbidden"
+          : "origin " + ctx.request().getHeader("origin")
+              + " may not call this API from a browser (PROXY_CORS_ORIGINS)");
+      case 404 -> ApiError.notFound("no route for " + ctx.request().method() + " " + ctx.request().path());
+      case 405 -> ApiError.methodNotAllowed("method " + ctx.request().method() + " is not allowed on "
+          + ctx.request().path());
+      case 413 -> ApiError.tooLarge("request body is larger than " + config.maxBodyBytes() + " bytes");
+      default -> {
+        LOG.log(Level.SEVERE, "unexpected failure on " + ctx.request().path(), ctx.failure());
+        yield ApiError.api("internal error in the proxy");
+      }
+    };
+    fail(ctx, error);
+  }
+
+  /**
+   * The request's path below the router's mount point ({@code /v1/models} for {@code /ai/v1/models} under
+   * {@code /ai}), as the routes are declared.
+   */
+  static String relativePath(RoutingContext ctx) {
+    return belowMount(ctx, ctx.normalizedPath());
+  }
+
+  /** The request's path and query below the mount point, as sent: what the upstream is asked for. */
+  static String upstreamUri(RoutingContext ctx) {
+    String query = ctx.request().query();
+    return belowMount(ctx, ctx.request().path()) + (query == null ? "" : "?" + query);
+  }
+
+  private static String belowMount(RoutingContext ctx, String path) {
+    String mount = ctx.mountPoint();
+    if (mount == null || mount.isEmpty() || mount.equals("/")) {
+      return path;
+    }
+    if (mount.endsWith("/")) {
+      mount = mount.substring(0, mount.length() - 1);
+    }
+    return path.startsWith(mount) ? path.substring(mount.length()) : path;
+  }
+
+  /** Opens each request's line in {@code log}; it is written when the response ends, or by its stream. */
+  static Handler<RoutingContext> beginAccess(AccessLog log) {
+    return ctx -> {
+      if (ctx.get(ACCESS) != null) {
+        // A HEAD rerouted as GET: its line is open already.
+        ctx.next();
+        return;
+      }
+      AccessLog.Entry entry = log.begin(ErrorResponses.newRequestId(), ctx.request().method().name(),
+          ctx.request().path());
+      ctx.put(ACCESS, entry);
+      ctx.response().putHeader("request-id", entry.requestId());
+      ctx.addEndHandler(v -> {
+        if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
+          entry.responded(ctx.response().getStatusCode());
+        }
+      });
+      ctx.next();
+    };
+  }
+
+  private static AccessLog.Entry access(RoutingContext ctx) {
+    return ctx.get(ACCESS);
+  }
+
+  private void messages(RoutingContext ctx) {
+    JsonBody body;
+    try {
+      body = RequestChecks.body(ctx);
+      RequestChecks.messagesRequest(body.json());
+    } catch (RequestChecks.Invalid e) {
+      fail(ctx, e.error);
+      return;
+    }
+    admitAndStream(ctx, body, Endpoint.MESSAGES, Boolean.TRUE.equals(body.json().getValue("stream")));
+  }
+
+  /** A Messages request from a caller: checked against the caller's limits, shaped, and sent to a worker. */
+  private void admitAndStream(RoutingContext ctx, JsonBody request, Endpoint endpoint, boolean streaming) {
+    Caller caller = Authenticator.caller(ctx);
+    String model = request.json().getString("model");
+    Runnable release = admit(ctx, caller, model);
+    if (release == null) {
+      return;
+    }
+    Buffer body = RequestShaper.upstreamBody(request, caller, services.userIdSecret(), true);
+    dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, model, release);
+  }
+
+  private void countTokens(RoutingContext ctx) {
+    JsonBody body;
+    JsonObject request;
+    try {
+      body = RequestChecks.body(ctx);
+      request = body.json();
+      RequestChecks.requiredString(request, "model");
+      RequestChecks.messages(request, "messages", java.util.Set.of("user", "assistant", "system"));
+    } catch (RequestChecks.Invalid e) {
+      fail(ctx, e.error);
+      return;
+    }
+    Caller caller = Authenticator.caller(ctx);
+    if (!modelAllowed(ctx, caller, request.getString("model"))) {
+      return;
+    }
+    Buffer upstream = RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false);
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, upstream,
+        request.getString("model"), () -> { });
+  }
+
+  private void passThrough(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    if (caller.limits().models() != null) {
+      // The caller may use only some models: list those, rather than everything the upstream has.
+      String id = ctx.pathParam("id");
+      if (id == null) {
+        ctx.response().putHeader("content-type", "application/json").end(allowedModels(caller).encode());
+        return;
+      }
+      if (!caller.limits().allowsModel(id)) {
+        fail(ctx, ApiError.notFound("model: " + id));
+        return;
+      }
+    }
+    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", upstreamUri(ctx), false, Buffer.buffer(), null, () -> { });
+  }
+
+  private void chat(RoutingContext ctx) {
+    JsonObject request;
+    try {
+      request = ChatRequest.toMessagesRequest(RequestChecks.jsonBody(ctx), config);
+    } catch (RequestChecks.Invalid e) {
+      fail(ctx, e.error);
+      return;
+    }
+    admitAndStream(ctx, JsonBody.built(request), Endpoint.CHAT, true);
+  }
+
+  /**
+   * {@code GET /v1/chat/config}: what the chat page needs to sign in, answered by the proxy alone, so that signing in
+   * works whatever the upstream is doing (a 401 for a bad key comes from the authenticator before this).
+   */
+  private void chatConfig(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    access(ctx).user(caller.userId(), caller.tier(), caller.via());
+    List<String> models = caller.limits().models();
+    // The configured default unless the caller's tier leaves it out; then the tier's first model.
+    String model = models == null || models.isEmpty() || models.contains(config.chatModel()) ? config.chatModel()
+        : models.get(0);
+    Integer cap = caller.limits().maxTokens();
+    int maxTokens = cap == null ? config.chatMaxTokens() : Math.min(cap, config.chatMaxTokens());
+    ctx.response().putHeader("content-type", "application/json").end(new JsonObject()
+        .put("user", caller.userId())
+        .put("tier", caller.tier())
+        .put("model", model)
+        .put("models", models == null ? null : new io.vertx.core.json.JsonArray(models))
+        .put("max_tokens", maxTokens)
+        .encode());
+  }
+
+  private static JsonObject allowedModels(Caller caller) {
+    io.vertx.core.json.JsonArray data = new io.vertx.core.json.JsonArray();
+    for (String model : caller.limits().models()) {
+      data.add(new JsonObject().put("type", "model").put("id", model).put("display_name", model)
+          .put("created_at", "1970-01-01T00:00:00Z"));
+    }
+    List<String> ids = caller.limits().models();
+    return new JsonObject().put("data", data).put("has_more", false)
+        .put("first_id", ids.isEmpty() ? null : ids.get(0)).put("last_id", ids.isEmpty() ? null : ids.get(ids.size() - 1));
+  }
+
+  /** {@code GET /v1/usage[?days=N]}: the caller's own usage by day and model; an admin's shows everyone's. */
+  private void usage(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    access(ctx).user(caller.userId(), caller.tier(), caller.via());
+    int days = USAGE_DAYS_DEFAULT;
+    String param = ctx.request().getParam("days");
+    if (param != null) {
+      try {
+        days = Integer.parseInt(param);
+      } catch (NumberFormatException e) {
+        days = -1;
+      }
+      if (days < 1 || days > 3660) {
+        fail(ctx, ApiError.invalidRequest("days: must be a whole number from 1 to 3660"));
+        return;
+      }
+    }
+    JsonObject report = services.ledger().report(caller.admin() ? null : caller.userId(), days)
+        .put("scope", caller.admin() ? "all" : "self");
+    ctx.response().putHeader("content-type", "application/json").end(report.encode());
+  }
+
+  private boolean modelAllowed(RoutingContext ctx, Caller caller, String model) {
+    if (caller.limits().allowsModel(model)) {
+      return true;
+    }
+    services.metrics().rejected("model");
+    fail(ctx, ApiError.permission("model " + model + " is not allowed for "
+        + (caller.tier() == null ? "this user" : "tier " + caller.tier())));
+    return false;
+  }
+
+  /** Checks the model and the caller's limits; returns how to give back the place taken, or null if refused. */
+  private Runnable admit(RoutingContext ctx, Caller caller, String model) {
+    if (!modelAllowed(ctx, caller, model)) {
+      return null;
+    }
+    Limiter.Decision decision = services.limiter().admit(caller);
+    if (decision instanceof Limiter.Refusal refusal) {
+      services.metrics().rejected(refusal.limit());
+      access(ctx).put("limit", refusal.limit());
+      ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
+      fail(ctx, refusal.error());
+      return null;
+    }
+    return ((Limiter.Admission) decision)::close;
+  }
+
+  private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,
+      boolean streaming, Buffer body, String model, Runnable release) {
+    AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint",
+        endpoint.wire()).put("streaming", streaming).put("model", model);
+    ctx.put(STREAMED, true);
+    Dispatchers.Local local = dispatchers.current();
+    if (local == null) {
+      release.run();
+      fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
+    Map<String, String> forward = forwarded(ctx);
+    Runnable start = () -> local.dispatcher().start(ctx.response(), endpoint, method, path, streaming, forward, body,
+        entry, caller.userId(), caller.tier(), release);
+    if (local.ready().succeeded()) {
+      start.run();
+    } else {
+      // This event loop's inbox is new and not yet registered: the stream starts once events can reach it.
+      local.ready().onComplete(ar -> {
+        if (ar.succeeded()) {
+          start.run();
+        } else {
+          release.run();
+          fail(ctx, ApiError.unavailable("the proxy could not open its event-bus inbox; please retry"));
+        }
+      });
+    }
+  }
+
+  private Map<String, String> forwarded(RoutingContext ctx) {
+    Map<String, String> forward = new LinkedHashMap<>();
+    // A header sent on several lines is one list, joined with commas as HTTP says (RFC 9110, 5.3): a second
+    // anthropic-beta line adds betas, it does not replace the first.
+    for (String name : FORWARDED) {
+      List<String> values = ctx.request().headers().getAll(name);
+      if (!values.isEmpty()) {
+        forward.put(name, String.join(", ", values));
+      }
+    }
+    if (config.forwardSimHeaders()) {
+      ctx.request().headers().forEach(h -> {
+        if (h.getKey().regionMatches(true, 0, "x-sim-", 0, 6)) {
+          forward.merge(h.getKey().toLowerCase(java.util.Locale.ROOT), h.getValue(), (a, b) -> a + ", " + b);
+        }
+      });
+    }
+    return forward;
+  }
+
+  static void fail(RoutingContext ctx, ApiError error) {
+    AccessLog.Entry entry = access(ctx);
+    Caller caller = Authenticator.caller(ctx);
+    if (entry != null) {
+      entry.put("error_type", error.type());
+      if (caller != null) {
+        entry.user(caller.userId(), caller.tier(), caller.via());
+      }
+    }
+    ErrorResponses.send(ctx.response(), error);
+  }
+}
