@@ -9,6 +9,7 @@ import dev.claudeproxy.internal.users.Limiter;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Route;
@@ -35,7 +36,11 @@ import java.util.logging.Logger;
  */
 public final class ProxyRoutes {
   private static final Logger LOG = Logger.getLogger(ProxyRoutes.class.getName());
+  /** Made once as ASCII strings, to look them up and write them by: see ClientStream's header names for the gain. */
+  private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
+  private static final CharSequence[] FORWARDED_NAMES = {HttpHeaders.createOptimized(FORWARDED[0]),
+      HttpHeaders.createOptimized(FORWARDED[1])};
 
   static final String ACCESS = "claude-proxy.access";
   /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
@@ -203,7 +208,7 @@ public final class ProxyRoutes {
       AccessLog.Entry entry = log.begin(ErrorResponses.newRequestId(), ctx.request().method().name(),
           ctx.request().path());
       ctx.put(ACCESS, entry);
-      ctx.response().putHeader("request-id", entry.requestId());
+      ctx.response().putHeader(REQUEST_ID, entry.requestId());
       ctx.addEndHandler(v -> {
         if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
           entry.responded(ctx.response().getStatusCode());
@@ -404,10 +409,10 @@ public final class ProxyRoutes {
     Map<String, String> forward = new LinkedHashMap<>();
     // A header sent on several lines is one list, joined with commas as HTTP says (RFC 9110, 5.3): a second
     // anthropic-beta line adds betas, it does not replace the first.
-    for (String name : FORWARDED) {
-      List<String> values = ctx.request().headers().getAll(name);
+    for (int i = 0; i < FORWARDED.length; i++) {
+      List<String> values = ctx.request().headers().getAll(FORWARDED_NAMES[i]);
       if (!values.isEmpty()) {
-        forward.put(name, String.join(", ", values));
+        forward.put(FORWARDED[i], String.join(", ", values));
       }
     }
     if (config.forwardSimHeaders()) {

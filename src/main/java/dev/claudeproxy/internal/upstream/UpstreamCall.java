@@ -15,6 +15,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
@@ -39,7 +40,12 @@ import java.util.logging.Logger;
 final class UpstreamCall {
   private static final Logger LOG = Logger.getLogger(UpstreamCall.class.getName());
   static final String DEFAULT_VERSION = "2023-06-01";
-  private static final String USER_AGENT = "claude-stream-proxy/0.1";
+  // Header names and values made once as ASCII strings: see ClientStream's header names for the gain.
+  private static final CharSequence USER_AGENT = HttpHeaders.createOptimized("claude-stream-proxy/0.1");
+  private static final CharSequence ANTHROPIC_VERSION = HttpHeaders.createOptimized("anthropic-version");
+  private static final CharSequence X_API_KEY = HttpHeaders.createOptimized("x-api-key");
+  private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
   /** How a call ended, for usage accounting. */
   record Ended(String streamId, Outcome outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
@@ -137,19 +143,19 @@ final class UpstreamCall {
         .setPort(target.port())
         .setSsl(target.ssl())
         .setURI(target.pathPrefix() + start.path())
-        .putHeader("user-agent", USER_AGENT)
-        .putHeader("anthropic-version", start.forward().getOrDefault("anthropic-version", DEFAULT_VERSION))
-        .putHeader("accept", start.streaming() ? "text/event-stream" : "application/json");
+        .putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
+        .putHeader(ANTHROPIC_VERSION, start.forward().getOrDefault("anthropic-version", DEFAULT_VERSION))
+        .putHeader(HttpHeaders.ACCEPT, start.streaming() ? EVENT_STREAM : APPLICATION_JSON);
     start.forward().forEach((name, value) -> {
       if (!"anthropic-version".equals(name)) {
         options.putHeader(name, value);
       }
     });
     if (target.apiKey() != null) {
-      options.putHeader("x-api-key", target.apiKey());
+      options.putHeader(X_API_KEY, target.apiKey());
     }
     if (start.body().length() > 0) {
-      options.putHeader("content-type", "application/json");
+      options.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
     }
     return options;
   }
