@@ -84,43 +84,6 @@ public final class VertxInternals {
     return BUFFERS && CONNECTIONS;
   }
 
-  /** Where a buffer's bytes are in a heap array: set by {@link #heapArray}, reused from call to call. */
-  public static final class HeapView {
-    private byte[] array;
-    private int offset;
-
-    /** The array holding the buffer's bytes. */
-    public byte[] array() {
-      return array;
-    }
-
-    /** Where the buffer's first byte is in {@link #array()}. */
-    public int offset() {
-      return offset;
-    }
-  }
-
-  /**
-   * Points {@code view} at the heap array that holds {@code buffer}'s bytes, without copying them; false when there
-   * is none (a direct or composite buffer, or the internal API is missing), and the caller copies the bytes.
-   *
-   * <p>Why: the SSE parser scans every byte of every upstream read; reading the read's own array spares a copy of
-   * each read (the public {@code Buffer.getBytes()} allocates and copies), and scanning a {@code byte[]} is what its
-   * eight-bytes-at-a-time line-break search is built on. Measured with {@code SseParserBench}, see bench/jmh.md.
-   */
-  public static boolean heapArray(Buffer buffer, HeapView view) {
-    if (!BUFFERS || !(buffer instanceof BufferInternal internal)) {
-      return false;
-    }
-    ByteBuf buf = internal.getByteBuf();
-    if (!buf.hasArray()) {
-      return false;
-    }
-    view.array = buf.array();
-    view.offset = buf.arrayOffset() + buf.readerIndex();
-    return true;
-  }
-
   /**
    * The pieces as one buffer of {@code length} bytes. With the internal API, a composite over the pieces, with no
    * copy; with the public one, a copy of every piece into one buffer.
@@ -197,7 +160,7 @@ public final class VertxInternals {
    * starts its requests while the event loop reads the clients' connections: each start cost a system call. Netty's
    * {@link FlushConsolidationHandler}, put next to the socket, turns the flushes asked for outside a read into one
    * flush at the end of the event loop's current pass, and still flushes at once after {@value #EXPLICIT_FLUSH_AFTER}
-   * of them. Measured: write system calls per stream 2.08 → 1.20 at 8,000 streams (bench/analysis.md).
+   * of them. Measured: write system calls per stream 2.08 → 1.20 at 8,000 streams (bench/analysis.md, item 15).
    *
    * <p>The frame decoder waits for whole frames, and a read of up to 64 KB nearly always ends inside a frame (DATA
    * frames are up to 16 KB); by default it then copies each following read whole onto the unfinished frame's bytes.

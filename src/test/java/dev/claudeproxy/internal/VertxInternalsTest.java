@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -31,17 +29,6 @@ class VertxInternalsTest {
     assertEquals(length, joined.length());
     assertArrayEquals(copied.getBytes(), joined.getBytes());
     assertEquals(copied, joined);
-  }
-
-  @Test
-  void aHeapArrayViewReadsTheBuffersOwnBytes() {
-    byte[] text = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-    Buffer slice = Buffer.buffer(text).slice(3, 9);
-    VertxInternals.HeapView view = new VertxInternals.HeapView();
-    if (VertxInternals.heapArray(slice, view)) {
-      assertArrayEquals(slice.getBytes(), Arrays.copyOfRange(view.array(), view.offset(), view.offset() + 6));
-    }
-    assertTrue(VertxInternals.heapArray(slice, view) == VertxInternals.inUse());
   }
 
   @Test
