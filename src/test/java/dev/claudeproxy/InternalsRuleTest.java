@@ -31,7 +31,8 @@ class InternalsRuleTest {
   void onlyVertxInternalsUsesVertxOrNettyInternals() {
     ArchRule rule = noClasses().that().doNotBelongToAnyOf(VertxInternals.class)
         .should().dependOnClassesThat().resideInAnyPackage(GUARDED)
-        .because("Vert.x's internal API and Netty change in any release: VertxInternals isolates them, with a fallback");
+        .because("Vert.x's internal API and Netty change in any release: VertxInternals isolates them, with a"
+            + " fallback");
     rule.check(MAIN);
   }
 

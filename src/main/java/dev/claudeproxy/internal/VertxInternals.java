@@ -90,8 +90,8 @@ public final class VertxInternals {
    *
    * <p>Why: one upstream read brings a stream many small pieces, gathered by {@code PassBatch} into one bus message
    * and one client write, on each side of the bus. Copying them into one array was 2.4 % of the event loops' time in
-   * a profile of a warm 8,000-stream burst; with the direct copy of {@link #writeDirect}, the composites took a 200-token
-   * burst's CPU per delta to 0.961 of the copies', A/B both ways round (bench/analysis.md, item 24).
+   * a profile of a warm 8,000-stream burst; with the direct copy of {@link #writeDirect}, the composites took a
+   * 200-token burst's CPU per delta to 0.961 of the copies', A/B both ways round (bench/analysis.md, item 24).
    */
   public static Buffer join(List<Buffer> pieces, int length) {
     if (BUFFERS) {

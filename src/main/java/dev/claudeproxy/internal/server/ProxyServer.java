@@ -73,7 +73,7 @@ public final class ProxyServer {
     return start(vertx, settings, metrics, AccessLog.toLogger());
   }
 
-  /** Starts everything the settings describe, recording into {@code metrics} and writing access lines to {@code log}. */
+  /** Starts everything the settings describe, recording into {@code metrics}, access lines into {@code log}. */
   public static Future<ProxyServer> start(Vertx vertx, Settings settings, ProxyMetrics metrics, AccessLog log) {
     ProxyConfig config;
     JwtConfig jwt;
