@@ -19,7 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -47,7 +47,7 @@ class EarlyEndUsageTest {
   private static final String CAPPED = ApiKeys.generate();
   private static final String BODY = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":4000,\"stream\":true,"
       + "\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}";
-  private static final List<String> ACCESS = java.util.Collections.synchronizedList(new ArrayList<>());
+  private static final List<String> ACCESS = new CopyOnWriteArrayList<>();
   private static final Handler CAPTURE = new Handler() {
     @Override
     public void publish(LogRecord record) {

@@ -10,7 +10,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.ArrayList;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Handler;
@@ -33,7 +33,7 @@ class TimeToFirstTokenTest {
   private static final Map<String, String> SLOW_FIRST_TOKEN = Map.of("x-sim-ttft-ms", Integer.toString(DELAY_MS));
   /** Held here: java.util.logging keeps loggers only weakly, and a collected one would lose the handler. */
   private static final Logger ACCESS_LOGGER = Logger.getLogger(AccessLog.LOGGER);
-  private static final List<JsonObject> ACCESS = java.util.Collections.synchronizedList(new ArrayList<>());
+  private static final List<JsonObject> ACCESS = new CopyOnWriteArrayList<>();
   private static final Handler CAPTURE = new Handler() {
     @Override
     public void publish(LogRecord record) {

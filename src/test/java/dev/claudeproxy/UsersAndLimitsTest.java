@@ -16,7 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,7 +37,7 @@ class UsersAndLimitsTest {
   private static final String THRIFTY = ApiKeys.generate();
   private static final String OPS = ApiKeys.generate();
   private static final String PROMPT = "A secret prompt nobody should log";
-  private static final List<String> LOG_LINES = java.util.Collections.synchronizedList(new ArrayList<>());
+  private static final List<String> LOG_LINES = new CopyOnWriteArrayList<>();
   private static final Handler CAPTURE = new Handler() {
     @Override
     public void publish(LogRecord record) {

@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * The worker → HTTP verticle hop of a stream's deltas over the local event bus, end to end: a StreamEventSender on
  * one event-loop context sends {@code data} messages (with its real headers) to an inbox consumer on another, which
- * reads them as StreamSession.onEvent does (sequence check, kind, event count); the benchmark thread waits until the
+ * reads them as ClientStream.onEvent does (sequence check, kind, event count); the benchmark thread waits until the
  * last delta has arrived.
  *
  * <p>One operation is one delta; {@code batch} is how many deltas each bus message carries, so the score says what a
@@ -135,7 +135,7 @@ public class EventBusPathBench {
     return tally.events;
   }
 
-  /** The parts of StreamSession.onEvent that every data message pays for before the bytes go to the client. */
+  /** The parts of ClientStream.onEvent that every data message pays for before the bytes go to the client. */
   private void onEvent(Message<Object> message) {
     Tally tally = current;
     StreamEvent event = StreamEvent.of(message);

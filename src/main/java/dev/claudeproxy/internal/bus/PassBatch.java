@@ -1,11 +1,9 @@
 package dev.claudeproxy.internal.bus;
 
-import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
+import dev.claudeproxy.internal.VertxInternals;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,9 +11,10 @@ import java.util.List;
  * A stream's bytes gathered over one pass of its event loop, on either side of the bus. One socket read often brings
  * a stream many small pieces (an HTTP/1.1 chunk or HTTP/2 frame per delta, or several bus messages), each handed over
  * on its own; gathered, they leave as one bus message or one client write when the pass ends. A single piece goes on
- * as it is; several go on as one composite buffer over the pieces, with no copy. The socket copies what it is given
- * into a direct buffer anyway (the pieces are on the heap), and that copy gathers a composite's pieces as cheaply as
- * it copies one array; joining them here first would copy every byte once more, on each side of the bus.
+ * as it is; several go on as one composite buffer over the pieces, with no copy ({@link VertxInternals#join}). The
+ * socket copies what it is given into a direct buffer anyway (the pieces are on the heap), and that copy gathers a
+ * composite's pieces as cheaply as it copies one array; joining them here first would copy every byte once more, on
+ * each side of the bus.
  *
  * <p>All the batches of one context that are due at the end of a pass end in one task of that context, in the order
  * they became due, rather than in a task each.
@@ -80,11 +79,7 @@ public final class PassBatch {
   public Buffer take() {
     Buffer out = bytes;
     if (pieces != null) {
-      CompositeByteBuf joined = Unpooled.compositeBuffer(pieces.size());
-      for (Buffer piece : pieces) {
-        joined.addComponent(true, ((BufferInternal) piece).getByteBuf());
-      }
-      out = BufferInternal.buffer(joined);
+      out = VertxInternals.join(pieces, length);
     }
     bytes = null;
     pieces = null;

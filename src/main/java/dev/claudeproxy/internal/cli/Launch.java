@@ -69,7 +69,6 @@ final class Launch {
       } catch (Exception e) {
         System.err.println("Stopped with an error: " + message(e));
       }
-      dev.claudeproxy.internal.observe.AccessLog.awaitWritten(2_000);
       System.out.flush();
       // A stop the operator asked for is a clean exit, not the JVM's 143 for SIGTERM.
       Runtime.getRuntime().halt(0);

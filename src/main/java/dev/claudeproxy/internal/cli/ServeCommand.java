@@ -19,10 +19,15 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    AccessLog.toStandardOutput();
+    AccessLog access = AccessLog.toStandardOutput();
     ProxyMetrics metrics = ProxyMetrics.create();
-    return Launch.run(config, metrics, (vertx, settings) -> ProxyServer.start(vertx, settings, metrics)
-        .onSuccess(server -> banner(server).forEach(System.out::println)).map(server -> server::shutdown));
+    return Launch.run(config, metrics, (vertx, settings) -> ProxyServer.start(vertx, settings, metrics, access)
+        .onSuccess(server -> banner(server).forEach(System.out::println))
+        // The lines of the streams that ended during the drain are on the terminal before the process exits.
+        .map(server -> () -> server.shutdown().eventually(() -> vertx.executeBlocking(() -> {
+          access.awaitWritten(2_000);
+          return null;
+        })).mapEmpty()));
   }
 
   /** What is printed at start: where the proxy listens, as bound, and what it answers from. */

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.VertxInternals;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import io.vertx.core.Future;
@@ -86,7 +87,7 @@ public final class HttpVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
-    router.route().handler(ProxyRoutes::beginAccess);
+    router.route().handler(ProxyRoutes.beginAccess(services.accessLog()));
     // HEAD as the GET of the same path, OPTIONS naming a path's methods: here for the page and the operator's
     // endpoints; the API's own router does the same for its paths.
     Handler<RoutingContext> options = CrossOrigin.options(router);
@@ -121,15 +122,11 @@ public final class HttpVerticle extends VerticleBase {
    * a 4xx in the API's shape, never the 501 Netty would give an unknown version, and the connection closed.
    */
   private static void invalidRequest(HttpServerRequest request) {
-    Throwable cause = request.decoderResult().cause();
-    ApiError error;
-    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
-      error = new ApiError(414, "invalid_request_error", "the request line is too long");
-    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
-      error = new ApiError(431, "invalid_request_error", "the request headers are too large");
-    } else {
-      error = ApiError.invalidRequest("malformed HTTP request");
-    }
+    ApiError error = switch (VertxInternals.decodeFailure(request)) {
+      case LINE_TOO_LONG -> new ApiError(414, "invalid_request_error", "the request line is too long");
+      case HEADERS_TOO_LARGE -> new ApiError(431, "invalid_request_error", "the request headers are too large");
+      case OTHER -> ApiError.invalidRequest("malformed HTTP request");
+    };
     request.response().putHeader("connection", "close");
     ErrorResponses.send(request.response(), error);
   }

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.users.Limiter;
 import dev.claudeproxy.internal.users.TokenVerifier;
@@ -8,7 +9,8 @@ import dev.claudeproxy.internal.users.UserDirectory;
 import io.vertx.core.json.JsonObject;
 
 /**
- * What all HTTP verticle instances of a node share: who the users are, their limits and usage, and the meters.
+ * What all HTTP verticle instances of a node share: who the users are, their limits and usage, the meters and the
+ * access log.
  *
  * @param tokens the JWT verifier, or null when tokens are not configured
  * @param userIdSecret the key of the opaque user ids sent upstream as {@code metadata.user_id}
@@ -19,16 +21,20 @@ public record NodeServices(
     Limiter limiter,
     UsageLedger ledger,
     ProxyMetrics metrics,
-    String userIdSecret) {
+    String userIdSecret,
+    AccessLog accessLog) {
 
   /** The default key of opaque user ids, when {@code PROXY_USER_ID_SECRET} is not set. */
   public static final String DEFAULT_USER_ID_SECRET = "claude-stream-proxy";
 
-  /** Services for {@code users} with usage kept in memory and no tokens: for embedding and tests. */
+  /**
+   * Services for {@code users} with usage kept in memory, no tokens, and access lines on the logger
+   * {@value AccessLog#LOGGER}: for embedding and tests.
+   */
   public static NodeServices inMemory(UserDirectory users, ProxyMetrics metrics) {
     UsageLedger ledger = UsageLedger.inMemory(System::currentTimeMillis);
     return new NodeServices(users, null, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
-        metrics, DEFAULT_USER_ID_SECRET);
+        metrics, DEFAULT_USER_ID_SECRET, AccessLog.toLogger());
   }
 
   /**

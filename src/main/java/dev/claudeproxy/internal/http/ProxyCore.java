@@ -5,6 +5,7 @@ import dev.claudeproxy.internal.config.ConfigException;
 import dev.claudeproxy.internal.config.JwtConfig;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.upstream.StreamWorkerVerticle;
 import dev.claudeproxy.internal.upstream.UpstreamTarget;
@@ -100,7 +101,7 @@ public final class ProxyCore {
       UsageLedger ledger = usageFile == null ? UsageLedger.inMemory(System::currentTimeMillis)
           : UsageLedger.open(usageFile, System::currentTimeMillis);
       return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
-          metrics, userIdSecret);
+          metrics, userIdSecret, AccessLog.toLogger());
     }).compose(services -> {
       MessageConsumer<Buffer> tap = usageTap == null ? null : tap(vertx, usageTap);
       return deployWorkers(vertx, config, metrics)

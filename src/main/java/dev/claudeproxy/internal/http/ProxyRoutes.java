@@ -36,9 +36,9 @@ import java.util.logging.Logger;
  */
 public final class ProxyRoutes {
   private static final Logger LOG = Logger.getLogger(ProxyRoutes.class.getName());
+  /** Made once as ASCII strings, to look them up and write them by: see ClientStream's header names for the gain. */
   private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
-  /** The same names as ASCII strings, whose hash is kept, to look them up by. */
   private static final CharSequence[] FORWARDED_NAMES = {HttpHeaders.createOptimized(FORWARDED[0]),
       HttpHeaders.createOptimized(FORWARDED[1])};
 
@@ -87,7 +87,7 @@ public final class ProxyRoutes {
 
   private Router build() {
     Router router = Router.router(vertx);
-    router.route().handler(ProxyRoutes::beginAccess);
+    router.route().handler(beginAccess(services.accessLog()));
     if (!config.edges().corsOrigins().isEmpty()) {
       router.route().handler(CrossOrigin.handler(config.edges().corsOrigins()));
     }
@@ -197,24 +197,25 @@ public final class ProxyRoutes {
     return path.startsWith(mount) ? path.substring(mount.length()) : path;
   }
 
-  /** Opens the request's access-log line; it is written when the response ends, or by its stream. */
-  static void beginAccess(RoutingContext ctx) {
-    if (ctx.get(ACCESS) != null) {
-      // A HEAD rerouted as GET: its line is open already.
-      ctx.next();
-      return;
-    }
-    AccessLog.Entry entry = new AccessLog.Entry(ErrorResponses.newRequestId(), ctx.request().method().name(),
-        ctx.request().path());
-    ctx.put(ACCESS, entry);
-    ctx.response().putHeader(REQUEST_ID, entry.requestId());
-    ctx.addEndHandler(v -> {
-      if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
-        AccessLog.write(entry.put("status", ctx.response().getStatusCode())
-            .put("outcome", ctx.response().getStatusCode() < 400 ? "completed" : "rejected"));
+  /** Opens each request's line in {@code log}; it is written when the response ends, or by its stream. */
+  static Handler<RoutingContext> beginAccess(AccessLog log) {
+    return ctx -> {
+      if (ctx.get(ACCESS) != null) {
+        // A HEAD rerouted as GET: its line is open already.
+        ctx.next();
+        return;
       }
-    });
-    ctx.next();
+      AccessLog.Entry entry = log.begin(ErrorResponses.newRequestId(), ctx.request().method().name(),
+          ctx.request().path());
+      ctx.put(ACCESS, entry);
+      ctx.response().putHeader(REQUEST_ID, entry.requestId());
+      ctx.addEndHandler(v -> {
+        if (!Boolean.TRUE.equals(ctx.get(STREAMED))) {
+          entry.responded(ctx.response().getStatusCode());
+        }
+      });
+      ctx.next();
+    };
   }
 
   private static AccessLog.Entry access(RoutingContext ctx) {

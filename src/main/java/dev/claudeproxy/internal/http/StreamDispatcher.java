@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
@@ -44,7 +45,7 @@ final class StreamDispatcher {
 
   private final Vertx vertx;
   private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
-  private final Map<String, StreamSession> sessions = new HashMap<>();
+  private final Map<String, ClientStream> sessions = new HashMap<>();
   private final Set<String> workersBeingChecked = new HashSet<>();
   /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
   private final Map<String, Integer> missedChecks = new HashMap<>();
@@ -54,7 +55,6 @@ final class StreamDispatcher {
   private final NodeServices services;
   /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
-  private final Map<String, Long> awaitingSince = new HashMap<>();
   private MessageConsumer<Object> consumer;
   private String localStart;
   private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
@@ -101,7 +101,8 @@ final class StreamDispatcher {
     drained = Promise.promise();
     if (!sessions.isEmpty()) {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
-          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true, "shutdown")));
+          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true,
+              Outcome.SHUTDOWN)));
     }
     // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
     long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {
@@ -121,9 +122,8 @@ final class StreamDispatcher {
   }
 
   private void writeAwaiting() {
-    awaitingUsage.values().forEach(AccessLog::write);
+    awaitingUsage.values().forEach(AccessLog.Entry::writeWithoutUsage);
     awaitingUsage.clear();
-    awaitingSince.clear();
   }
 
   /**
@@ -139,7 +139,7 @@ final class StreamDispatcher {
       return;
     }
     String id = StreamBus.newStreamId();
-    StreamSession session = new StreamSession(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
+    ClientStream session = new ClientStream(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
@@ -157,12 +157,11 @@ final class StreamDispatcher {
   }
 
   /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
-  private void startFailed(String id, StreamSession session, Throwable failure) {
+  private void startFailed(String id, ClientStream session, Throwable failure) {
     session.refused(refusal(failure));
-    awaitingSince.remove(id);
     AccessLog.Entry line = awaitingUsage.remove(id);
     if (line != null) {
-      AccessLog.write(line);
+      line.writeWithoutUsage();
     }
     checkDrained();
   }
@@ -174,10 +173,9 @@ final class StreamDispatcher {
   }
 
   private void closed(String id) {
-    StreamSession session = sessions.remove(id);
-    if (session != null) {
+    ClientStream session = sessions.remove(id);
+    if (session != null && !session.access().written()) {
       awaitingUsage.put(id, session.access());
-      awaitingSince.put(id, System.currentTimeMillis());
     }
     checkDrained();
   }
@@ -197,7 +195,7 @@ final class StreamDispatcher {
       usage(event.stream(), event.json());
       return;
     }
-    StreamSession session = sessions.get(event.stream());
+    ClientStream session = sessions.get(event.stream());
     if (session != null) {
       session.onEvent(event);
     }
@@ -207,39 +205,28 @@ final class StreamDispatcher {
   private void usage(String id, JsonObject outcome) {
     services.recordUsage(outcome);
     AccessLog.Entry access = awaitingUsage.remove(id);
-    awaitingSince.remove(id);
     if (access == null) {
-      StreamSession session = sessions.get(id);
+      ClientStream session = sessions.get(id);
       access = session == null ? null : session.access();
     }
     if (access != null) {
-      access.usage(outcome.getJsonObject("usage", new JsonObject()));
-      if (outcome.getBoolean("output_tokens_estimated", false)) {
-        access.put("output_tokens_estimated", true);
-      }
-      if (!sessions.containsKey(id)) {
-        AccessLog.write(access);
-      }
+      access.usage(outcome);
     }
     checkDrained();
   }
 
   private void sweep(long now) {
     // Lines whose usage never came (the worker was lost) are written without it.
-    awaitingSince.entrySet().removeIf(e -> {
-      if (now - e.getValue() > USAGE_WAIT_MS) {
-        AccessLog.Entry access = awaitingUsage.remove(e.getKey());
-        if (access != null) {
-          AccessLog.write(access);
-        }
-        return true;
+    awaitingUsage.values().removeIf(access -> {
+      if (access.waitedLongerThan(USAGE_WAIT_MS, now)) {
+        access.writeWithoutUsage();
       }
-      return false;
+      return access.written();
     });
     if (sessions.isEmpty()) {
       return;
     }
-    for (StreamSession session : new ArrayList<>(sessions.values())) {
+    for (ClientStream session : new ArrayList<>(sessions.values())) {
       if (session.notAcceptedBy(now)) {
         // The worker on this event loop never called back (it went away as the start was sent).
         startFailed(session.id(), session, new ReplyException(ReplyFailure.TIMEOUT, "no answer to the start"));
@@ -294,14 +281,14 @@ final class StreamDispatcher {
   }
 
   private void workerLost(String worker) {
-    List<StreamSession> orphans = new ArrayList<>();
+    List<ClientStream> orphans = new ArrayList<>();
     sessions.values().forEach(s -> {
       if (worker.equals(s.worker())) {
         orphans.add(s);
       }
     });
     orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false,
-        "worker_lost"));
+        Outcome.WORKER_LOST));
   }
 
   int openStreams() {

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.observe;
 
+import dev.claudeproxy.internal.api.Outcome;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -27,7 +28,7 @@ public final class ProxyMetrics {
   private final Counter cancellations;
   private final Timer upstreamHead;
   /** Meters with labels, by their label values: built once, not looked up through a builder per call. */
-  private final Map<String, Map<String, Timer>> durations = new ConcurrentHashMap<>();
+  private final Map<String, Map<Outcome, Timer>> durations = new ConcurrentHashMap<>();
   private final Map<String, Timer> firstTokens = new ConcurrentHashMap<>();
   private final Map<String, Timer> firstEvents = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
@@ -78,11 +79,11 @@ public final class ProxyMetrics {
     active.incrementAndGet();
   }
 
-  public void streamEnded(String endpoint, String outcome, long nanos) {
+  public void streamEnded(String endpoint, Outcome outcome, long nanos) {
     active.decrementAndGet();
     durations.computeIfAbsent(endpoint, k -> new ConcurrentHashMap<>())
-        .computeIfAbsent(outcome, k -> latency("claude_proxy_stream_duration",
-        "From request to the end of the response", Duration.ofHours(1)).tags("endpoint", endpoint, "outcome", outcome)
+        .computeIfAbsent(outcome, k -> latency("claude_proxy_stream_duration", "From request to the end of the response",
+            Duration.ofHours(1)).tags("endpoint", endpoint, "outcome", outcome.wire())
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 

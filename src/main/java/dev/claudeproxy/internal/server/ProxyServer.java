@@ -11,6 +11,7 @@ import dev.claudeproxy.internal.http.ProxyCore;
 import dev.claudeproxy.internal.http.ProxyRoutes;
 import dev.claudeproxy.internal.http.ManagementVerticle;
 import dev.claudeproxy.internal.http.NodeServices;
+import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.simulator.Simulator;
 import dev.claudeproxy.internal.simulator.SimulatorConfig;
@@ -67,8 +68,13 @@ public final class ProxyServer {
     return start(vertx, settings, ProxyMetrics.create());
   }
 
-  /** Starts everything the settings describe, recording into {@code metrics}. */
+  /** Starts everything the settings describe, recording into {@code metrics}, access lines on the logger. */
   public static Future<ProxyServer> start(Vertx vertx, Settings settings, ProxyMetrics metrics) {
+    return start(vertx, settings, metrics, AccessLog.toLogger());
+  }
+
+  /** Starts everything the settings describe, recording into {@code metrics}, access lines into {@code log}. */
+  public static Future<ProxyServer> start(Vertx vertx, Settings settings, ProxyMetrics metrics, AccessLog log) {
     ProxyConfig config;
     JwtConfig jwt;
     try {
@@ -90,7 +96,7 @@ public final class ProxyServer {
         TokenVerifier tokens = TokenVerifier.create(vertx, jwt);
         UsageLedger ledger = UsageLedger.open(usageFile, System::currentTimeMillis);
         return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
-            metrics, userIdSecret);
+            metrics, userIdSecret, log);
       }).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
           Future.failedFuture(e))).compose(services -> {
             AtomicInteger bound = new AtomicInteger();

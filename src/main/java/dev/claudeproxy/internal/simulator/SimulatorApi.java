@@ -163,7 +163,7 @@ final class SimulatorApi {
     if (stream) {
       res.putHeader("content-type", "text/event-stream; charset=utf-8");
       res.putHeader("cache-control", "no-cache");
-      new StreamSession(vertx, clock, req, plan, knobs, config.faultAfterDeltas(), stats)
+      new SimulatedStream(vertx, clock, req, plan, knobs, config.faultAfterDeltas(), stats)
           .start(messageId, knobs.ttftMs());
     } else {
       replyWhole(req, requestId, plan, knobs, messageId);

@@ -1,8 +1,6 @@
 package dev.claudeproxy.internal.upstream;
 
-import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -36,9 +34,8 @@ public final class SseParser {
   private int nameStart = -1;
   private int nameEnd;
 
-  // One scan's view: the array being scanned (held, or the chunk's own array) and where complete events end.
+  // One scan's view: the array being scanned ({@link #held}) and where complete events end.
   private byte[] bytes;
-  private int base;
   private int length;
   private int eventStart;
   private boolean stopped;
@@ -94,12 +91,12 @@ public final class SseParser {
     if (forwardedEvents == 0) {
       out = null;
     } else if (whole) {
-      // Nothing was held over, so the events are the start of the chunk (at base in the array scanned): share it.
-      out = forwardCut == length ? chunk : chunk.slice(0, forwardCut - base);
+      // Nothing was held over, so the events are the start of the chunk: share it.
+      out = forwardCut == length ? chunk : chunk.slice(0, forwardCut);
     } else {
       // Bytes held over from earlier chunks come first: one array for them and the chunk's part. (A composite buffer
       // would spare this copy but cost two at the socket, where Netty flattens it into a heap buffer first.)
-      out = copy(bytes, base, forwardCut);
+      out = copy(bytes, 0, forwardCut);
     }
     compact();
     return out;
@@ -158,8 +155,10 @@ public final class SseParser {
   }
 
   /**
-   * Scans a chunk, reporting complete events as offsets into {@link #bytes}. A chunk arriving with nothing held is
-   * scanned in its own array when it has one; whatever it leaves unfinished is copied into {@link #held}.
+   * Scans a chunk, reporting complete events as offsets into {@link #bytes} ({@link #held}, the chunk appended to
+   * what was held over); whatever it leaves unfinished stays in {@link #held}. Scanning the chunk's own array instead
+   * (when nothing is held over) would spare the append's copy, but needs Vert.x's internal buffer API, and an A/B of
+   * {@code SseParserBench.parseObserveBatch} showed no gain (bench/analysis.md, item 33).
    */
   private void scan(Buffer chunk, Sink sink) {
     int chunkLength = chunk.length();
@@ -168,28 +167,13 @@ public final class SseParser {
       bytes = null;
       return;
     }
-    ByteBuf buf = ((BufferInternal) chunk).getByteBuf();
-    if (heldLength == 0 && buf.hasArray()) {
-      bytes = buf.array();
-      base = buf.arrayOffset() + buf.readerIndex();
-    } else {
-      ensure(heldLength + chunkLength);
-      chunk.getBytes(0, chunkLength, held, heldLength);
-      heldLength += chunkLength;
-      bytes = held;
-      base = 0;
-    }
-    length = bytes == held ? heldLength : base + chunkLength;
-    // Offsets kept between chunks are relative to the start of held; shift them into this scan's array.
-    int from = bytes == held ? scan : base;
-    if (bytes != held) {
-      lineStart = base;
-      if (nameStart >= 0) {
-        nameStart += base;
-        nameEnd += base;
-      }
-    }
-    eventStart = base;
+    ensure(heldLength + chunkLength);
+    chunk.getBytes(0, chunkLength, held, heldLength);
+    heldLength += chunkLength;
+    bytes = held;
+    length = heldLength;
+    int from = scan;
+    eventStart = 0;
     byte[] b = bytes;
     int end = length;
     boolean go = true;
@@ -243,13 +227,8 @@ public final class SseParser {
     int end = length;
     // Keep only the unfinished event; blank lines before it stay with it, so no byte is lost.
     int keep = end - eventStart;
-    if (bytes == held) {
-      if (eventStart > 0) {
-        System.arraycopy(held, eventStart, held, 0, keep);
-      }
-    } else {
-      ensure(keep);
-      System.arraycopy(bytes, eventStart, held, 0, keep);
+    if (eventStart > 0) {
+      System.arraycopy(held, eventStart, held, 0, keep);
     }
     lineStart -= eventStart;
     if (nameStart >= 0) {

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.upstream;
 
+import dev.claudeproxy.internal.api.Outcome;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.json.DecodeException;
@@ -182,7 +183,7 @@ public final class StreamFacts {
    * cancelled, failed, timed out) has the output tokens estimated from the content deltas it received, unless the
    * last count the upstream gave is higher; then {@code output_tokens_estimated} is true.
    */
-  public JsonObject summary(String outcome) {
+  public JsonObject summary(Outcome outcome) {
     JsonObject counted = usage.copy();
     boolean estimated = false;
     if (!finalCount && output.deltas() > 0) {
@@ -192,7 +193,7 @@ public final class StreamFacts {
         estimated = true;
       }
     }
-    JsonObject s = new JsonObject().put("outcome", outcome).put("usage", counted);
+    JsonObject s = new JsonObject().put("outcome", outcome.wire()).put("usage", counted);
     if (estimated) {
       s.put("output_tokens_estimated", true);
     }

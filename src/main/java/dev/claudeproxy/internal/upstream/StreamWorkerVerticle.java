@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.upstream;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.bus.LocalStart;
@@ -70,7 +71,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
     LocalBus.removeLocalStart(vertx, localStart);
     vertx.cancelTimer(sweep);
     new ArrayList<>(calls.values()).forEach(call ->
-        call.fail("worker_stopped", ApiError.overloaded("the stream worker stopped; please retry")));
+        call.fail(Outcome.WORKER_STOPPED, ApiError.overloaded("the stream worker stopped; please retry")));
     return client.close();
   }
 
@@ -110,7 +111,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
     }
   }
 
-  private void onDone(UpstreamCall.Outcome outcome) {
+  private void onDone(UpstreamCall.Ended outcome) {
     calls.remove(outcome.streamId());
     StartRequest start = outcome.start();
     JsonObject record = outcome.facts().summary(outcome.outcome()).put("stream", outcome.streamId());

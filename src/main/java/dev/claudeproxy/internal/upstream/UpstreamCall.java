@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.upstream;
 
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.bus.PassBatch;
@@ -39,15 +40,15 @@ import java.util.logging.Logger;
 final class UpstreamCall {
   private static final Logger LOG = Logger.getLogger(UpstreamCall.class.getName());
   static final String DEFAULT_VERSION = "2023-06-01";
-  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
+  // Header names and values made once as ASCII strings: see ClientStream's header names for the gain.
   private static final CharSequence USER_AGENT = HttpHeaders.createOptimized("claude-stream-proxy/0.1");
   private static final CharSequence ANTHROPIC_VERSION = HttpHeaders.createOptimized("anthropic-version");
   private static final CharSequence X_API_KEY = HttpHeaders.createOptimized("x-api-key");
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
   private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
-  /** How a call ended, for usage accounting: {@code completed}, {@code upstream_error}, {@code failed}, ... */
-  record Outcome(String streamId, String outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
+  /** How a call ended, for usage accounting. */
+  record Ended(String streamId, Outcome outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
     /** The model the stream named, or for a call that failed before it started, the one the request asked for. */
     String model() {
       if (facts.model() != null) {
@@ -67,7 +68,7 @@ final class UpstreamCall {
   private final UpstreamPolicy policy;
   private final StartRequest start;
   private final StreamEventSender sender;
-  private final Consumer<Outcome> onDone;
+  private final Consumer<Ended> onDone;
   private final ProxyMetrics metrics;
   private final StreamFacts facts = new StreamFacts();
   /** The events a pass-through stream decodes: the ones {@link StreamFacts} learns from. */
@@ -99,7 +100,7 @@ final class UpstreamCall {
   private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
 
   UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
-      StreamEventSender sender, Consumer<Outcome> onDone, ProxyMetrics metrics) {
+      StreamEventSender sender, Consumer<Ended> onDone, ProxyMetrics metrics) {
     this.vertx = vertx;
     this.client = client;
     this.target = target;
@@ -203,7 +204,7 @@ final class UpstreamCall {
     // what happened in the API's terms.
     LOG.warning(() -> "stream " + start.streamId() + ": upstream request failed after " + attempt + " attempt(s): "
         + reason(failure));
-    finish("failed", () -> sender.error(new ApiError(502, "api_error", "The upstream API could not be reached after "
+    finish(Outcome.FAILED, () -> sender.error(new ApiError(502, "api_error", "The upstream API could not be reached after "
         + attempt + (attempt == 1 ? " attempt" : " attempts")), spentRetries(new JsonObject())));
   }
 
@@ -266,7 +267,7 @@ final class UpstreamCall {
     }
     // Once an event that should carry JSON did not, the facts stay malformed; a second fail is a no-op.
     if (facts.malformed()) {
-      fail("failed", ApiError.api("upstream sent an event that is not valid JSON"));
+      fail(Outcome.FAILED, ApiError.api("upstream sent an event that is not valid JSON"));
     }
   }
 
@@ -324,21 +325,21 @@ final class UpstreamCall {
           // Passed on as it came; only its usage is unknown.
         }
       }
-      finish("completed", () -> sender.end(facts.summary("completed")));
+      finish(Outcome.COMPLETED, () -> sender.end(facts.summary(Outcome.COMPLETED)));
       return;
     }
     Buffer rest = parser.remainder();
     if (parser.hasPartialEvent()) {
-      finish("failed", () -> sender.error(ApiError.api("upstream stream was cut off in the middle of an event")));
+      finish(Outcome.FAILED, () -> sender.error(ApiError.api("upstream stream was cut off in the middle of an event")));
     } else if (facts.upstreamError() != null) {
-      finish("upstream_error", () -> sender.end(facts.summary("upstream_error")));
+      finish(Outcome.UPSTREAM_ERROR, () -> sender.end(facts.summary(Outcome.UPSTREAM_ERROR)));
     } else if (!facts.sawStop()) {
-      finish("failed", () -> sender.error(ApiError.api("upstream stream ended before message_stop")));
+      finish(Outcome.FAILED, () -> sender.error(ApiError.api("upstream stream ended before message_stop")));
     } else {
       if (rest.length() > 0 && chat == null) {
         forward(rest, 0);
       }
-      finish("completed", () -> sender.end(facts.summary("completed")));
+      finish(Outcome.COMPLETED, () -> sender.end(facts.summary(Outcome.COMPLETED)));
     }
   }
 
@@ -346,7 +347,7 @@ final class UpstreamCall {
     if (!done) {
       LOG.warning(() -> "stream " + start.streamId() + ": upstream connection failed mid-stream: " + reason(failure));
     }
-    fail("failed", ApiError.api("The upstream connection was lost before the response finished"));
+    fail(Outcome.FAILED, ApiError.api("The upstream connection was lost before the response finished"));
   }
 
   /** Called by the worker's sweep: ends the call if one of its deadlines has passed. */
@@ -355,7 +356,7 @@ final class UpstreamCall {
       return;
     }
     if (now - startedAt > policy.totalTimeoutMs()) {
-      fail("timeout", ApiError.timeout("the stream took longer than " + policy.totalTimeoutMs() + " ms in all"));
+      fail(Outcome.TIMEOUT, ApiError.timeout("the stream took longer than " + policy.totalTimeoutMs() + " ms in all"));
     } else if (response == null && current != -1 && now - attemptStartedAt > policy.firstByteTimeoutMs()) {
       HttpClientRequest timedOut = request;
       current = -1; // whatever the timed-out attempt still delivers is ignored
@@ -363,11 +364,11 @@ final class UpstreamCall {
         timedOut.reset();
       }
       if (!scheduleRetry(null)) {
-        finish("timeout", () -> sender.error(ApiError.timeout("upstream did not answer within "
+        finish(Outcome.TIMEOUT, () -> sender.error(ApiError.timeout("upstream did not answer within "
             + policy.firstByteTimeoutMs() + " ms"), spentRetries(new JsonObject())));
       }
     } else if (response != null && !paused && now - lastByteAt > policy.idleTimeoutMs()) {
-      fail("timeout", ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
+      fail(Outcome.TIMEOUT, ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
     }
   }
 
@@ -389,12 +390,12 @@ final class UpstreamCall {
     done = true;
     stopUpstream();
     sender.hold();
-    onDone.accept(outcome("cancelled"));
+    onDone.accept(outcome(Outcome.CANCELLED));
     sender.flush();
   }
 
   /** Ends the call with {@code error} sent to the client, and stops the upstream. */
-  void fail(String outcome, ApiError error) {
+  void fail(Outcome outcome, ApiError error) {
     if (done) {
       return;
     }
@@ -413,7 +414,7 @@ final class UpstreamCall {
   }
 
   /** Sends what is unsent, then the last event and (through {@code onDone}) the usage: as one message, in one JVM. */
-  private void finish(String outcome, Runnable last) {
+  private void finish(Outcome outcome, Runnable last) {
     sender.hold();
     takeUnsent();
     done = true;
@@ -422,8 +423,8 @@ final class UpstreamCall {
     sender.flush();
   }
 
-  private Outcome outcome(String how) {
-    return new Outcome(start.streamId(), how, facts, start, sender);
+  private Ended outcome(Outcome how) {
+    return new Ended(start.streamId(), how, facts, start, sender);
   }
 
   private static String reason(Throwable failure) {

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.upstream;
 
+import dev.claudeproxy.internal.VertxInternals;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
@@ -73,7 +74,7 @@ public record UpstreamTarget(
   /** The worker's client: these options and pool, and one flush per pass for the requests sharing a connection. */
   public HttpClient createClient(Vertx vertx) {
     return vertx.httpClientBuilder().with(clientOptions()).with(poolOptions())
-        .withConnectHandler(UpstreamFlushes::consolidate).build();
+        .withConnectHandler(VertxInternals::consolidateFlushes).build();
   }
 
   public PoolOptions poolOptions() {

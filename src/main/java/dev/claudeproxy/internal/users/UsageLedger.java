@@ -1,7 +1,6 @@
 package dev.claudeproxy.internal.users;
 
 import dev.claudeproxy.internal.config.ConfigException;
-import dev.claudeproxy.internal.observe.JsonLine;
 import dev.claudeproxy.internal.observe.LineWriter;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -126,24 +125,24 @@ public final class UsageLedger implements AutoCloseable {
   public void record(String userId, String model, JsonObject usage, boolean outputEstimated) {
     String day = today();
     String m = model == null ? "unknown" : model;
-    JsonLine line = new JsonLine().field("day", day).field("user", userId).field("model", m);
+    JsonObject line = new JsonObject().put("day", day).put("user", userId).put("model", m);
     synchronized (this) {
       long[] counters = slot(day, userId, m);
       for (int i = 0; i < TOKEN_COUNTERS; i++) {
         long v = usage.getValue(COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
         counters[i] += v;
-        line.field(COUNTERS[i], v);
+        line.put(COUNTERS[i], v);
       }
       if (outputEstimated) {
         long v = usage.getValue("output_tokens") instanceof Number n ? n.longValue() : 0;
         counters[ESTIMATED] += v;
-        line.field(COUNTERS[ESTIMATED], v);
+        line.put(COUNTERS[ESTIMATED], v);
       }
       counters[COUNTERS.length - 1]++;
-      line.field("requests", 1);
+      line.put("requests", 1);
     }
     if (writer != null) {
-      writer.offer(line.toString());
+      writer.offer(line.encode());
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.VertxInternals;
+import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.api.ChatEvents;
 import dev.claudeproxy.bus.Endpoint;
@@ -7,12 +9,8 @@ import dev.claudeproxy.internal.bus.PassBatch;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.StreamErrors;
 import dev.claudeproxy.bus.StreamEvent;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.http.HttpHeaders;
@@ -24,23 +22,28 @@ import dev.claudeproxy.internal.observe.ProxyMetrics;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 
 /**
  * The HTTP side of one stream: turns the worker's bus events into the client's response, checks their order, grants
  * credits as the client drains, keeps a quiet stream alive with pings, and cancels the upstream call when the client
  * goes away.
  */
-final class StreamSession {
-  // Header names and values made once as ASCII strings: their hash is kept, and they are written as they are.
+final class ClientStream {
+  /*
+   * Header names and values made once as ASCII strings: their case-insensitive hash is kept, and they are written as
+   * they are, where a String's is computed and each of its characters converted every time. Measured with
+   * HeaderNamesBench, A/B both ways round: a streamed request's header work (two forwarded names looked up, the
+   * client's head of 16 headers built and encoded) took a median of 701-1,082 ns with these against 1,190-1,512 ns
+   * with plain strings, in each of four rounds (bench/analysis.md, item 33).
+   */
   private static final CharSequence SSE_TYPE = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
   private static final CharSequence X_ACCEL_BUFFERING = HttpHeaders.createOptimized("x-accel-buffering");
   private static final CharSequence NO = HttpHeaders.createOptimized("no");
   /**
-   * The names of the upstream headers passed on, as ASCII strings: their hash is kept, and they are written without
-   * a conversion per character. The upstream names them (the rate-limit headers under a prefix), so at most
-   * {@value #MAX_HEADER_NAMES} are kept; names past those go as they are.
+   * The names of the upstream headers passed on, as ASCII strings (see above). The upstream names them (the
+   * rate-limit headers under a prefix), so at most {@value #MAX_HEADER_NAMES} are kept; names past those go as they
+   * are.
    */
   private static final Map<String, CharSequence> HEADER_NAMES = new ConcurrentHashMap<>();
   private static final int MAX_HEADER_NAMES = 256;
@@ -97,7 +100,7 @@ final class StreamSession {
    * @param access the request's access-log line, completed here and written once the usage is known
    * @param release gives back the place the stream holds in its user's concurrency limit
    */
-  StreamSession(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
+  ClientStream(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
       long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
     this.id = id;
     this.response = response;
@@ -111,7 +114,7 @@ final class StreamSession {
     this.release = release;
     this.lastWriteAt = System.currentTimeMillis();
     this.pending = new PassBatch(
-        java.util.Objects.requireNonNull(Vertx.currentContext(), "a stream session lives on a context"), () -> {
+        java.util.Objects.requireNonNull(Vertx.currentContext(), "a client stream lives on a context"), () -> {
           if (!finished) {
             flushPending();
           }
@@ -154,7 +157,7 @@ final class StreamSession {
 
   /** No worker took the stream. */
   void refused(ApiError error) {
-    fail(error, false, "no_worker");
+    fail(error, false, Outcome.NO_WORKER);
   }
 
   void onEvent(StreamEvent event) {
@@ -164,7 +167,7 @@ final class StreamSession {
     long seq = event.seq();
     if (seq != expectedSeq) {
       fail(ApiError.api("stream events were lost or reordered between worker and proxy (expected " + expectedSeq
-          + ", got " + seq + ")"), true, "failed");
+          + ", got " + seq + ")"), true, Outcome.FAILED);
       return;
     }
     expectedSeq++;
@@ -178,9 +181,9 @@ final class StreamSession {
         if (event.json().getJsonObject("headers") != null && !response.headWritten() && !committedEarly) {
           event.json().getJsonObject("headers").forEach(h -> response.putHeader(h.getKey(), (String) h.getValue()));
         }
-        fail(error, false, "timeout_error".equals(error.type()) ? "timeout" : "failed");
+        fail(error, false, "timeout_error".equals(error.type()) ? Outcome.TIMEOUT : Outcome.FAILED);
       }
-      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, "failed");
+      default -> fail(ApiError.api("unknown stream event kind: " + kind), true, Outcome.FAILED);
     }
   }
 
@@ -241,7 +244,7 @@ final class StreamSession {
       return;
     }
     if (!headSeen && !committedEarly) {
-      fail(ApiError.api("stream data arrived before its head"), true, "failed");
+      fail(ApiError.api("stream data arrived before its head"), true, Outcome.FAILED);
       return;
     }
     if (firstData) {
@@ -268,25 +271,24 @@ final class StreamSession {
    * found, so a stream pays for it in its first few messages alone.
    */
   private boolean holdsContent(Buffer bytes) {
-    ByteBuf buf = ((BufferInternal) bytes).getByteBuf();
     if (endpoint == Endpoint.CHAT) {
       for (byte[] marker : CHAT_CONTENT) {
-        if (contains(buf, marker)) {
+        if (contains(bytes, marker)) {
           return true;
         }
       }
       return false;
     }
-    return contains(buf, CONTENT_DELTA);
+    return contains(bytes, CONTENT_DELTA);
   }
 
-  private static boolean contains(ByteBuf buf, byte[] marker) {
-    int end = buf.writerIndex() - marker.length;
+  private static boolean contains(Buffer bytes, byte[] marker) {
+    int end = bytes.length() - marker.length;
     byte first = marker[0];
-    for (int i = buf.readerIndex(); i <= end; i++) {
-      if (buf.getByte(i) == first) {
+    for (int i = 0; i <= end; i++) {
+      if (bytes.getByte(i) == first) {
         int j = 1;
-        while (j < marker.length && buf.getByte(i + j) == marker[j]) {
+        while (j < marker.length && bytes.getByte(i + j) == marker[j]) {
           j++;
         }
         if (j == marker.length) {
@@ -323,35 +325,8 @@ final class StreamSession {
   }
 
   private void write(Buffer bytes) {
-    viaDirect(bytes, response::write);
+    VertxInternals.writeDirect(bytes, response::write);
     lastWriteAt = System.currentTimeMillis();
-  }
-
-  /**
-   * The bytes for the client in a pooled direct buffer, which the socket writes as it is. Given the heap buffer (or
-   * composite of heap buffers) that came over the bus, the socket would copy it into a direct buffer itself, and a
-   * composite into a new heap buffer first. Vert.x never releases a buffer it did not make, so this one is released
-   * once its write is over.
-   */
-  private static void viaDirect(Buffer bytes, Function<Buffer, Future<Void>> write) {
-    ByteBuf direct = direct(bytes);
-    Future<Void> written;
-    try {
-      written = write.apply(BufferInternal.buffer(direct));
-    } catch (RuntimeException e) {
-      direct.release();
-      throw e;
-    }
-    written.onComplete(v -> direct.release());
-  }
-
-  private static ByteBuf direct(Buffer bytes) {
-    ByteBuf from = ((BufferInternal) bytes).getByteBuf();
-    int length = from.readableBytes();
-    ByteBuf direct = ByteBufAllocator.DEFAULT.directBuffer(length);
-    // Copied by the source, piece by piece for a composite, straight into the direct memory.
-    from.getBytes(from.readerIndex(), direct, 0, length);
-    return direct.writerIndex(length);
   }
 
   private void grant() {
@@ -363,11 +338,12 @@ final class StreamSession {
 
   private void end(JsonObject summary) {
     if (errorBody != null) {
-      fail(upstreamError(), false, "upstream_error");
+      fail(upstreamError(), false, Outcome.UPSTREAM_ERROR);
       return;
     }
-    String outcome = upstreamStatus >= 400 ? "upstream_error" : summary.getString("outcome", "completed");
-    if ("upstream_error".equals(outcome) && summary.getJsonObject("error") != null) {
+    Outcome outcome = upstreamStatus >= 400 ? Outcome.UPSTREAM_ERROR
+        : Outcome.fromWire(summary.getString("outcome"), Outcome.COMPLETED);
+    if (outcome == Outcome.UPSTREAM_ERROR && summary.getJsonObject("error") != null) {
       access.put("error_type", summary.getJsonObject("error").getString("type"));
       metrics.streamError(summary.getJsonObject("error").getString("type", "api_error"));
     }
@@ -377,7 +353,7 @@ final class StreamSession {
     if (last == null) {
       response.end();
     } else {
-      viaDirect(last, response::end);
+      VertxInternals.writeDirect(last, response::end);
     }
   }
 
@@ -409,7 +385,7 @@ final class StreamSession {
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
       // The client reads nothing: let it go, and the upstream with it.
       cancel();
-      finish("client_stalled");
+      finish(Outcome.CLIENT_STALLED);
       response.reset();
       return false;
     }
@@ -432,7 +408,7 @@ final class StreamSession {
    * once the stream has begun, or by cutting the connection when a plain body was half sent (so a truncated body can
    * never pass for a whole one).
    */
-  void fail(ApiError error, boolean cancelUpstream, String outcome) {
+  void fail(ApiError error, boolean cancelUpstream, Outcome outcome) {
     if (finished) {
       return;
     }
@@ -463,7 +439,7 @@ final class StreamSession {
     if (!finished) {
       cancel();
       metrics.cancelled();
-      finish("cancelled");
+      finish(Outcome.CANCELLED);
     }
   }
 
@@ -475,12 +451,9 @@ final class StreamSession {
     }
   }
 
-  private void finish(String outcome) {
+  private void finish(Outcome outcome) {
     finished = true;
-    access.put("outcome", outcome).put("duration_ms", access.elapsedMillis());
-    if (!access.written() && (response.headWritten() || headSeen)) {
-      access.put("status", response.getStatusCode());
-    }
+    access.streamEnded(outcome, response.headWritten() || headSeen ? response.getStatusCode() : null);
     metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
     release.run();
     onClose.run();

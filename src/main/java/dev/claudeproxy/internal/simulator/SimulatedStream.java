@@ -20,7 +20,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * handler fires and yielding the event loop between bursts. A client that closes the connection is noticed by the
  * response close handler, which cancels the timer at once.
  */
-final class StreamSession implements TokenClock.Task {
+final class SimulatedStream implements TokenClock.Task {
   private static final int BATCH_BYTES = 16 * 1024;
   /** Bytes written in one go at full speed before giving the event loop back to other connections. */
   private static final int BURST_BYTES = 256 * 1024;
@@ -45,7 +45,7 @@ final class StreamSession implements TokenClock.Task {
   private int state = OPEN;
   private final Handler<Void> resume = v -> resume();
 
-  StreamSession(Vertx vertx, TokenClock clock, HttpServerRequest request, ReplyPlan plan, RequestKnobs knobs,
+  SimulatedStream(Vertx vertx, TokenClock clock, HttpServerRequest request, ReplyPlan plan, RequestKnobs knobs,
       int faultAfter, SimulatorStats stats) {
     this.context = vertx.getOrCreateContext();
     this.clock = clock;
@@ -197,7 +197,7 @@ final class StreamSession implements TokenClock.Task {
     if (state == DONE) {
       return;
     }
-    // The clock drops the session when its slot comes round: no token is produced for it from now on.
+    // The clock drops the stream when its slot comes round: no token is produced for it from now on.
     state = DONE;
     stats.streamCancelled();
   }
