@@ -88,7 +88,8 @@ public final class ProxyServer {
         UsageLedger ledger = UsageLedger.open(usageFile, System::currentTimeMillis);
         return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
             metrics, userIdSecret);
-      }).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
+      }).compose(services -> services.tokens() == null ? Future.succeededFuture(services)
+          : services.tokens().load().map(services)).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
           Future.failedFuture(e))).compose(services -> {
             AtomicInteger bound = new AtomicInteger();
             return deployWorkers(vertx, effective, metrics)
@@ -149,6 +150,9 @@ public final class ProxyServer {
         .eventually(() -> simulator == null ? Future.succeededFuture() : simulator.close())
         .eventually(() -> vertx.executeBlocking(() -> {
           services.ledger().close();
+          if (services.tokens() != null) {
+            services.tokens().close();
+          }
           return null;
         }))
         .mapEmpty();
