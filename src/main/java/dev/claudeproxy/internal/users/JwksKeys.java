@@ -50,6 +50,7 @@ public final class JwksKeys {
     static final Keys NONE = new Keys(List.of(), Set.of());
   }
 
+  private final Vertx vertx;
   private final WebClient client;
   private final URI url;
   private final long minRefreshMs;
@@ -64,6 +65,7 @@ public final class JwksKeys {
    * {@link #load()}.
    */
   public JwksKeys(Vertx vertx, URI url, long minRefreshMs) {
+    this.vertx = vertx;
     this.client = WebClient.create(vertx, new WebClientOptions()
         .setUserAgent("claude-stream-proxy/0.1")
         .setConnectTimeout((int) FETCH_TIMEOUT_MS));
@@ -151,15 +153,18 @@ public final class JwksKeys {
             return Future.failedFuture("the provider answered HTTP " + response.statusCode());
           }
           try {
-            return Future.succeededFuture(parse(response.body()));
+            return Future.succeededFuture(parse(vertx, response.body()));
           } catch (IllegalArgumentException e) {
             return Future.failedFuture(e.getMessage());
           }
         });
   }
 
-  /** The signature keys of a JWK set document; an {@link IllegalArgumentException} saying why when it has none. */
-  static Keys parse(Buffer body) {
+  /**
+   * The signature keys of a JWK set document that vertx-auth-jwt can use; an {@link IllegalArgumentException} saying
+   * why when it has none.
+   */
+  static Keys parse(Vertx vertx, Buffer body) {
     JsonArray array;
     try {
       array = body == null ? null : new JsonObject(body).getJsonArray("keys");
@@ -180,13 +185,17 @@ public final class JwksKeys {
       if (use != null && !"sig".equals(use)) {
         continue;
       }
+      if (!TokenVerifier.usable(vertx, key)) {
+        LOG.warning(() -> "JWT_JWKS_URL: key " + key.getValue("kid") + " (" + kty + ") cannot be used; left out");
+        continue;
+      }
       kept.add(key.copy());
       if (key.getValue("kid") instanceof String kid) {
         kids.add(kid);
       }
     }
     if (kept.isEmpty()) {
-      throw new IllegalArgumentException("the JWK set has no signature keys (RSA, EC or OKP, \"use\": \"sig\")");
+      throw new IllegalArgumentException("the JWK set has no signature keys this proxy can use (RSA, EC or OKP, \"use\": \"sig\")");
     }
     return new Keys(List.copyOf(kept), Set.copyOf(kids));
   }

@@ -66,7 +66,31 @@ public final class TokenVerifier {
     this.checks = checks;
     this.fixedKids = fixedKids;
     this.jwks = jwks;
-    this.verifier = new Verifier(JwksKeys.Keys.NONE, auth(JwksKeys.Keys.NONE));
+    JWTAuth fixedOnly = auth(JwksKeys.Keys.NONE);
+    if (jwks == null && acceptsUnsigned(fixedOnly)) {
+      throw new ConfigException("JWT keys could not be loaded: none of the configured keys can be used");
+    }
+  }
+
+  /** An unsigned token ({@code alg: none}, two parts), which only a verifier that holds no key accepts. */
+  private static final String UNSIGNED = base64Url("{\"alg\":\"none\"}") + "." + base64Url("{}");
+
+  /**
+   * Whether {@code auth} holds no key. vertx-auth-jwt leaves out, with a log line, a key it cannot load, and with none
+   * left it accepts unsigned tokens; asking it to check one is how to tell from its public API.
+   */
+  private static boolean acceptsUnsigned(JWTAuth auth) {
+    Future<?> probe = auth.authenticate(new TokenCredentials(UNSIGNED));
+    return !probe.isComplete() || probe.succeeded();
+  }
+
+  /** Whether vertx-auth-jwt can check signatures with the JWK {@code jwk}. */
+  static boolean usable(Vertx vertx, JsonObject jwk) {
+    return !acceptsUnsigned(JWTAuth.create(vertx, new JWTAuthOptions().addJwk(jwk)));
+  }
+
+  private static String base64Url(String json) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(json.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
