@@ -190,8 +190,10 @@ class JwksTest {
     e = assertThrows(IllegalStateException.class, () -> TestStack.start(Map.of("JWT_JWKS_URL", symmetric.url())));
     assertTrue(e.getMessage().contains("no signature keys"), e.getMessage());
 
-    // A key vertx-auth-jwt cannot load is left out; a verifier left with none would take unsigned tokens.
-    JsonObject unusable = rsaJwk("r9", rsa1).put("alg", "RS999");
+    // A key vertx-auth-jwt cannot load (here an encryption key that does not say "use": "enc") is left out; a
+    // verifier left with none would take unsigned tokens ("h.p.", as it did with such a JWT_JWKS_FILE before).
+    JsonObject unusable = rsaJwk("e1", rsa1).put("alg", "RSA-OAEP");
+    unusable.remove("use");
     Provider useless = Provider.start(jwks(unusable));
     e = assertThrows(IllegalStateException.class, () -> TestStack.start(Map.of("JWT_JWKS_URL", useless.url())));
     assertTrue(e.getMessage().contains("no signature keys this proxy can use"), e.getMessage());

@@ -142,6 +142,8 @@ public final class TokenVerifier {
     try {
       return new TokenVerifier(vertx, config, List.copyOf(fixedKeys), List.copyOf(fixedJwks), checks,
           Set.copyOf(kids), jwks);
+    } catch (ConfigException e) {
+      throw e;
     } catch (RuntimeException e) {
       throw new ConfigException("JWT keys could not be loaded: " + e.getMessage(), e);
     }
