@@ -89,7 +89,7 @@ public final class ProxyServer {
         return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
             metrics, userIdSecret);
       }).compose(services -> services.tokens() == null ? Future.succeededFuture(services)
-          : services.tokens().load().map(services)).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
+          : services.tokens().load().map(services).onFailure(e -> services.tokens().close())).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
           Future.failedFuture(e))).compose(services -> {
             AtomicInteger bound = new AtomicInteger();
             return deployWorkers(vertx, effective, metrics)
