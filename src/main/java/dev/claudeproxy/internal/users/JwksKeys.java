@@ -91,11 +91,6 @@ public final class JwksKeys {
             + reason(e), e)));
   }
 
-  /** The keys held now. */
-  public Keys current() {
-    return keys;
-  }
-
   /**
    * The keys to check a token naming {@code kid} against: the ones held when they have that key id (or the token
    * names none), else those of a refetch, when one may happen now, or of the refetch already under way. The answer
@@ -126,8 +121,9 @@ public final class JwksKeys {
         if (ar.succeeded()) {
           keys = ar.result();
         } else {
-          LOG.warning(() -> "JWT_JWKS_URL " + url + " could not be fetched again (a token named key id \"" + kid
-              + "\"); the keys already held stay in use: " + reason(ar.cause()));
+          // The key id is the caller's text: it stays out of the log.
+          LOG.warning(() -> "JWT_JWKS_URL " + url + " could not be fetched again for a token naming an unknown key;"
+              + " the keys already held stay in use: " + reason(ar.cause()));
         }
         synchronized (this) {
           inFlight = null;
@@ -195,7 +191,8 @@ public final class JwksKeys {
       }
     }
     if (kept.isEmpty()) {
-      throw new IllegalArgumentException("the JWK set has no signature keys this proxy can use (RSA, EC or OKP, \"use\": \"sig\")");
+      throw new IllegalArgumentException("the JWK set has no signature keys this proxy can use"
+          + " (RSA, EC or OKP, \"use\": \"sig\")");
     }
     return new Keys(List.copyOf(kept), Set.copyOf(kids));
   }
