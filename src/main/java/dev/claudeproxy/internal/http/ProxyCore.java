@@ -102,7 +102,10 @@ public final class ProxyCore {
           : UsageLedger.open(usageFile, System::currentTimeMillis);
       return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
           metrics, userIdSecret, AccessLog.toLogger());
-    }).compose(services -> {
+    }).compose(services -> services.tokens() == null ? Future.succeededFuture(services)
+        // The keys of JWT_JWKS_URL are fetched before anything is served with them.
+        : services.tokens().load().map(services).recover(e -> closeLedger(vertx, services)
+            .transform(v -> Future.failedFuture(e)))).compose(services -> {
       MessageConsumer<Buffer> tap = usageTap == null ? null : tap(vertx, usageTap);
       return deployWorkers(vertx, config, metrics)
           .recover(e -> closeLedger(vertx, services).transform(v -> Future.failedFuture(e)))
@@ -137,6 +140,9 @@ public final class ProxyCore {
   }
 
   private static Future<Void> closeLedger(Vertx vertx, NodeServices services) {
+    if (services.tokens() != null) {
+      services.tokens().close();
+    }
     return vertx.executeBlocking(() -> {
       services.ledger().close();
       return null;

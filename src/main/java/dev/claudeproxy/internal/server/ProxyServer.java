@@ -97,7 +97,8 @@ public final class ProxyServer {
         UsageLedger ledger = UsageLedger.open(usageFile, System::currentTimeMillis);
         return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
             metrics, userIdSecret, log);
-      }).recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
+      }).compose(ProxyServer::loadKeys)
+          .recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
           Future.failedFuture(e))).compose(services -> {
             AtomicInteger bound = new AtomicInteger();
             return deployWorkers(vertx, effective, metrics)
@@ -107,6 +108,14 @@ public final class ProxyServer {
                 .compose(server -> server.deployManagement());
           });
     });
+  }
+
+  /** Fetches the JWT key set of {@code JWT_JWKS_URL}, when it is set; a proxy without it does not start. */
+  private static Future<NodeServices> loadKeys(NodeServices services) {
+    if (services.tokens() == null) {
+      return Future.succeededFuture(services);
+    }
+    return services.tokens().load().map(services).onFailure(e -> services.tokens().close());
   }
 
   /** Deploys the stream workers; returns the deployment id. */
@@ -157,6 +166,9 @@ public final class ProxyServer {
         .eventually(() -> simulator == null ? Future.succeededFuture() : simulator.close())
         .eventually(() -> vertx.executeBlocking(() -> {
           services.ledger().close();
+          if (services.tokens() != null) {
+            services.tokens().close();
+          }
           return null;
         }))
         .mapEmpty();

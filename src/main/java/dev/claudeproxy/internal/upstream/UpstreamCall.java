@@ -36,6 +36,14 @@ import java.util.logging.Logger;
  * end.
  *
  * <p>Flow control: the HTTP side grants bytes; once they are spent the upstream socket is paused until more come.
+ *
+ * <p>Every call, the non-streaming ones too (model listing, {@code count_tokens}, a message without
+ * {@code "stream": true}), uses the core {@link HttpClient}, not vertx-web-client: a closed client connection must
+ * reset the upstream request at once ({@link #cancel()}), and WebClient gives no hold on the request it sends.
+ * {@code HttpRequest.send()} returns only a {@code Future} of the whole response; nothing public resets it, pauses it
+ * when the client's credits run out, or hands on the body as it arrives (only the {@code impl} package's interceptor
+ * {@code HttpContext} reaches the {@code HttpClientRequest}). So one path serves all calls, with the same cancel,
+ * retries, timeouts and credits.
  */
 final class UpstreamCall {
   private static final Logger LOG = Logger.getLogger(UpstreamCall.class.getName());
