@@ -6,7 +6,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
- * A start request for the worker on the sender's own event loop ({@link StreamBus#localStartAddress}), sent as this
+ * A start request for the worker on the sender's own event loop ({@link LocalBus#localStartAddress}), sent as this
  * object with no reply asked for. The worker answers by calling back, on that same thread: {@code accepted} with its
  * control address, or {@code refused} with a failure code ({@link StreamBus#REFUSED_SHUTTING_DOWN}, ...) and a
  * reason. A request and its reply would cost a reply address registered on the bus and a timer for every stream;

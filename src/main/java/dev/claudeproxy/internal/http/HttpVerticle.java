@@ -67,8 +67,8 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    dispatcher = new StreamDispatcher(vertx, config.streamCreditBytes(), config.startTimeout().toMillis(),
-        config.clientPolicy(), services);
+    dispatcher = new StreamDispatcher(vertx, config.bus(), config.streamCreditBytes(),
+        config.startTimeout().toMillis(), config.clientPolicy(), services);
     Router router = router();
     server = vertx.createHttpServer(new HttpServerOptions()
         .setCompressionSupported(false)

@@ -103,7 +103,7 @@ public final class ProxyServer {
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics),
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics, config.bus()),
         new DeploymentOptions().setInstances(config.workerInstances()));
   }
 
