@@ -1,5 +1,6 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,7 +47,7 @@ class CancelAndRetryTest {
   @Test
   void aClosedStreamCancelsUpstreamPromptlyAndStillReportsItsUsage() throws Exception {
     LinkedBlockingQueue<JsonObject> outcomes = new LinkedBlockingQueue<>();
-    MessageConsumer<Buffer> usage = stack.vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS,
+    MessageConsumer<Buffer> usage = stack.vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(),
         m -> outcomes.add(m.body().toJsonObject()));
     TestStack.await(usage.completion());
     SimulatorStats stats = stack.simulator.stats();

@@ -1,5 +1,6 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.bus.BusAddresses;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,7 +79,7 @@ class EarlyEndUsageTest {
         """.formatted(ApiKeys.hash(FREE), ApiKeys.hash(CAPPED)));
     stack = TestStack.start(Map.of("PROXY_USERS", users.toString(), "SIM_FAULT_AFTER_DELTAS", FAULT_AFTER,
         "SIM_OUTPUT_TOKENS", 1000, "UPSTREAM_IDLE_TIMEOUT_MS", 600));
-    usage = stack.vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS, m -> RECORDS.add(m.body().toJsonObject()));
+    usage = stack.vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(), m -> RECORDS.add(m.body().toJsonObject()));
     TestStack.await(usage.completion());
   }
 
@@ -206,7 +207,7 @@ class EarlyEndUsageTest {
   void aLostWorkerChargesWhatTheUpstreamSent() throws Exception {
     try (TestStack own = TestStack.start()) {
       LinkedBlockingQueue<JsonObject> records = new LinkedBlockingQueue<>();
-      MessageConsumer<Buffer> consumer = own.vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS,
+      MessageConsumer<Buffer> consumer = own.vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(),
           m -> records.add(m.body().toJsonObject()));
       TestStack.await(consumer.completion());
       SimulatorStats stats = own.simulator.stats();

@@ -79,6 +79,14 @@ public final class TestStack implements AutoCloseable {
   }
 
   /**
+   * A simulator and a proxy before it on {@code vertx}, which may already run others (two proxies side by side).
+   * Closing the stack closes {@code vertx}.
+   */
+  public static TestStack start(Vertx vertx, Map<String, Object> overrides) {
+    return start(vertx, overrides, base -> await(Simulator.start(vertx, SimulatorConfig.from(base))));
+  }
+
+  /**
    * The proxy alone on {@code vertx}, in front of a hand-written upstream listening there on {@code upstreamPort}:
    * for what the faithful simulator never does. Its {@link #simulator} is null.
    */

@@ -1,5 +1,6 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.internal.server.ProxyServer;
 import dev.claudeproxy.internal.bus.LocalBus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,7 +115,7 @@ class WorkerLossTest {
   /** A worker check: a ping to a worker's own address (readiness pings go to the start address). */
   private static boolean isWorkerPing(Message<?> message) {
     return StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))
-        && !StreamBus.START_ADDRESS.equals(message.address());
+        && !BusAddresses.DEFAULT.start().equals(message.address());
   }
 
   private static void sleep(long millis) {
@@ -140,7 +141,7 @@ class WorkerLossTest {
       MessageConsumer<Buffer> controlConsumer = vertx.eventBus().consumer(control,
           m -> m.reply(Buffer.buffer()));
       TestStack.await(controlConsumer.completion());
-      MessageConsumer<Buffer> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, m -> {
+      MessageConsumer<Buffer> starts = vertx.eventBus().consumer(BusAddresses.DEFAULT.start(), m -> {
         StartRequest start = StartRequest.from(m);
         m.reply(Buffer.buffer(), new DeliveryOptions().addHeader(StreamBus.H_WORKER, control));
         StreamEventSender sender = new StreamEventSender(vertx.eventBus(), start.replyTo(), start.streamId());
@@ -184,14 +185,14 @@ class WorkerLossTest {
       TestStack.await(vertx.deployVerticle(() -> new VerticleBase() {
         @Override
         public Future<?> start() {
-          String address = LocalBus.localStartAddress(Thread.currentThread().getName());
+          String address = LocalBus.localStartAddress(BusAddresses.DEFAULT, Thread.currentThread().getName());
           MessageConsumer<Object> consumer = vertx.eventBus().localConsumer(address, m -> {
             starts.incrementAndGet();
             if (refuse.get() && m.body() instanceof LocalStart local) {
               local.refused().accept(StreamBus.REFUSED_SHUTTING_DOWN, "stopping");
             }
           });
-          return consumer.completion().onSuccess(v -> LocalBus.addLocalStart(vertx, address));
+          return consumer.completion().onSuccess(v -> LocalBus.addLocalStart(vertx, BusAddresses.DEFAULT, address));
         }
       }, new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE)));
 

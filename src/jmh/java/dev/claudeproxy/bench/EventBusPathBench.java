@@ -1,5 +1,6 @@
 package dev.claudeproxy.bench;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
@@ -60,7 +61,7 @@ public class EventBusPathBench {
   private Vertx vertx;
   private EventBus bus;
   private Context workerContext;
-  private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
+  private final String inbox = BusAddresses.DEFAULT.inbox(UUID.randomUUID().toString());
   private Buffer[] bodies;
   private long streams;
   /** The stream in flight; handed to the consumer's event loop through the volatile write. */
@@ -84,7 +85,7 @@ public class EventBusPathBench {
     vertx = Vertx.vertx();
     bus = vertx.eventBus();
     LocalBus.prepare(vertx);
-    LocalBus.addLocalInbox(vertx, inbox);
+    LocalBus.addLocalInbox(vertx, BusAddresses.DEFAULT, inbox);
     // Two verticles, like an HTTP verticle instance and a worker instance: deployments take event loops in turn, so
     // the hop crosses threads as it does in the proxy (two contexts made here would share this thread's loop).
     Host http = new Host(this::onEvent);
@@ -120,7 +121,8 @@ public class EventBusPathBench {
     current = tally;
     workerContext.runOnContext(v -> {
       // A new sender per stream: sequence numbers start at 0, as for every real stream.
-      StreamEventSender sender = form.equals("local") ? StreamEventSender.to(vertx, inbox, tally.streamId)
+      StreamEventSender sender = form.equals("local")
+          ? StreamEventSender.to(vertx, BusAddresses.DEFAULT, inbox, tally.streamId)
           : new StreamEventSender(bus, inbox, tally.streamId);
       for (Buffer body : bodies) {
         sender.data(body, batch);

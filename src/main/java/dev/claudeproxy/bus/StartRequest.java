@@ -8,10 +8,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A request to start one upstream call, sent to {@link StreamBus#START_ADDRESS}. The body is the upstream request
- * body, byte for byte; everything else travels in headers. Inside one JVM the proxy hands it to the worker on the
- * sender's own event loop as this object instead (not part of the contract), and that worker answers by calling back
- * with its control address.
+ * A request to start one upstream call, sent to {@link BusAddresses#start()}. The body is the upstream request
+ * body, byte for byte; everything else travels in headers. To the worker on the sender's own event loop it goes as
+ * this object instead, inside a node-local start (not part of the contract), and that worker answers
+ * by calling back with its control address.
  *
  * @param streamId unique id of the stream, carried by every later message about it
  * @param replyTo the inbox address the events go to

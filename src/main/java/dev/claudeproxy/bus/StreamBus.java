@@ -8,25 +8,14 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Every message body is a {@link io.vertx.core.buffer.Buffer}; what a message is travels in its headers, so a
  * receiver can route it without decoding the body, and other Vert.x applications can speak the contract
- * with nothing but the core API.
+ * with nothing but the core API. The addresses are in {@link BusAddresses}, under a prefix of the proxy's
+ * ({@code PROXY_BUS_PREFIX}).
  */
 public final class StreamBus {
   private StreamBus() {}
 
   /** The contract version, sent in {@link #H_VERSION} on every message. */
   public static final String VERSION = "1";
-
-  /** Where HTTP verticles send new streams; every worker instance consumes it, the bus spreads the load. */
-  public static final String START_ADDRESS = "claude-proxy.v1.streams";
-
-  /**
-   * Where each worker publishes, on its own node, how every call ended and the usage it saw (cancelled and failed
-   * calls included): for usage accounting and audit.
-   */
-  public static final String USAGE_ADDRESS = "claude-proxy.v1.usage";
-
-  private static final String INBOX_PREFIX = "claude-proxy.v1.inbox.";
-  private static final String WORKER_PREFIX = "claude-proxy.v1.worker.";
 
   // Headers. All names are lower case.
   /** The contract version ({@link #VERSION}), on every message. */
@@ -101,25 +90,5 @@ public final class StreamBus {
     long high = (random.nextLong() & ~0xF000L) | 0x4000L;
     long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
     return new UUID(high, low).toString();
-  }
-
-  /**
-   * The inbox of one HTTP verticle instance: all events of the streams it owns arrive here.
-   *
-   * @param instanceId the instance's unique id
-   * @return the inbox's address
-   */
-  public static String inboxAddress(String instanceId) {
-    return INBOX_PREFIX + instanceId;
-  }
-
-  /**
-   * The control address of one worker instance: credits and cancels of the streams it runs arrive here.
-   *
-   * @param instanceId the instance's unique id
-   * @return the control address
-   */
-  public static String workerAddress(String instanceId) {
-    return WORKER_PREFIX + instanceId;
   }
 }

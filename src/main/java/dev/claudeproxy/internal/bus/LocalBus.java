@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.bus;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
 import io.vertx.core.Vertx;
@@ -10,20 +11,21 @@ import io.vertx.core.shareddata.LocalMap;
 /**
  * What the proxy adds to the bus contract inside one JVM: codecs that pass objects between verticles unencoded,
  * and node-local maps of the inboxes and start addresses in this JVM. Not part of the contract: other applications
- * speak {@link StreamBus} and never need this.
+ * speak {@link StreamBus} and never need this. The maps and addresses are named under the proxy's
+ * {@link BusAddresses}, so two proxies in one JVM keep theirs apart.
  */
 public final class LocalBus {
   private LocalBus() {}
 
-  /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}). */
-  private static final String LOCAL_INBOXES = "claude-proxy.v1.local-inboxes";
+  /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}), under the proxy's prefix. */
+  private static final String LOCAL_INBOXES = "local-inboxes";
   /** The node-local map of the {@link #localStartAddress}es workers listen on, with how many workers each. */
-  private static final String LOCAL_STARTS = "claude-proxy.v1.local-starts";
+  private static final String LOCAL_STARTS = "local-starts";
 
 
   /**
    * Makes the bus of this Vert.x instance able to carry {@link LocalStart}s, {@link StreamEvent}s and
-   * {@link LocalEvents} as objects between verticles in this JVM, and usage records to {@link StreamBus#USAGE_ADDRESS} encoded
+   * {@link LocalEvents} as objects between verticles in this JVM, and usage records to {@link BusAddresses#usage()} encoded
    * only for the consumers there are ({@link #publishUsage}). Both sides call it on start; the first call registers
    * the codecs.
    */
@@ -41,58 +43,58 @@ public final class LocalBus {
   }
 
   /**
-   * Publishes a finished call's usage record on {@link StreamBus#USAGE_ADDRESS}, local to this node. Consumers get it in the
+   * Publishes a finished call's usage record on {@link BusAddresses#usage()}, local to this node. Consumers get it in the
    * contract's form, JSON bytes; it is encoded only for them. {@code record} is not to be changed afterwards.
    */
-  public static void publishUsage(Vertx vertx, String streamId, JsonObject record) {
-    vertx.eventBus().publish(StreamBus.USAGE_ADDRESS, record, new DeliveryOptions().setCodecName(UsageRecordCodec.NAME)
+  public static void publishUsage(Vertx vertx, BusAddresses bus, String streamId, JsonObject record) {
+    vertx.eventBus().publish(bus.usage(), record, new DeliveryOptions().setCodecName(UsageRecordCodec.NAME)
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_STREAM, streamId).setLocalOnly(true));
   }
 
   /** Records that a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
-  public static void addLocalStart(Vertx vertx, String address) {
-    localStarts(vertx).merge(address, 1, Integer::sum);
+  public static void addLocalStart(Vertx vertx, BusAddresses bus, String address) {
+    localStarts(vertx, bus).merge(address, 1, Integer::sum);
   }
 
   /** Records that one worker stopped listening on {@code address} (others on that event loop may still listen). */
-  public static void removeLocalStart(Vertx vertx, String address) {
-    localStarts(vertx).computeIfPresent(address, (a, workers) -> workers > 1 ? workers - 1 : null);
+  public static void removeLocalStart(Vertx vertx, BusAddresses bus, String address) {
+    localStarts(vertx, bus).computeIfPresent(address, (a, workers) -> workers > 1 ? workers - 1 : null);
   }
 
   /** Whether a worker listens on {@code address}, a {@link #localStartAddress}, in this JVM. */
-  public static boolean hasLocalStart(Vertx vertx, String address) {
-    return localStarts(vertx).containsKey(address);
+  public static boolean hasLocalStart(Vertx vertx, BusAddresses bus, String address) {
+    return localStarts(vertx, bus).containsKey(address);
   }
 
-  private static LocalMap<String, Integer> localStarts(Vertx vertx) {
-    return vertx.sharedData().getLocalMap(LOCAL_STARTS);
+  private static LocalMap<String, Integer> localStarts(Vertx vertx, BusAddresses bus) {
+    return vertx.sharedData().getLocalMap(bus.name(LOCAL_STARTS));
   }
 
   /** Records that {@code inbox} is consumed in this JVM, so workers here send it {@link StreamEvent}s as objects. */
-  public static void addLocalInbox(Vertx vertx, String inbox) {
-    localInboxes(vertx).put(inbox, Boolean.TRUE);
+  public static void addLocalInbox(Vertx vertx, BusAddresses bus, String inbox) {
+    localInboxes(vertx, bus).put(inbox, Boolean.TRUE);
   }
 
-  public static void removeLocalInbox(Vertx vertx, String inbox) {
-    localInboxes(vertx).remove(inbox);
+  public static void removeLocalInbox(Vertx vertx, BusAddresses bus, String inbox) {
+    localInboxes(vertx, bus).remove(inbox);
   }
 
   /** Whether {@code inbox} is consumed in this JVM (one Vert.x instance): then events go to it as objects. */
-  public static boolean isLocalInbox(Vertx vertx, String inbox) {
-    return localInboxes(vertx).containsKey(inbox);
+  public static boolean isLocalInbox(Vertx vertx, BusAddresses bus, String inbox) {
+    return localInboxes(vertx, bus).containsKey(inbox);
   }
 
-  private static LocalMap<String, Boolean> localInboxes(Vertx vertx) {
-    return vertx.sharedData().getLocalMap(LOCAL_INBOXES);
+  private static LocalMap<String, Boolean> localInboxes(Vertx vertx, BusAddresses bus) {
+    return vertx.sharedData().getLocalMap(bus.name(LOCAL_INBOXES));
   }
 
   /**
    * A node-local start address per event-loop thread, a fast path: a worker listens on the one of its own event
    * loop ({@link LocalStart}s), and an HTTP verticle uses the one of its own when a worker there has said so
    * ({@link #addLocalStart}), so that in one JVM a stream's events need not cross threads. Otherwise (other nodes,
-   * fewer workers than event loops) it uses {@link StreamBus#START_ADDRESS}.
+   * fewer workers than event loops) it uses {@link BusAddresses#start()}.
    */
-  public static String localStartAddress(String eventLoopThread) {
-    return StreamBus.START_ADDRESS + ".local." + eventLoopThread;
+  public static String localStartAddress(BusAddresses bus, String eventLoopThread) {
+    return bus.start() + ".local." + eventLoopThread;
   }
 }

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.bus;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
 import dev.claudeproxy.internal.api.ApiError;
@@ -45,8 +46,8 @@ public final class StreamEventSender {
   }
 
   /** A sender to {@code address}: as objects when the inbox is in this JVM, else in the contract's form. */
-  public static StreamEventSender to(Vertx vertx, String address, String streamId) {
-    return new StreamEventSender(vertx.eventBus(), address, streamId, LocalBus.isLocalInbox(vertx, address));
+  public static StreamEventSender to(Vertx vertx, BusAddresses bus, String address, String streamId) {
+    return new StreamEventSender(vertx.eventBus(), address, streamId, LocalBus.isLocalInbox(vertx, bus, address));
   }
 
   /** The upstream response's status and the headers worth passing on. */

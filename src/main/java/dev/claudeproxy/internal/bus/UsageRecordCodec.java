@@ -1,6 +1,5 @@
 package dev.claudeproxy.internal.bus;
 
-import dev.claudeproxy.bus.StreamBus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
 import io.vertx.core.json.JsonObject;
@@ -8,7 +7,7 @@ import io.vertx.core.json.JsonObject;
 /**
  * Publishes a usage record in the contract's form, a JSON {@code Buffer}, encoding it only for the consumers there
  * are. The bus transforms the sent object once per consumer it delivers to, so with no consumer on
- * {@link StreamBus#USAGE_ADDRESS} (the usual case: the proxy's own accounting takes the record from the stream's
+ * {@link dev.claudeproxy.bus.BusAddresses#usage()} (the usual case: the proxy's own accounting takes the record from the stream's
  * inbox) a finished call costs no encoding at all. Consumers get a {@code Buffer} of their own, as they would from
  * a publish of the encoded bytes.
  */

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.config;
 
+import dev.claudeproxy.bus.BusAddresses;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,6 +32,7 @@ import java.time.Duration;
  * @param upstreamPolicy retries and timeouts towards the upstream
  * @param clientPolicy keepalives, stalls, worker checks and draining towards clients
  * @param edges browser origins allowed, and where metrics and health are served
+ * @param bus the event-bus addresses, under {@code PROXY_BUS_PREFIX} (default {@code claude-proxy})
  */
 public record ProxyConfig(
     String host,
@@ -51,7 +53,8 @@ public record ProxyConfig(
     boolean forwardSimHeaders,
     UpstreamPolicy upstreamPolicy,
     ClientPolicy clientPolicy,
-    HttpEdges edges) {
+    HttpEdges edges,
+    BusAddresses bus) {
 
   public static final String DEFAULT_BASE_URL = "https://api.anthropic.com";
 
@@ -78,7 +81,8 @@ public record ProxyConfig(
         s.bool("PROXY_FORWARD_SIM_HEADERS", key == null),
         UpstreamPolicy.from(s),
         ClientPolicy.from(s),
-        HttpEdges.from(s));
+        HttpEdges.from(s),
+        busAddresses(s.string("PROXY_BUS_PREFIX", BusAddresses.DEFAULT_PREFIX)));
   }
 
   /** True when replies come from the built-in simulator rather than Claude. */
@@ -89,7 +93,7 @@ public record ProxyConfig(
   public ProxyConfig withUpstream(URI baseUrl) {
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
-        forwardSimHeaders, upstreamPolicy, clientPolicy, edges);
+        forwardSimHeaders, upstreamPolicy, clientPolicy, edges, bus);
   }
 
   private static String protocol(String value) {
@@ -98,6 +102,14 @@ public record ProxyConfig(
       throw new ConfigException("UPSTREAM_PROTOCOL must be auto, h2c or http1, got " + value);
     }
     return v;
+  }
+
+  private static BusAddresses busAddresses(String prefix) {
+    try {
+      return BusAddresses.of(prefix);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("PROXY_BUS_PREFIX: " + e.getMessage());
+    }
   }
 
   private static URI baseUrl(String value) {

@@ -49,7 +49,7 @@ public final class Dispatchers {
       if (closing) {
         return null;
       }
-      StreamDispatcher dispatcher = new StreamDispatcher(vertx, config.streamCreditBytes(),
+      StreamDispatcher dispatcher = new StreamDispatcher(vertx, config.bus(), config.streamCreditBytes(),
           config.startTimeout().toMillis(), config.clientPolicy(), services);
       local = new Local(context, dispatcher, new BodyDeadline(vertx, config.clientPolicy().requestTimeoutMs()),
           dispatcher.listen());

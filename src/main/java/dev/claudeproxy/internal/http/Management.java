@@ -37,7 +37,7 @@ public final class Management {
         .register("event-loop", promise -> promise.complete(Status.OK()));
     HealthCheckHandler ready = HealthCheckHandler.create(vertx)
         .register("stream-workers", 2_000, promise -> vertx.eventBus()
-            .request(StreamBus.START_ADDRESS, Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
+            .request(config.bus().start(), Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
                 .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING))
             .onSuccess(reply -> promise.complete(Status.OK()))
             .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", detailed ? e.getMessage()

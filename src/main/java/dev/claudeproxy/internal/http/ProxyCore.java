@@ -1,6 +1,5 @@
 package dev.claudeproxy.internal.http;
 
-import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.config.ConfigException;
 import dev.claudeproxy.internal.config.JwtConfig;
 import dev.claudeproxy.internal.config.ProxyConfig;
@@ -106,7 +105,7 @@ public final class ProxyCore {
         // The keys of JWT_JWKS_URL are fetched before anything is served with them.
         : services.tokens().load().map(services).recover(e -> closeLedger(vertx, services)
             .transform(v -> Future.failedFuture(e)))).compose(services -> {
-      MessageConsumer<Buffer> tap = usageTap == null ? null : tap(vertx, usageTap);
+      MessageConsumer<Buffer> tap = usageTap == null ? null : tap(vertx, config, usageTap);
       return deployWorkers(vertx, config, metrics)
           .recover(e -> closeLedger(vertx, services).transform(v -> Future.failedFuture(e)))
           .map(workers -> {
@@ -121,12 +120,12 @@ public final class ProxyCore {
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics),
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics, config.bus()),
         new DeploymentOptions().setInstances(config.workerInstances()));
   }
 
-  private static MessageConsumer<Buffer> tap(Vertx vertx, Consumer<JsonObject> usageTap) {
-    return vertx.eventBus().<Buffer>localConsumer(StreamBus.USAGE_ADDRESS, message -> {
+  private static MessageConsumer<Buffer> tap(Vertx vertx, ProxyConfig config, Consumer<JsonObject> usageTap) {
+    return vertx.eventBus().<Buffer>localConsumer(config.bus().usage(), message -> {
       JsonObject record = new JsonObject(message.body());
       if (!UsageLedger.carriesTokens(record.getJsonObject("usage", new JsonObject()))) {
         return;

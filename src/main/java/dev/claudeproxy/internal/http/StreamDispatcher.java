@@ -6,6 +6,7 @@ import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.bus.LocalEvents;
 import dev.claudeproxy.internal.bus.LocalStart;
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
@@ -44,7 +45,8 @@ final class StreamDispatcher {
   private static final long DRAIN_USAGE_WAIT_MS = 2_000;
 
   private final Vertx vertx;
-  private final String inbox = StreamBus.inboxAddress(UUID.randomUUID().toString());
+  private final BusAddresses bus;
+  private final String inbox;
   private final Map<String, ClientStream> sessions = new HashMap<>();
   private final Set<String> workersBeingChecked = new HashSet<>();
   /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
@@ -63,8 +65,11 @@ final class StreamDispatcher {
   private boolean draining;
   private Promise<Void> drained;
 
-  StreamDispatcher(Vertx vertx, long creditBytes, long startTimeoutMs, ClientPolicy policy, NodeServices services) {
+  StreamDispatcher(Vertx vertx, BusAddresses bus, long creditBytes, long startTimeoutMs, ClientPolicy policy,
+      NodeServices services) {
     this.vertx = vertx;
+    this.bus = bus;
+    this.inbox = bus.inbox(UUID.randomUUID().toString());
     this.creditBytes = creditBytes;
     this.startTimeoutMs = startTimeoutMs;
     this.policy = policy;
@@ -72,9 +77,9 @@ final class StreamDispatcher {
   }
 
   Future<Void> listen() {
-    localStart = LocalBus.localStartAddress(Thread.currentThread().getName());
+    localStart = LocalBus.localStartAddress(bus, Thread.currentThread().getName());
     LocalBus.prepare(vertx);
-    LocalBus.addLocalInbox(vertx, inbox);
+    LocalBus.addLocalInbox(vertx, bus, inbox);
     consumer = vertx.eventBus().consumer(inbox, this::onEvent);
     sweepTimer = vertx.setPeriodic(policy.sweepIntervalMs(), id -> sweep(System.currentTimeMillis()));
     return consumer.completion();
@@ -84,7 +89,7 @@ final class StreamDispatcher {
     vertx.cancelTimer(sweepTimer);
     // No usage can come once the inbox is gone: the lines still waiting for theirs are written without it.
     writeAwaiting();
-    LocalBus.removeLocalInbox(vertx, inbox);
+    LocalBus.removeLocalInbox(vertx, bus, inbox);
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 
@@ -144,7 +149,7 @@ final class StreamDispatcher {
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
         user, tier);
-    if (LocalBus.hasLocalStart(vertx, localStart)) {
+    if (LocalBus.hasLocalStart(vertx, bus, localStart)) {
       // The worker on this event loop takes the request object and calls back on this thread: no reply, no timer.
       session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
       vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) ->
@@ -168,7 +173,7 @@ final class StreamDispatcher {
 
   /** Sends the start in the contract's form to any worker, on this node or another. */
   private Future<Message<Object>> startAnywhere(StartRequest start) {
-    return vertx.eventBus().request(StreamBus.START_ADDRESS, start.body(),
+    return vertx.eventBus().request(bus.start(), start.body(),
         start.deliveryOptions().setSendTimeout(startTimeoutMs));
   }
 

@@ -4,6 +4,7 @@ import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.bus.LocalStart;
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.StreamEventSender;
@@ -23,9 +24,9 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * A stream worker: takes start requests from {@link StreamBus#START_ADDRESS}, calls the upstream, and streams each
+ * A stream worker: takes start requests from {@link BusAddresses#start()}, calls the upstream, and streams each
  * answer back to the inbox that asked. Credits, cancels and liveness pings for its streams arrive on its own control
- * address. Every finished call, cancelled ones included, is published on {@link StreamBus#USAGE_ADDRESS} with the
+ * address. Every finished call, cancelled ones included, is published on {@link BusAddresses#usage()} with the
  * usage seen.
  *
  * <p>An event-loop verticle: the upstream client is non-blocking, so one worker instance carries thousands of
@@ -35,14 +36,18 @@ public final class StreamWorkerVerticle extends VerticleBase {
   private final UpstreamTarget target;
   private final UpstreamPolicy policy;
   private final ProxyMetrics metrics;
+  private final BusAddresses bus;
   private final Map<String, UpstreamCall> calls = new HashMap<>();
-  private final String controlAddress = StreamBus.workerAddress(UUID.randomUUID().toString());
+  private final String controlAddress;
   private HttpClient client;
   private String localStart;
   private long sweep;
   private boolean stopping;
 
-  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics) {
+  /** A worker on the addresses under {@code bus}'s prefix. */
+  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics, BusAddresses bus) {
+    this.bus = bus;
+    this.controlAddress = bus.worker(UUID.randomUUID().toString());
     this.target = target;
     this.policy = policy;
     this.metrics = metrics;
@@ -52,8 +57,8 @@ public final class StreamWorkerVerticle extends VerticleBase {
   public Future<?> start() {
     client = target.createClient(vertx);
     LocalBus.prepare(vertx);
-    MessageConsumer<Object> starts = vertx.eventBus().consumer(StreamBus.START_ADDRESS, this::onStart);
-    localStart = LocalBus.localStartAddress(Thread.currentThread().getName());
+    MessageConsumer<Object> starts = vertx.eventBus().consumer(bus.start(), this::onStart);
+    localStart = LocalBus.localStartAddress(bus, Thread.currentThread().getName());
     MessageConsumer<Object> local = vertx.eventBus().localConsumer(localStart, this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
@@ -61,14 +66,14 @@ public final class StreamWorkerVerticle extends VerticleBase {
       new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
     });
     return Future.all(starts.completion(), local.completion(), control.completion())
-        .onSuccess(v -> LocalBus.addLocalStart(vertx, localStart));
+        .onSuccess(v -> LocalBus.addLocalStart(vertx, bus, localStart));
   }
 
   /** Ends every open stream with an error the client sees at once, rather than leaving it to hang. */
   @Override
   public Future<?> stop() {
     stopping = true;
-    LocalBus.removeLocalStart(vertx, localStart);
+    LocalBus.removeLocalStart(vertx, bus, localStart);
     vertx.cancelTimer(sweep);
     new ArrayList<>(calls.values()).forEach(call ->
         call.fail(Outcome.WORKER_STOPPED, ApiError.overloaded("the stream worker stopped; please retry")));
@@ -92,7 +97,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
       refuse(message, local, StreamBus.REFUSED_BAD_REQUEST, e.getMessage());
       return;
     }
-    StreamEventSender sender = StreamEventSender.to(vertx, start.replyTo(), start.streamId());
+    StreamEventSender sender = StreamEventSender.to(vertx, bus, start.replyTo(), start.streamId());
     UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone, metrics);
     calls.put(start.streamId(), call);
     if (local != null) {
@@ -125,7 +130,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
       record.put("model", outcome.model());
     }
     outcome.sender().usage(record);
-    LocalBus.publishUsage(vertx, outcome.streamId(), record);
+    LocalBus.publishUsage(vertx, bus, outcome.streamId(), record);
   }
 
   private void onControl(Message<Buffer> message) {

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.bus;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StreamEvent;
 import dev.claudeproxy.bus.StreamBus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,12 +30,12 @@ class StreamEventSenderTest extends OnPreparedBus {
     MessageConsumer<Object> consumer = vertx.eventBus().consumer(inbox, got::add);
     consumer.completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     if (local) {
-      LocalBus.addLocalInbox(vertx, inbox);
+      LocalBus.addLocalInbox(vertx, BusAddresses.DEFAULT, inbox);
     }
     Context context = vertx.getOrCreateContext();
     CompletableFuture<Void> sent = new CompletableFuture<>();
     context.runOnContext(v -> {
-      sends.accept(StreamEventSender.to(vertx, inbox, "s1"));
+      sends.accept(StreamEventSender.to(vertx, BusAddresses.DEFAULT, inbox, "s1"));
       sent.complete(null);
     });
     sent.get(10, TimeUnit.SECONDS);
@@ -44,7 +45,7 @@ class StreamEventSenderTest extends OnPreparedBus {
       bodies.add(m.body() instanceof Buffer ? StreamEvent.of(m) : m.body());
     }
     consumer.unregister();
-    LocalBus.removeLocalInbox(vertx, inbox);
+    LocalBus.removeLocalInbox(vertx, BusAddresses.DEFAULT, inbox);
     return bodies;
   }
 

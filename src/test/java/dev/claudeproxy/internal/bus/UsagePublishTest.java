@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.bus;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StreamBus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -45,14 +46,14 @@ class UsagePublishTest extends OnPreparedBus {
   void everyConsumerGetsTheJsonBytesAndTheHeaders() throws Exception {
     LinkedBlockingQueue<Message<Buffer>> first = new LinkedBlockingQueue<>();
     LinkedBlockingQueue<Message<Buffer>> second = new LinkedBlockingQueue<>();
-    MessageConsumer<Buffer> a = vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS, first::add);
-    MessageConsumer<Buffer> b = vertx.eventBus().consumer(StreamBus.USAGE_ADDRESS, second::add);
+    MessageConsumer<Buffer> a = vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(), first::add);
+    MessageConsumer<Buffer> b = vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(), second::add);
     TestStack.await(a.completion());
     TestStack.await(b.completion());
     try {
       CountingRecord record = record();
       JsonObject expected = record.copy();
-      LocalBus.publishUsage(vertx, "s-1", record);
+      LocalBus.publishUsage(vertx, BusAddresses.DEFAULT, "s-1", record);
       Message<Buffer> one = first.poll(5, TimeUnit.SECONDS);
       Message<Buffer> two = second.poll(5, TimeUnit.SECONDS);
       for (Message<Buffer> m : java.util.List.of(one, two)) {
@@ -75,7 +76,7 @@ class UsagePublishTest extends OnPreparedBus {
     java.util.concurrent.CompletableFuture<Integer> after = new java.util.concurrent.CompletableFuture<>();
     // Published on an event loop, as a worker does; looked at in a later task of that loop, after any delivery.
     context.runOnContext(v -> {
-      LocalBus.publishUsage(vertx, "s-2", record);
+      LocalBus.publishUsage(vertx, BusAddresses.DEFAULT, "s-2", record);
       context.runOnContext(w -> after.complete(record.encodings.get()));
     });
     assertEquals(0, after.get(10, TimeUnit.SECONDS));

@@ -1,0 +1,116 @@
+package dev.claudeproxy;
+
+import dev.claudeproxy.bus.BusAddresses;
+
+/**
+ * Settings of a {@link StreamClient}: which proxy's workers it talks to (the bus prefix), how many bytes a stream may
+ * have in flight towards it, and how patient it is. A plain options object: set what differs from the defaults, then
+ * give it to {@link StreamClient#create(io.vertx.core.Vertx, StreamClientOptions)}, which takes a copy.
+ */
+public final class StreamClientOptions {
+  /** The default credit window, the proxy's own {@code PROXY_STREAM_CREDIT_BYTES} default: 256 KiB. */
+  public static final int DEFAULT_CREDIT_WINDOW_BYTES = 256 * 1024;
+  /** The default start timeout, the proxy's own {@code PROXY_START_TIMEOUT_MS} default. */
+  public static final long DEFAULT_START_TIMEOUT_MS = 5_000;
+  /** The default interval of worker checks, the proxy's own {@code PROXY_WORKER_CHECK_MS} default. */
+  public static final long DEFAULT_WORKER_CHECK_MS = 2_000;
+  /** The default number of worker checks in a row that may go unanswered, as {@code PROXY_WORKER_MISSED_CHECKS}. */
+  public static final int DEFAULT_WORKER_MISSED_CHECKS = 3;
+
+  private String busPrefix = BusAddresses.DEFAULT_PREFIX;
+  private int creditWindowBytes = DEFAULT_CREDIT_WINDOW_BYTES;
+  private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
+  private long workerCheckMs = DEFAULT_WORKER_CHECK_MS;
+  private int workerMissedChecks = DEFAULT_WORKER_MISSED_CHECKS;
+
+  /** The defaults. */
+  public StreamClientOptions() {
+  }
+
+  /** A copy of {@code other}. */
+  public StreamClientOptions(StreamClientOptions other) {
+    this.busPrefix = other.busPrefix;
+    this.creditWindowBytes = other.creditWindowBytes;
+    this.startTimeoutMs = other.startTimeoutMs;
+    this.workerCheckMs = other.workerCheckMs;
+    this.workerMissedChecks = other.workerMissedChecks;
+  }
+
+  /** The bus prefix of the proxy whose workers run the streams ({@code PROXY_BUS_PREFIX} there). */
+  public String getBusPrefix() {
+    return busPrefix;
+  }
+
+  /**
+   * Sets the bus prefix; it must be what the workers were started with ({@code PROXY_BUS_PREFIX}).
+   *
+   * @throws IllegalArgumentException when it is not a valid prefix (see {@link BusAddresses#of})
+   */
+  public StreamClientOptions setBusPrefix(String busPrefix) {
+    BusAddresses.of(busPrefix);
+    this.busPrefix = busPrefix;
+    return this;
+  }
+
+  /**
+   * Bytes of events a stream's worker may send before this client grants more. Credit is granted as the reader takes
+   * events, so a stream never holds much more than this in the client's memory, however slowly it is read.
+   */
+  public int getCreditWindowBytes() {
+    return creditWindowBytes;
+  }
+
+  /** Sets the credit window, at least 1024 bytes. */
+  public StreamClientOptions setCreditWindowBytes(int creditWindowBytes) {
+    if (creditWindowBytes < 1024) {
+      throw new IllegalArgumentException("the credit window must be at least 1024 bytes, got " + creditWindowBytes);
+    }
+    this.creditWindowBytes = creditWindowBytes;
+    return this;
+  }
+
+  /** How long a start waits for a worker to take the stream before it fails. */
+  public long getStartTimeoutMs() {
+    return startTimeoutMs;
+  }
+
+  /** Sets the start timeout, at least 1 ms. */
+  public StreamClientOptions setStartTimeoutMs(long startTimeoutMs) {
+    if (startTimeoutMs < 1) {
+      throw new IllegalArgumentException("the start timeout must be at least 1 ms, got " + startTimeoutMs);
+    }
+    this.startTimeoutMs = startTimeoutMs;
+    return this;
+  }
+
+  /**
+   * How often the workers of open streams are pinged, and how long each may take to answer. A worker whose address
+   * has no consumer any more (undeployed, or its node left the cluster) fails its streams at the first check.
+   */
+  public long getWorkerCheckMs() {
+    return workerCheckMs;
+  }
+
+  /** Sets the worker check interval, at least 10 ms. */
+  public StreamClientOptions setWorkerCheckMs(long workerCheckMs) {
+    if (workerCheckMs < 10) {
+      throw new IllegalArgumentException("the worker check interval must be at least 10 ms, got " + workerCheckMs);
+    }
+    this.workerCheckMs = workerCheckMs;
+    return this;
+  }
+
+  /** How many checks in a row a worker may leave unanswered before its streams fail as lost. */
+  public int getWorkerMissedChecks() {
+    return workerMissedChecks;
+  }
+
+  /** Sets the missed checks allowed, at least 1. */
+  public StreamClientOptions setWorkerMissedChecks(int workerMissedChecks) {
+    if (workerMissedChecks < 1) {
+      throw new IllegalArgumentException("at least one missed check, got " + workerMissedChecks);
+    }
+    this.workerMissedChecks = workerMissedChecks;
+    return this;
+  }
+}

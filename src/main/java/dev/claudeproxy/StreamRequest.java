@@ -1,0 +1,99 @@
+package dev.claudeproxy;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One streaming Messages API call for a {@link StreamClient}: the request body as Claude's {@code POST /v1/messages}
+ * takes it, who it is for (user id and tier, for the workers' usage accounting, as the proxy's HTTP side sends them),
+ * and headers to pass upstream ({@code anthropic-version}, {@code anthropic-beta}, and the simulator's
+ * {@code x-sim-*}). The stream always asks for a streamed answer: {@code "stream": true} is set in the body.
+ *
+ * <p>The host decides what goes upstream: no system prompt, model allow-list or {@code max_tokens} cap of the proxy's
+ * HTTP side is applied on this path. The worker adds the upstream key itself; no key is ever sent over the bus.
+ */
+public final class StreamRequest {
+  private final Buffer body;
+  private final Map<String, String> headers = new LinkedHashMap<>();
+  private String user;
+  private String tier;
+
+  private StreamRequest(Buffer body) {
+    this.body = body;
+  }
+
+  /** A request with {@code body} (copied, with {@code "stream": true}). */
+  public static StreamRequest of(JsonObject body) {
+    return new StreamRequest(body.copy().put("stream", true).toBuffer());
+  }
+
+  /**
+   * A request with {@code body}, a JSON object, sent byte for byte when it already says {@code "stream": true}.
+   *
+   * @throws IllegalArgumentException when the body is not a JSON object
+   */
+  public static StreamRequest of(Buffer body) {
+    JsonObject json;
+    try {
+      json = body.toJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      throw new IllegalArgumentException("the request body is not a JSON object: " + e.getMessage());
+    }
+    if (json == null) {
+      throw new IllegalArgumentException("the request body is not a JSON object");
+    }
+    return Boolean.TRUE.equals(json.getValue("stream")) ? new StreamRequest(body.copy()) : of(json);
+  }
+
+  /** The caller's user id, for usage accounting (never a key); null for none. */
+  public StreamRequest setUser(String user) {
+    this.user = user;
+    return this;
+  }
+
+  /** The caller's tier, for usage metrics; null for none. */
+  public StreamRequest setTier(String tier) {
+    this.tier = tier;
+    return this;
+  }
+
+  /**
+   * Adds a header to send upstream, such as {@code anthropic-beta}; a name given twice keeps the last value.
+   * Names are lower-cased. Only {@code anthropic-*} and {@code x-*} headers can be passed, never a key.
+   *
+   * @throws IllegalArgumentException for any other name, or {@code x-api-key}
+   */
+  public StreamRequest putHeader(String name, String value) {
+    String n = name.toLowerCase(Locale.ROOT);
+    if (!(n.startsWith("anthropic-") || n.startsWith("x-")) || n.equals("x-api-key")) {
+      throw new IllegalArgumentException("only anthropic-* and x-* headers (never x-api-key) go upstream: " + name);
+    }
+    headers.put(n, value);
+    return this;
+  }
+
+  /** The body as it is sent upstream. */
+  public Buffer body() {
+    return body;
+  }
+
+  /** The user id, or null. */
+  public String user() {
+    return user;
+  }
+
+  /** The tier, or null. */
+  public String tier() {
+    return tier;
+  }
+
+  /** The headers to send upstream, by lower-case name. */
+  public Map<String, String> headers() {
+    return Collections.unmodifiableMap(headers);
+  }
+}
