@@ -64,6 +64,7 @@ class HostAppTest {
   @Test
   void theOfficialSdkStreamsThroughTheHostWithTheHostsToken() {
     String token = login("alice", "demo-alice");
+    JsonObject before = usage(token);
     AnthropicClient sdk = sdk(token);
     StringBuilder text = new StringBuilder();
     boolean[] stopped = {false};
@@ -77,11 +78,12 @@ class HostAppTest {
     assertFalse(text.toString().isBlank());
     assertTrue(stopped[0], "the stream ended with message_stop");
 
-    // The host's usage sink saw the call, under the host's user.
-    JsonObject usage = waitForUsage(token, 1);
-    assertEquals("alice", usage.getString("user"));
-    assertEquals(1, usage.getLong("calls"));
-    assertTrue(usage.getLong("input_tokens") > 0 && usage.getLong("output_tokens") > 0, usage.encode());
+    // The host's usage sink saw the call, under the host's user (other tests may have called as alice too).
+    JsonObject after = waitForUsage(token, before.getLong("calls") + 1);
+    assertEquals("alice", after.getString("user"));
+    assertEquals(before.getLong("calls") + 1, after.getLong("calls"), after.encode());
+    assertTrue(after.getLong("input_tokens") > before.getLong("input_tokens"), after.encode());
+    assertTrue(after.getLong("output_tokens") > before.getLong("output_tokens"), after.encode());
   }
 
   @Test
@@ -177,8 +179,7 @@ class HostAppTest {
   private static JsonObject waitForUsage(String token, long calls) {
     long deadline = System.currentTimeMillis() + 10_000;
     while (true) {
-      JsonObject usage = new JsonObject(send("GET", "/api/usage", Map.of("authorization", "Bearer " + token), null)
-          .body());
+      JsonObject usage = usage(token);
       if (usage.getLong("calls") >= calls || System.currentTimeMillis() > deadline) {
         return usage;
       }
@@ -189,6 +190,12 @@ class HostAppTest {
         throw new AssertionError(e);
       }
     }
+  }
+
+  private static JsonObject usage(String token) {
+    HttpResponse<String> response = send("GET", "/api/usage", Map.of("authorization", "Bearer " + token), null);
+    assertEquals(200, response.statusCode(), response.body());
+    return new JsonObject(response.body());
   }
 
   private static HttpResponse<String> send(String method, String path, Map<String, String> headers, String body) {
