@@ -68,8 +68,8 @@ class ClaudeProxyTest {
       router.route("/ai/*").subRouter(proxy.chatPage());
       router.route("/ai/*").subRouter(proxy.router());
       router.route("/ops/*").subRouter(proxy.managementRouter());
-      return vertx.createHttpServer().requestHandler(router).listen(bound.get(), "127.0.0.1")
-          .onSuccess(s -> bound.compareAndSet(0, s.actualPort()));
+      // Every instance listens on the same port; Vert.x spreads the connections over them.
+      return vertx.createHttpServer().requestHandler(router).listen(bound.get(), "127.0.0.1");
     }
   }
 
@@ -79,7 +79,7 @@ class ClaudeProxyTest {
     options.putSetting("ANTHROPIC_BASE_URL", simulator.baseUrl()).putSetting("PROXY_WORKER_INSTANCES", 2);
     proxy = ClaudeProxy.create(vertx, options);
     await(proxy.start());
-    AtomicInteger bound = new AtomicInteger();
+    AtomicInteger bound = new AtomicInteger(freePort());
     await(vertx.deployVerticle(() -> new HostVerticle(proxy, bound),
         new DeploymentOptions().setInstances(hostInstances)));
     port = bound.get();
@@ -255,6 +255,14 @@ class ClaudeProxyTest {
     assertTrue(String.valueOf(failure.getMessage()).contains("PROXY_STREAM_CREDIT_BYTES"), failure.getMessage());
     // Before start, there are no routes to mount.
     assertThrows(IllegalStateException.class, noUpstream::router);
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static JsonObject body() {

@@ -74,8 +74,6 @@ public final class HostApp {
       String host = config.getString("HOST_HOST", "127.0.0.1");
       int port = Integer.parseInt(String.valueOf(config.getValue("HOST_PORT", 8080)));
       int instances = Integer.parseInt(String.valueOf(config.getValue("HOST_INSTANCES", 1)));
-      // StreamClient: added when the client lands (a verticle of the host's own, deployed here, that starts streams
-      // through the proxy's Java client of the bus contract).
       return started
           .compose(v -> vertx.deployVerticle(() -> new HostVerticle(proxy, login, usage, host, port),
               new DeploymentOptions().setInstances(instances)))

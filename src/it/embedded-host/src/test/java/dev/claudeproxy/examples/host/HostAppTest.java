@@ -87,6 +87,27 @@ class HostAppTest {
   }
 
   @Test
+  void theHostsOwnVerticleStreamsThroughTheStreamClient() {
+    String token = login("alice", "demo-alice");
+    JsonObject before = usage(token);
+    Map<String, String> headers = Map.of("authorization", "Bearer " + token, "content-type", "application/json");
+    HttpResponse<String> answer = send("POST", "/api/ask", headers,
+        new JsonObject().put("prompt", "Tell me about event loops.").encode());
+    assertEquals(200, answer.statusCode(), answer.body());
+    assertTrue(answer.headers().firstValue("content-type").orElse("").startsWith("text/plain"));
+    assertFalse(answer.body().isBlank());
+    assertFalse(answer.body().contains("content_block_delta"), "text only, not the SSE events");
+    // The stream went over the event bus to the proxy's workers, and its usage came back under the host's user.
+    JsonObject after = waitForUsage(token, before.getLong("calls") + 1);
+    assertEquals(before.getLong("calls") + 1, after.getLong("calls"), after.encode());
+    assertTrue(after.getLong("output_tokens") > before.getLong("output_tokens"), after.encode());
+
+    assertEquals(401, send("POST", "/api/ask", Map.of("content-type", "application/json"),
+        new JsonObject().put("prompt", "Hi").encode()).statusCode());
+    assertEquals(400, send("POST", "/api/ask", headers, new JsonObject().encode()).statusCode());
+  }
+
+  @Test
   void theHostsLimitsAreTheProxysLimits() {
     AnthropicClient bob = sdk(login("bob", "demo-bob"));
     PermissionDeniedException refused = assertThrows(PermissionDeniedException.class,
