@@ -14,8 +14,6 @@ import dev.claudeproxy.internal.users.UsageLedger;
 import dev.claudeproxy.internal.users.UserDirectory;
 import dev.claudeproxy.internal.users.UsersFile;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -62,7 +60,8 @@ public final class ProxyCore {
    *
    * @param authenticator makes the handler that finds each request's caller from the node's services, or null for
    *     the users file and JWTs of the settings
-   * @param registry where the meters go, or null for a Prometheus registry of the proxy's own
+   * @param registry where the meters go, or null for a registry of the proxy's own (Prometheus's when its module is
+   *     on the class path)
    * @param usageTap receives the usage record of every upstream call that carried tokens, or null
    */
   public static Future<ProxyCore> start(Vertx vertx, JsonObject settings,
@@ -85,8 +84,7 @@ public final class ProxyCore {
     } catch (ConfigException e) {
       return Future.failedFuture(e);
     }
-    ProxyMetrics metrics = new ProxyMetrics(registry != null ? registry
-        : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    ProxyMetrics metrics = new ProxyMetrics(registry != null ? registry : ProxyMetrics.defaultRegistry());
     String userIdSecret = s.string("PROXY_USER_ID_SECRET", NodeServices.DEFAULT_USER_ID_SECRET);
     Path usageFile = s.has("PROXY_USAGE_FILE") ? Path.of(s.string("PROXY_USAGE_FILE", null)) : null;
     return vertx.executeBlocking(() -> {

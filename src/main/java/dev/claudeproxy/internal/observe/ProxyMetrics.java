@@ -4,6 +4,7 @@ import dev.claudeproxy.internal.api.Outcome;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonObject;
@@ -58,7 +59,42 @@ public final class ProxyMetrics {
   }
 
   public static ProxyMetrics create() {
-    return new ProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    return new ProxyMetrics(Prometheus.registry());
+  }
+
+  /**
+   * A registry for a proxy given none: Prometheus's, so that {@code /metrics} can be served, when its module is on the
+   * class path (the library declares it optional; the server has it), else Micrometer's simple one.
+   */
+  public static MeterRegistry defaultRegistry() {
+    return PROMETHEUS ? Prometheus.registry() : new SimpleMeterRegistry();
+  }
+
+  /** Whether micrometer-registry-prometheus is on the class path. */
+  private static final boolean PROMETHEUS = present("io.micrometer.prometheusmetrics.PrometheusMeterRegistry");
+
+  private static boolean present(String className) {
+    try {
+      Class.forName(className, false, ProxyMetrics.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** What needs the Prometheus module, loaded only when it is there. */
+  private static final class Prometheus {
+    static MeterRegistry registry() {
+      return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    }
+
+    static boolean is(MeterRegistry registry) {
+      return PROMETHEUS && Prometheus.is(registry);
+    }
+
+    static String scrape(MeterRegistry registry) {
+      return Prometheus.scrape(registry);
+    }
   }
 
   public MeterRegistry registry() {
@@ -67,12 +103,12 @@ public final class ProxyMetrics {
 
   /** Whether {@link #scrape} has a text exposition to give: the registry is Prometheus's. */
   public boolean scrapable() {
-    return registry instanceof PrometheusMeterRegistry;
+    return PROMETHEUS && Prometheus.is(registry);
   }
 
   /** The registry's Prometheus text exposition; only when {@link #scrapable}. */
   public String scrape() {
-    return ((PrometheusMeterRegistry) registry).scrape();
+    return Prometheus.scrape(registry);
   }
 
   public void streamStarted() {
