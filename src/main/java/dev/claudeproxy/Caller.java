@@ -13,7 +13,16 @@ import java.util.Objects;
  * @param limits the caller's limits; never null ({@link CallerLimits#NONE} for none)
  */
 public record Caller(String userId, String tier, boolean admin, CallerLimits limits) {
-  /** Checks that there is a user id and limits. */
+  /**
+   * Checks that there is a user id and limits.
+   *
+   * @param userId the user's id; not null or blank
+   * @param tier a tier name, or null
+   * @param admin whether the caller may read everyone's usage
+   * @param limits the caller's limits; not null
+   * @throws NullPointerException when {@code userId} or {@code limits} is null
+   * @throws IllegalArgumentException when {@code userId} is blank
+   */
   public Caller {
     Objects.requireNonNull(userId, "userId");
     Objects.requireNonNull(limits, "limits");
@@ -22,7 +31,12 @@ public record Caller(String userId, String tier, boolean admin, CallerLimits lim
     }
   }
 
-  /** A caller with no tier, no admin rights and no limits. */
+  /**
+   * A caller with no tier, no admin rights and no limits.
+   *
+   * @param userId the user's id
+   * @return the caller
+   */
   public static Caller of(String userId) {
     return new Caller(userId, null, false, CallerLimits.NONE);
   }

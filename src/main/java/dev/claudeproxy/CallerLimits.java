@@ -25,7 +25,17 @@ public record CallerLimits(
   /** No limits at all. */
   public static final CallerLimits NONE = new CallerLimits(null, null, null, null, null, null, null);
 
-  /** Copies {@code models}, so that the limits cannot change afterwards. */
+  /**
+   * Copies {@code models}, so that the limits cannot change afterwards.
+   *
+   * @param models the models the caller may use (null: any)
+   * @param maxTokens the largest {@code max_tokens}, or null
+   * @param requestsPerMinute requests started per rolling minute, or null
+   * @param tokensPerMinute input plus output tokens per rolling minute, or null
+   * @param concurrentStreams requests in flight at once, or null
+   * @param dailyTokens input plus output tokens per UTC day, or null
+   * @param system a system prompt placed before the caller's own, or null
+   */
   public CallerLimits {
     models = models == null ? null : List.copyOf(models);
   }

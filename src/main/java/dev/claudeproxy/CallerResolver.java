@@ -13,7 +13,12 @@ import io.vertx.ext.web.RoutingContext;
  */
 @FunctionalInterface
 public interface CallerResolver {
-  /** The caller of {@code request}. */
+  /**
+   * The caller of {@code request}.
+   *
+   * @param request the API request, before its body is parsed
+   * @return a future of the caller; failed with a {@link Refusal} to answer 401 or 403
+   */
   Future<Caller> resolve(RoutingContext request);
 
   /**
@@ -21,9 +26,16 @@ public interface CallerResolver {
    * ({@code permission_error}: you may not). The message is sent to the caller as it is.
    */
   final class Refusal extends RuntimeException {
+    /** The HTTP status to answer with: 401 or 403. */
     private final int status;
 
-    /** @param status 401 or 403 */
+    /**
+     * A refusal with {@code status} and {@code message}.
+     *
+     * @param status 401 or 403
+     * @param message the message sent to the caller as it is
+     * @throws IllegalArgumentException when {@code status} is neither 401 nor 403
+     */
     public Refusal(int status, String message) {
       super(message, null, false, false);
       if (status != 401 && status != 403) {
@@ -32,7 +44,11 @@ public interface CallerResolver {
       this.status = status;
     }
 
-    /** 401 or 403. */
+    /**
+     * 401 or 403.
+     *
+     * @return the HTTP status to answer with, 401 or 403
+     */
     public int status() {
       return status;
     }

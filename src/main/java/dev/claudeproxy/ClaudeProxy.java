@@ -44,12 +44,24 @@ public final class ClaudeProxy {
     this.options = new ClaudeProxyOptions(Objects.requireNonNull(options, "options"));
   }
 
-  /** A proxy on {@code vertx} with {@code settings}, by the names of the config file and environment. */
+  /**
+   * A proxy on {@code vertx} with {@code settings}, by the names of the config file and environment.
+   *
+   * @param vertx the host's Vert.x, which the workers are deployed on
+   * @param settings the settings, by the names of the config file and environment (copied)
+   * @return a proxy, not yet started
+   */
   public static ClaudeProxy create(Vertx vertx, JsonObject settings) {
     return new ClaudeProxy(vertx, new ClaudeProxyOptions().setSettings(settings));
   }
 
-  /** A proxy on {@code vertx} with {@code options}: settings, and the host's caller resolver, usage sink, meters. */
+  /**
+   * A proxy on {@code vertx} with {@code options}: settings, and the host's caller resolver, usage sink, meters.
+   *
+   * @param vertx the host's Vert.x, which the workers are deployed on
+   * @param options the settings and what the host plugs in (copied)
+   * @return a proxy, not yet started
+   */
   public static ClaudeProxy create(Vertx vertx, ClaudeProxyOptions options) {
     return new ClaudeProxy(vertx, options);
   }
@@ -57,6 +69,8 @@ public final class ClaudeProxy {
   /**
    * Deploys the stream workers on the host's {@code Vertx} and readies what the routes need. Fails with a message
    * naming the setting when the settings are wrong. Calling it again returns the same future.
+   *
+   * @return a future that succeeds once the proxy is ready to serve
    */
   public synchronized Future<Void> start() {
     if (starting == null) {
@@ -82,6 +96,9 @@ public final class ClaudeProxy {
    * {@code router.route("/ai/*").subRouter(proxy.router())}. The router answers everything under its mount point
    * itself, {@code HEAD}, {@code OPTIONS}, 404 and 405 included, in the Anthropic error shape. The same router on
    * every call; only after {@link #start()} has succeeded.
+   *
+   * @return the API router
+   * @throws IllegalStateException when the proxy has not started
    */
   public Router router() {
     return started().router();
@@ -91,6 +108,9 @@ public final class ClaudeProxy {
    * A new router serving the chat page ({@code /}, {@code /static/*}, {@code /webjars/*}). Its URLs are relative:
    * mount it under the same prefix as {@link #router()}, and link to the prefix with a trailing slash
    * ({@code /ai/}).
+   *
+   * @return a new chat-page router
+   * @throws IllegalStateException when the proxy has not started
    */
   public Router chatPage() {
     return started().chatPage();
@@ -99,6 +119,9 @@ public final class ClaudeProxy {
   /**
    * A new router serving {@code /health/live}, {@code /health/ready} (workers answering) and, when the meters are in
    * a Prometheus registry, {@code /metrics}: to mount where operators, not callers, reach it.
+   *
+   * @return a new management router
+   * @throws IllegalStateException when the proxy has not started
    */
   public Router managementRouter() {
     return started().managementRouter();
@@ -107,6 +130,8 @@ public final class ClaudeProxy {
   /**
    * Refuses new streams, lets open ones run for up to {@code PROXY_DRAIN_MS} (then ends them with an error event),
    * undeploys the workers and closes the usage journal. The host's {@code Vertx} stays open.
+   *
+   * @return a future that completes once the proxy is closed
    */
   public synchronized Future<Void> close() {
     if (starting == null) {

@@ -24,7 +24,13 @@ public final class ClaudeSimulator {
     this.simulator = simulator;
   }
 
-  /** Starts a simulator on {@code vertx} with {@code settings}. */
+  /**
+   * Starts a simulator on {@code vertx} with {@code settings}.
+   *
+   * @param vertx the Vert.x to run it on
+   * @param settings the simulator's settings ({@code SIM_*})
+   * @return a future of the simulator once it listens; failed when a setting is wrong or the port cannot be bound
+   */
   public static Future<ClaudeSimulator> start(Vertx vertx, JsonObject settings) {
     Settings s = new Settings(settings);
     SimulatorConfig config;
@@ -37,17 +43,29 @@ public final class ClaudeSimulator {
     return Simulator.start(vertx, config).map(ClaudeSimulator::new);
   }
 
-  /** Where it listens, e.g. {@code http://127.0.0.1:41234}. */
+  /**
+   * Where it listens, e.g. {@code http://127.0.0.1:41234}.
+   *
+   * @return the base URL
+   */
   public String baseUrl() {
     return simulator.baseUrl();
   }
 
-  /** The port it listens on. */
+  /**
+   * The port it listens on.
+   *
+   * @return the port
+   */
   public int port() {
     return simulator.port();
   }
 
-  /** Stops it; the {@code Vertx} stays open. */
+  /**
+   * Stops it; the {@code Vertx} stays open.
+   *
+   * @return a future that completes once it is stopped
+   */
   public Future<Void> close() {
     return simulator.close();
   }

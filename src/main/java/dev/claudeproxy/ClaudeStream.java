@@ -17,18 +17,26 @@ import io.vertx.core.streams.ReadStream;
  * after {@link #cancel()}.
  */
 public interface ClaudeStream extends ReadStream<ClaudeStreamEvent> {
-  /** The stream's id on the bus ({@code cp-stream}). */
+  /**
+   * The stream's id on the bus ({@code cp-stream}).
+   *
+   * @return the stream id
+   */
   String id();
 
   /**
    * The upstream's response headers worth passing on, by lower-case name ({@code request-id},
    * {@code anthropic-ratelimit-*} ...).
+   *
+   * @return the headers, by lower-case name
    */
   JsonObject headers();
 
   /**
    * After the end: the worker's summary, {@code {"outcome":..,"usage":{..},"stop_reason":..,"model":..}} (see the
    * bus contract's {@code end} event); null before.
+   *
+   * @return the summary, or null before the end
    */
   JsonObject summary();
 

@@ -9,18 +9,38 @@ import io.vertx.core.json.JsonObject;
  * asked for, so passing events on as they are ({@link #raw()}) costs no parsing.
  */
 public interface ClaudeStreamEvent {
-  /** The event's name (its {@code event:} field), or null when it has none. */
+  /**
+   * The event's name (its {@code event:} field), or null when it has none.
+   *
+   * @return the name, or null
+   */
   String name();
 
-  /** The event's data (its {@code data:} lines), or an empty buffer when it has none. */
+  /**
+   * The event's data (its {@code data:} lines), or an empty buffer when it has none.
+   *
+   * @return the data
+   */
   Buffer data();
 
-  /** The data as a JSON object, parsed on first use. */
+  /**
+   * The data as a JSON object, parsed on first use.
+   *
+   * @return the data as JSON
+   */
   JsonObject json();
 
-  /** The whole event as the upstream sent it, blank line included: ready to write to an SSE client. */
+  /**
+   * The whole event as the upstream sent it, blank line included: ready to write to an SSE client.
+   *
+   * @return the raw event
+   */
   Buffer raw();
 
-  /** The event's position in its stream: 0, 1, 2 ... over every event, pings included. */
+  /**
+   * The event's position in its stream: 0, 1, 2 ... over every event, pings included.
+   *
+   * @return the sequence number
+   */
   long seq();
 }

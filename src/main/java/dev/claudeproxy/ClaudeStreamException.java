@@ -9,22 +9,38 @@ import io.vertx.core.VertxException;
  * all arrive as this, never as a clean end.
  */
 public final class ClaudeStreamException extends VertxException {
+  /** The HTTP status. */
   private final int status;
+  /** The API's error type. */
   private final String type;
 
-  /** An error of {@code type} with the status the API gives it. */
+  /**
+   * An error of {@code type} with the status the API gives it.
+   *
+   * @param status the HTTP status
+   * @param type the API's error type, such as {@code overloaded_error}
+   * @param message the error's message
+   */
   public ClaudeStreamException(int status, String type, String message) {
     super(message, true);
     this.status = status;
     this.type = type;
   }
 
-  /** The HTTP status the API (or the proxy, for its own failures) gives this error. */
+  /**
+   * The HTTP status the API (or the proxy, for its own failures) gives this error.
+   *
+   * @return the HTTP status
+   */
   public int status() {
     return status;
   }
 
-  /** The API's error type, such as {@code overloaded_error}. */
+  /**
+   * The API's error type, such as {@code overloaded_error}.
+   *
+   * @return the error type
+   */
   public String type() {
     return type;
   }

@@ -14,12 +14,23 @@ import io.vertx.core.Vertx;
  * {@linkplain #close() closed}, the upstream calls of its open streams are cancelled.
  */
 public interface StreamClient {
-  /** A client with the default options, on the current context (or a new one). */
+  /**
+   * A client with the default options, on the current context (or a new one).
+   *
+   * @param vertx the Vert.x whose event bus reaches the proxy's workers
+   * @return a new client
+   */
   static StreamClient create(Vertx vertx) {
     return create(vertx, new StreamClientOptions());
   }
 
-  /** A client with {@code options} (copied), on the current context (or a new one). */
+  /**
+   * A client with {@code options} (copied), on the current context (or a new one).
+   *
+   * @param vertx the Vert.x whose event bus reaches the proxy's workers
+   * @param options the client's options
+   * @return a new client
+   */
   static StreamClient create(Vertx vertx, StreamClientOptions options) {
     return new StreamClientImpl(vertx, new StreamClientOptions(options));
   }
@@ -29,12 +40,17 @@ public interface StreamClient {
    * {@code 200}; it fails with a {@link ClaudeStreamException} when no worker takes the stream (status 503), when
    * the upstream answers with an error (its status, type and message, after the worker's retries), or when the call
    * fails before an answer.
+   *
+   * @param request the call to make
+   * @return a future of the stream
    */
   Future<ClaudeStream> messages(StreamRequest request);
 
   /**
    * Cancels the upstream calls of the open streams (which fail with a {@link ClaudeStreamException}) and unregisters
    * the client's inbox. The client starts no more streams.
+   *
+   * @return a future that completes once the client is closed
    */
   Future<Void> close();
 }

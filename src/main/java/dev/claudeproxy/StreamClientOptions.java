@@ -27,7 +27,11 @@ public final class StreamClientOptions {
   public StreamClientOptions() {
   }
 
-  /** A copy of {@code other}. */
+  /**
+   * A copy of {@code other}.
+   *
+   * @param other the options to copy
+   */
   public StreamClientOptions(StreamClientOptions other) {
     this.busPrefix = other.busPrefix;
     this.creditWindowBytes = other.creditWindowBytes;
@@ -36,7 +40,11 @@ public final class StreamClientOptions {
     this.workerMissedChecks = other.workerMissedChecks;
   }
 
-  /** The bus prefix of the proxy whose workers run the streams ({@code PROXY_BUS_PREFIX} there). */
+  /**
+   * The bus prefix of the proxy whose workers run the streams ({@code PROXY_BUS_PREFIX} there).
+   *
+   * @return the bus prefix
+   */
   public String getBusPrefix() {
     return busPrefix;
   }
@@ -44,6 +52,8 @@ public final class StreamClientOptions {
   /**
    * Sets the bus prefix; it must be what the workers were started with ({@code PROXY_BUS_PREFIX}).
    *
+   * @param busPrefix the bus prefix
+   * @return these options
    * @throws IllegalArgumentException when it is not a valid prefix (see {@link BusAddresses#of})
    */
   public StreamClientOptions setBusPrefix(String busPrefix) {
@@ -55,12 +65,20 @@ public final class StreamClientOptions {
   /**
    * Bytes of events a stream's worker may send before this client grants more. Credit is granted as the reader takes
    * events, so a stream never holds much more than this in the client's memory, however slowly it is read.
+   *
+   * @return the credit window in bytes
    */
   public int getCreditWindowBytes() {
     return creditWindowBytes;
   }
 
-  /** Sets the credit window, at least 1024 bytes. */
+  /**
+   * Sets the credit window, at least 1024 bytes.
+   *
+   * @param creditWindowBytes the credit window in bytes
+   * @return these options
+   * @throws IllegalArgumentException when it is less than 1024
+   */
   public StreamClientOptions setCreditWindowBytes(int creditWindowBytes) {
     if (creditWindowBytes < 1024) {
       throw new IllegalArgumentException("the credit window must be at least 1024 bytes, got " + creditWindowBytes);
@@ -69,12 +87,22 @@ public final class StreamClientOptions {
     return this;
   }
 
-  /** How long a start waits for a worker to take the stream before it fails. */
+  /**
+   * How long a start waits for a worker to take the stream before it fails.
+   *
+   * @return the start timeout in milliseconds
+   */
   public long getStartTimeoutMs() {
     return startTimeoutMs;
   }
 
-  /** Sets the start timeout, at least 1 ms. */
+  /**
+   * Sets the start timeout, at least 1 ms.
+   *
+   * @param startTimeoutMs the start timeout in milliseconds
+   * @return these options
+   * @throws IllegalArgumentException when it is less than 1
+   */
   public StreamClientOptions setStartTimeoutMs(long startTimeoutMs) {
     if (startTimeoutMs < 1) {
       throw new IllegalArgumentException("the start timeout must be at least 1 ms, got " + startTimeoutMs);
@@ -86,12 +114,20 @@ public final class StreamClientOptions {
   /**
    * How often the workers of open streams are pinged, and how long each may take to answer. A worker whose address
    * has no consumer any more (undeployed, or its node left the cluster) fails its streams at the first check.
+   *
+   * @return the worker check interval in milliseconds
    */
   public long getWorkerCheckMs() {
     return workerCheckMs;
   }
 
-  /** Sets the worker check interval, at least 10 ms. */
+  /**
+   * Sets the worker check interval, at least 10 ms.
+   *
+   * @param workerCheckMs the worker check interval in milliseconds
+   * @return these options
+   * @throws IllegalArgumentException when it is less than 10
+   */
   public StreamClientOptions setWorkerCheckMs(long workerCheckMs) {
     if (workerCheckMs < 10) {
       throw new IllegalArgumentException("the worker check interval must be at least 10 ms, got " + workerCheckMs);
@@ -100,12 +136,22 @@ public final class StreamClientOptions {
     return this;
   }
 
-  /** How many checks in a row a worker may leave unanswered before its streams fail as lost. */
+  /**
+   * How many checks in a row a worker may leave unanswered before its streams fail as lost.
+   *
+   * @return the missed checks allowed
+   */
   public int getWorkerMissedChecks() {
     return workerMissedChecks;
   }
 
-  /** Sets the missed checks allowed, at least 1. */
+  /**
+   * Sets the missed checks allowed, at least 1.
+   *
+   * @param workerMissedChecks the missed checks allowed
+   * @return these options
+   * @throws IllegalArgumentException when it is less than 1
+   */
   public StreamClientOptions setWorkerMissedChecks(int workerMissedChecks) {
     if (workerMissedChecks < 1) {
       throw new IllegalArgumentException("at least one missed check, got " + workerMissedChecks);

@@ -27,7 +27,12 @@ public final class StreamRequest {
     this.body = body;
   }
 
-  /** A request with {@code body} (copied, with {@code "stream": true}). */
+  /**
+   * A request with {@code body} (copied, with {@code "stream": true}).
+   *
+   * @param body the Messages API request body
+   * @return the request
+   */
   public static StreamRequest of(JsonObject body) {
     return new StreamRequest(body.copy().put("stream", true).toBuffer());
   }
@@ -35,6 +40,8 @@ public final class StreamRequest {
   /**
    * A request with {@code body}, a JSON object, sent byte for byte when it already says {@code "stream": true}.
    *
+   * @param body the Messages API request body, a JSON object
+   * @return the request
    * @throws IllegalArgumentException when the body is not a JSON object
    */
   public static StreamRequest of(Buffer body) {
@@ -50,13 +57,23 @@ public final class StreamRequest {
     return Boolean.TRUE.equals(json.getValue("stream")) ? new StreamRequest(body.copy()) : of(json);
   }
 
-  /** The caller's user id, for usage accounting (never a key); null for none. */
+  /**
+   * The caller's user id, for usage accounting (never a key); null for none.
+   *
+   * @param user the user id, or null
+   * @return this request
+   */
   public StreamRequest setUser(String user) {
     this.user = user;
     return this;
   }
 
-  /** The caller's tier, for usage metrics; null for none. */
+  /**
+   * The caller's tier, for usage metrics; null for none.
+   *
+   * @param tier the tier, or null
+   * @return this request
+   */
   public StreamRequest setTier(String tier) {
     this.tier = tier;
     return this;
@@ -66,6 +83,9 @@ public final class StreamRequest {
    * Adds a header to send upstream, such as {@code anthropic-beta}; a name given twice keeps the last value.
    * Names are lower-cased. Only {@code anthropic-*} and {@code x-*} headers can be passed, never a key.
    *
+   * @param name the header's name
+   * @param value its value
+   * @return this request
    * @throws IllegalArgumentException for any other name, or {@code x-api-key}
    */
   public StreamRequest putHeader(String name, String value) {
@@ -77,22 +97,38 @@ public final class StreamRequest {
     return this;
   }
 
-  /** The body as it is sent upstream. */
+  /**
+   * The body as it is sent upstream.
+   *
+   * @return the body
+   */
   public Buffer body() {
     return body;
   }
 
-  /** The user id, or null. */
+  /**
+   * The user id, or null.
+   *
+   * @return the user id, or null
+   */
   public String user() {
     return user;
   }
 
-  /** The tier, or null. */
+  /**
+   * The tier, or null.
+   *
+   * @return the tier, or null
+   */
   public String tier() {
     return tier;
   }
 
-  /** The headers to send upstream, by lower-case name. */
+  /**
+   * The headers to send upstream, by lower-case name.
+   *
+   * @return the headers (unmodifiable)
+   */
   public Map<String, String> headers() {
     return Collections.unmodifiableMap(headers);
   }

@@ -10,6 +10,10 @@ package dev.claudeproxy;
  */
 @FunctionalInterface
 public interface UsageSink {
-  /** Takes one call's usage. */
+  /**
+   * Takes one call's usage.
+   *
+   * @param usage the call's usage
+   */
   void record(UsageRecord usage);
 }

@@ -37,6 +37,8 @@ public final class BusAddresses {
    * The addresses under {@code prefix}: one or more dot-separated words of ASCII letters, digits, {@code _} and
    * {@code -}, at most 100 characters, such as {@code claude-proxy} or {@code acme.billing-ai}.
    *
+   * @param prefix the prefix of every address
+   * @return the addresses under {@code prefix} ({@link #DEFAULT} for {@value #DEFAULT_PREFIX})
    * @throws IllegalArgumentException naming what is wrong with the prefix
    */
   public static BusAddresses of(String prefix) {
@@ -53,12 +55,20 @@ public final class BusAddresses {
     return prefix.equals(DEFAULT_PREFIX) && DEFAULT != null ? DEFAULT : new BusAddresses(prefix);
   }
 
-  /** The prefix, as given. */
+  /**
+   * The prefix, as given.
+   *
+   * @return the prefix
+   */
   public String prefix() {
     return prefix;
   }
 
-  /** Where streams are started ({@code <prefix>.v1.streams}); every worker instance consumes it. */
+  /**
+   * Where streams are started ({@code <prefix>.v1.streams}); every worker instance consumes it.
+   *
+   * @return the start address
+   */
   public String start() {
     return start;
   }
@@ -66,17 +76,29 @@ public final class BusAddresses {
   /**
    * Where each worker publishes, on its own node, how every call ended and the usage it saw
    * ({@code <prefix>.v1.usage}).
+   *
+   * @return the usage address
    */
   public String usage() {
     return usage;
   }
 
-  /** The inbox of one stream owner ({@code <prefix>.v1.inbox.<id>}): all events of its streams arrive there. */
+  /**
+   * The inbox of one stream owner ({@code <prefix>.v1.inbox.<id>}): all events of its streams arrive there.
+   *
+   * @param id the stream owner's id
+   * @return the inbox address
+   */
   public String inbox(String id) {
     return versioned + "inbox." + id;
   }
 
-  /** The control address of one worker instance ({@code <prefix>.v1.worker.<id>}): credits, cancels, pings. */
+  /**
+   * The control address of one worker instance ({@code <prefix>.v1.worker.<id>}): credits, cancels, pings.
+   *
+   * @param id the worker instance's id
+   * @return the worker's control address
+   */
   public String worker(String id) {
     return versioned + "worker." + id;
   }
@@ -84,6 +106,9 @@ public final class BusAddresses {
   /**
    * A name under this prefix for something other than an address of the contract ({@code <prefix>.v1.<name>}),
    * such as a node-local map.
+   *
+   * @param name the name to put under the prefix
+   * @return {@code <prefix>.v1.<name>}
    */
   public String name(String name) {
     return versioned + name;

@@ -41,7 +41,7 @@ public record StartRequest(
   /**
    * The headers of this request in the contract's form; the message body is {@link #body}.
    *
-   * @return delivery options to send with the body to {@link StreamBus#START_ADDRESS}
+   * @return delivery options to send with the body to the start address ({@link BusAddresses#start()})
    */
   public DeliveryOptions deliveryOptions() {
     DeliveryOptions options = new DeliveryOptions()
@@ -67,7 +67,7 @@ public record StartRequest(
   /**
    * Decodes a start message.
    *
-   * @param message a message sent to {@link StreamBus#START_ADDRESS}
+   * @param message a message sent to the start address ({@link BusAddresses#start()})
    * @return the request it carries
    * @throws IllegalArgumentException naming what is missing or malformed
    */

@@ -38,7 +38,7 @@ public final class StreamBus {
   public static final String H_STREAMING = "cp-streaming";
   /** On start requests and credit grants: bytes the worker may send before it must wait for a grant. */
   public static final String H_CREDITS = "cp-credits";
-  /** On a worker's reply to a start or a ping: its control address ({@link #workerAddress}). */
+  /** On a worker's reply to a start or a ping: its control address ({@link BusAddresses#worker(String)}). */
   public static final String H_WORKER = "cp-worker";
   /** On {@code data} events: how many client-visible SSE events the body holds. */
   public static final String H_EVENTS = "cp-events";
