@@ -89,11 +89,11 @@ public final class ProxyMetrics {
     }
 
     static boolean is(MeterRegistry registry) {
-      return PROMETHEUS && Prometheus.is(registry);
+      return registry instanceof PrometheusMeterRegistry;
     }
 
     static String scrape(MeterRegistry registry) {
-      return Prometheus.scrape(registry);
+      return ((PrometheusMeterRegistry) registry).scrape();
     }
   }
 
