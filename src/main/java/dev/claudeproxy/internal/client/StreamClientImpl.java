@@ -12,6 +12,7 @@ import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.bus.StreamEvent;
 import dev.claudeproxy.internal.bus.LocalBus;
 import dev.claudeproxy.internal.bus.LocalEvents;
+import dev.claudeproxy.internal.bus.WorkerChecks;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -21,7 +22,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,8 +43,7 @@ public final class StreamClientImpl implements StreamClient {
   private final BusAddresses bus;
   private final String inbox;
   private final Map<String, ClaudeStreamImpl> streams = new HashMap<>();
-  private final Map<String, Integer> missedChecks = new HashMap<>();
-  private final Set<String> workersBeingChecked = new HashSet<>();
+  private final WorkerChecks workerChecks;
   private final Future<Void> registered;
   private MessageConsumer<Object> consumer;
   private long checkTimer = -1;
@@ -54,6 +53,8 @@ public final class StreamClientImpl implements StreamClient {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.options = options;
+    this.workerChecks = new WorkerChecks(vertx, options.getWorkerCheckMs(), options.getWorkerMissedChecks(),
+        this::workerLost);
     this.bus = BusAddresses.of(options.getBusPrefix());
     this.inbox = bus.inbox(UUID.randomUUID().toString());
     LocalBus.prepare(vertx);
@@ -173,7 +174,7 @@ public final class StreamClientImpl implements StreamClient {
     if (streams.isEmpty()) {
       vertx.cancelTimer(checkTimer);
       checkTimer = -1;
-      missedChecks.clear();
+      workerChecks.check(Set.of()); // forgets every worker's misses
       return;
     }
     Set<String> workers = new HashSet<>();
@@ -182,25 +183,7 @@ public final class StreamClientImpl implements StreamClient {
         workers.add(s.worker());
       }
     });
-    missedChecks.keySet().retainAll(workers);
-    for (String worker : workers) {
-      if (!workersBeingChecked.add(worker)) {
-        continue;
-      }
-      DeliveryOptions ping = new DeliveryOptions().setSendTimeout(options.getWorkerCheckMs())
-          .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING);
-      vertx.eventBus().request(worker, Buffer.buffer(), ping).onComplete(ar -> {
-        workersBeingChecked.remove(worker);
-        ReplyFailure failure = ar.cause() instanceof ReplyException re ? re.failureType() : null;
-        if (ar.succeeded() || failure == ReplyFailure.RECIPIENT_FAILURE) {
-          missedChecks.remove(worker);
-        } else if (failure == ReplyFailure.NO_HANDLERS
-            || missedChecks.merge(worker, 1, Integer::sum) >= options.getWorkerMissedChecks()) {
-          missedChecks.remove(worker);
-          workerLost(worker);
-        }
-      });
-    }
+    workerChecks.check(workers);
   }
 
   private void workerLost(String worker) {

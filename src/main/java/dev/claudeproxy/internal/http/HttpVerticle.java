@@ -4,9 +4,7 @@ import dev.claudeproxy.internal.VertxInternals;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.internal.config.ProxyConfig;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -90,16 +88,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(ProxyRoutes.beginAccess(services.accessLog()));
     // HEAD as the GET of the same path, OPTIONS naming a path's methods: here for the page and the operator's
     // endpoints; the API's own router does the same for its paths.
-    Handler<RoutingContext> options = CrossOrigin.options(router);
-    router.route().handler(ctx -> {
-      if (ctx.request().method() == HttpMethod.HEAD) {
-        ctx.reroute(HttpMethod.GET, ctx.request().uri());
-      } else if (ctx.request().method() == HttpMethod.OPTIONS) {
-        options.handle(ctx);
-      } else {
-        ctx.next();
-      }
-    });
+    router.route().handler(CrossOrigin.headAndOptions(router));
     ChatPage.addRoutes(router);
     if (!config.edges().separateManagement()) {
       Management.routes(vertx, router, config, services, false);

@@ -10,7 +10,6 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
@@ -94,16 +93,7 @@ public final class ProxyRoutes {
     // HEAD is answered as the GET of the same path (Claude Code sends HEAD / at every start): the connection knows
     // the request was a HEAD and writes the GET's head without its body. OPTIONS names a path's methods. Both are
     // taken here rather than by routes of their own, which would turn every unknown path's 404 into a 405.
-    Handler<RoutingContext> options = CrossOrigin.options(router);
-    router.route().handler(ctx -> {
-      if (ctx.request().method() == HttpMethod.HEAD) {
-        ctx.reroute(HttpMethod.GET, ctx.request().uri());
-      } else if (ctx.request().method() == HttpMethod.OPTIONS) {
-        options.handle(ctx);
-      } else {
-        ctx.next();
-      }
-    });
+    router.route().handler(CrossOrigin.headAndOptions(router));
 
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
     PlatformHandler deadline = ctx -> {

@@ -2,6 +2,7 @@ package dev.claudeproxy.internal.http;
 
 import dev.claudeproxy.internal.api.Outcome;
 import dev.claudeproxy.internal.bus.LocalBus;
+import dev.claudeproxy.internal.bus.WorkerChecks;
 import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.bus.LocalEvents;
@@ -48,12 +49,10 @@ final class StreamDispatcher {
   private final BusAddresses bus;
   private final String inbox;
   private final Map<String, ClientStream> sessions = new HashMap<>();
-  private final Set<String> workersBeingChecked = new HashSet<>();
-  /** Checks in a row that each worker of an open stream has left unanswered; a worker that answers is taken off. */
-  private final Map<String, Integer> missedChecks = new HashMap<>();
   private final long creditBytes;
   private final long startTimeoutMs;
   private final ClientPolicy policy;
+  private final WorkerChecks workerChecks;
   private final NodeServices services;
   /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
@@ -73,6 +72,8 @@ final class StreamDispatcher {
     this.creditBytes = creditBytes;
     this.startTimeoutMs = startTimeoutMs;
     this.policy = policy;
+    this.workerChecks = new WorkerChecks(vertx, policy.workerCheckMs(), policy.workerMissedChecks(),
+        this::workerLost);
     this.services = services;
   }
 
@@ -245,13 +246,7 @@ final class StreamDispatcher {
     }
   }
 
-  /**
-   * Pings each worker that owns an open stream, once per worker whatever its number of streams. A worker whose address
-   * has no consumer left (undeployed, or its node left the cluster) is gone at once: its streams end with an error
-   * instead of hanging. A worker that is there but slow to answer (its event loop busy or blocked for a while, a long
-   * GC pause) is only taken as lost after {@link ClientPolicy#workerMissedChecks()} checks in a row time out, since
-   * ending thousands of healthy streams for one late answer does more harm than a few seconds' wait.
-   */
+  /** Checks the workers of the open streams (see {@link WorkerChecks}). */
   private void checkWorkers() {
     Set<String> workers = new HashSet<>();
     sessions.values().forEach(s -> {
@@ -259,30 +254,7 @@ final class StreamDispatcher {
         workers.add(s.worker());
       }
     });
-    missedChecks.keySet().retainAll(workers);
-    for (String worker : workers) {
-      if (!workersBeingChecked.add(worker)) {
-        continue;
-      }
-      DeliveryOptions ping = new DeliveryOptions().setSendTimeout(policy.workerCheckMs())
-          .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING);
-      vertx.eventBus().request(worker, Buffer.buffer(), ping)
-          .onComplete(ar -> {
-            workersBeingChecked.remove(worker);
-            if (ar.succeeded() || answered(ar.cause())) {
-              missedChecks.remove(worker);
-            } else if (ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
-                || missedChecks.merge(worker, 1, Integer::sum) >= policy.workerMissedChecks()) {
-              missedChecks.remove(worker);
-              workerLost(worker);
-            }
-          });
-    }
-  }
-
-  /** A failure that the worker itself sent back: it is there, even if it did not like the ping. */
-  private static boolean answered(Throwable failure) {
-    return failure instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE;
+    workerChecks.check(workers);
   }
 
   private void workerLost(String worker) {
