@@ -20,12 +20,15 @@ import org.junit.jupiter.api.Test;
  * The README's code snippets come from compiled code, so they cannot rot. A snippet is marked in the README with
  * {@code <!-- snippet: path/in/the/repo.java#tag -->} on the line before its fenced block, and in the source with
  * {@code // tag::tag[]} and {@code // end::tag[]} lines; the block must be the lines between those, with their common
- * indentation removed. Every tag under {@code src/test/java/dev/claudeproxy/examples} must be shown somewhere.
+ * indentation removed. Every tag under {@code src/test/java/dev/claudeproxy/examples} and the example host's sources
+ * ({@code src/it/embedded-host}) must be shown somewhere.
  */
 class ReadmeSnippetsTest {
   private static final Pattern MARKER = Pattern.compile("<!-- snippet: (\\S+)#(\\S+) -->");
   private static final Pattern TAG = Pattern.compile("//\\s*tag::([\\w-]+)\\[]");
-  private static final Path EXAMPLES = Path.of("src/test/java/dev/claudeproxy/examples");
+  /** Where tagged sources live: the examples of this project's tests, and the example host's sources. */
+  private static final List<Path> EXAMPLES = List.of(Path.of("src/test/java/dev/claudeproxy/examples"),
+      Path.of("src/it/embedded-host/src/main/java"));
 
   @Test
   void everySnippetInTheReadmeIsItsTaggedSource() throws IOException {
@@ -51,12 +54,14 @@ class ReadmeSnippetsTest {
       shown.add(file.normalize() + "#" + tag);
     }
     assertFalse(shown.isEmpty(), "the README shows at least one snippet");
-    try (Stream<Path> files = Files.walk(EXAMPLES)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
-        Matcher tag = TAG.matcher(Files.readString(file));
-        while (tag.find()) {
-          assertTrue(shown.contains(file.normalize() + "#" + tag.group(1)),
-              file + "#" + tag.group(1) + " is tagged but the README does not show it");
+    for (Path root : EXAMPLES) {
+      try (Stream<Path> files = Files.walk(root)) {
+        for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+          Matcher tag = TAG.matcher(Files.readString(file));
+          while (tag.find()) {
+            assertTrue(shown.contains(file.normalize() + "#" + tag.group(1)),
+                file + "#" + tag.group(1) + " is tagged but the README does not show it");
+          }
         }
       }
     }
