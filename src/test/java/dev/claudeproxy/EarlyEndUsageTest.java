@@ -205,7 +205,7 @@ class EarlyEndUsageTest {
 
   @Test
   void aLostWorkerChargesWhatTheUpstreamSent() throws Exception {
-    try (TestStack own = TestStack.start()) {
+    try (TestStack own = TestStack.start(Map.of("PROXY_DRAIN_MS", 0))) {
       LinkedBlockingQueue<JsonObject> records = new LinkedBlockingQueue<>();
       MessageConsumer<Buffer> consumer = own.vertx.eventBus().consumer(BusAddresses.DEFAULT.usage(),
           m -> records.add(m.body().toJsonObject()));

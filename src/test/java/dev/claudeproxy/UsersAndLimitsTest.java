@@ -1,5 +1,7 @@
 package dev.claudeproxy;
 
+import dev.claudeproxy.internal.users.UsageLedger;
+
 import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -171,7 +173,7 @@ class UsersAndLimitsTest {
   void theDailyBudgetStopsTheNextRequestOnceSpent() throws Exception {
     HttpResponse<String> first = post(THRIFTY, body("claude-sonnet-4-6", 40, true, "spend it"), Map.of());
     assertEquals(200, first.statusCode());
-    Wire.waitFor(() -> stack.proxy.services().ledger().tokensToday("thrifty") >= 30, "the usage to be recorded");
+    Wire.waitFor(() -> ((UsageLedger) stack.proxy.services().ledger()).tokensToday("thrifty") >= 30, "the usage to be recorded");
     HttpResponse<String> next = post(THRIFTY, body("claude-sonnet-4-6", 5, true, "more"), Map.of());
     assertEquals(429, next.statusCode());
     assertTrue(new JsonObject(next.body()).getJsonObject("error").getString("message").contains("daily"));
@@ -220,7 +222,7 @@ class UsersAndLimitsTest {
   void usageSurvivesARestart() throws Exception {
     post(ALICE, body("claude-sonnet-4-6", 5, true, "remember me"), Map.of());
     Wire.waitFor(() -> usageFor(ALICE, "claude-sonnet-4-6").getLong("requests", 0L) > 0, "usage");
-    JsonObject before = stack.proxy.services().ledger().report(null, 1);
+    JsonObject before = ((UsageLedger) stack.proxy.services().ledger()).report(null, 1);
     stack.proxy.services().ledger().sync();
     // A second proxy on the same journal, as after a restart.
     var vertx = io.vertx.core.Vertx.vertx();
@@ -228,7 +230,7 @@ class UsersAndLimitsTest {
       ProxyServer restarted = TestStack.await(ProxyServer.start(vertx, TestStack.settings(Map.of(
           "PROXY_USERS", users.toString(), "ANTHROPIC_BASE_URL", stack.simulatorUrl(),
           "PROXY_USAGE_FILE", stack.usageFile().toString()))));
-      assertEquals(before, restarted.services().ledger().report(null, 1));
+      assertEquals(before, ((UsageLedger) restarted.services().ledger()).report(null, 1));
       TestStack.await(restarted.shutdown());
     } finally {
       TestStack.await(vertx.close());

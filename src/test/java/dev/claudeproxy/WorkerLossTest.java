@@ -48,9 +48,10 @@ class WorkerLossTest {
   private static final String STREAM = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":2000,\"stream\":true,"
       + "\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}";
 
+  /** A worker that stops with no drain time left ends its streams at once (with some, it lets them finish first). */
   @Test
   void undeployedWorkersEndTheirStreamsWithAnErrorEvent() throws Exception {
-    try (TestStack stack = TestStack.start()) {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_DRAIN_MS", 0))) {
       CompletableFuture<HttpResponse<String>> response = stack.http().sendAsync(
           request(stack.proxyUrl(), stack.callerKey, String.format(STREAM, "worker leaves"),
               Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "1000")),

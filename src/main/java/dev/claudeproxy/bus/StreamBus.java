@@ -42,6 +42,12 @@ public final class StreamBus {
   public static final String H_WORKER = "cp-worker";
   /** On {@code data} events: how many client-visible SSE events the body holds. */
   public static final String H_EVENTS = "cp-events";
+  /**
+   * On {@code data} sent to another node: the usage the stream has reached so far, {@code <input>,<output>,
+   * <cache creation>,<cache read>,<e if output is estimated, else empty>,<model>}, so that the HTTP side can count it
+   * if the worker's node dies before the stream ends.
+   */
+  public static final String H_USAGE = "cp-usage";
   /** On start requests: the caller's user id, for usage accounting (optional; never a key). */
   public static final String H_USER = "cp-user";
   /** On start requests: the caller's tier (optional). */

@@ -67,6 +67,20 @@ public final class StreamEventSender {
     send(StreamBus.EV_DATA, bytes, null, events);
   }
 
+  /** As {@link #data(Buffer, int)}, to an inbox on another node, with the usage so far ({@link StreamBus#H_USAGE}). */
+  public void data(Buffer bytes, int events, String usage) {
+    if (finished) {
+      return;
+    }
+    DeliveryOptions options = contract(StreamBus.EV_DATA, seq++, events).addHeader(StreamBus.H_USAGE, usage);
+    bus.send(address, bytes, options);
+  }
+
+  /** Whether the inbox is on another node (or in a client that reads the contract's form). */
+  public boolean remote() {
+    return !local;
+  }
+
   /**
    * The stream ended as the upstream ended it; {@code summary} holds usage, stop reason and outcome. Like every JSON
    * object given to this sender, it is not to be changed afterwards: an inbox in this JVM reads that very object.
@@ -145,6 +159,11 @@ public final class StreamEventSender {
       held.add(event);
       return;
     }
+    bus.send(address, bytes != null ? bytes : Buffer.buffer(json.encode()), contract(kind, seq, events));
+  }
+
+  /** The contract's headers of one event; a {@code seq} or {@code events} of -1 is left out. */
+  private DeliveryOptions contract(String kind, long seq, int events) {
     DeliveryOptions options = new DeliveryOptions()
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
         .addHeader(StreamBus.H_OP, kind)
@@ -155,6 +174,6 @@ public final class StreamEventSender {
     if (events >= 0) {
       options.addHeader(StreamBus.H_EVENTS, Integer.toString(events));
     }
-    bus.send(address, bytes != null ? bytes : Buffer.buffer(json.encode()), options);
+    return options;
   }
 }

@@ -1,10 +1,12 @@
 package dev.claudeproxy.internal.cli;
 
+import dev.claudeproxy.internal.config.ClusterConfig;
 import dev.claudeproxy.internal.config.ConfigException;
 import dev.claudeproxy.internal.config.ConfigLoader;
 import dev.claudeproxy.internal.config.Settings;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.observe.VertxMeters;
+import dev.claudeproxy.internal.server.ClusterNode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /** Starts a long-running command on a fresh Vert.x and keeps the process alive until it is stopped. */
@@ -28,37 +31,80 @@ final class Launch {
     return run(configFile, Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)), starter);
   }
 
-  /** As {@link #run(Path, BiFunction)}, on a Vert.x whose own meters (HTTP server, pools, JVM) go to
-   * {@code metrics}. */
-  static int run(Path configFile, ProxyMetrics metrics,
-      BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
-    Vertx vertx = VertxMeters.vertx(metrics.registry(), new VertxOptions().setPreferNativeTransport(true));
-    return run(configFile, vertx, starter);
+  /**
+   * As {@link #run(Path, BiFunction)}, for the proxy: the settings decide whether the Vert.x joins a cluster
+   * ({@link ClusterConfig}), and {@code metrics} makes the meters from them before Vert.x starts, so that Vert.x's own
+   * meters (HTTP server, pools, JVM) go to the same registry.
+   */
+  static int run(Path configFile, Function<Settings, ProxyMetrics> metrics,
+      Starter<ProxyMetrics> starter) {
+    Vertx loader = Vertx.vertx();
+    Object loaded = await(ConfigLoader.load(loader, configFile).eventually(loader::close));
+    if (loaded instanceof Throwable failure) {
+      System.err.println("Cannot start: " + message(failure));
+      return 2;
+    }
+    Settings settings = (Settings) loaded;
+    ProxyMetrics meters;
+    ClusterConfig cluster;
+    try {
+      cluster = ClusterConfig.from(settings);
+      meters = metrics.apply(settings);
+    } catch (ConfigException e) {
+      System.err.println("Cannot start: " + e.getMessage());
+      return 2;
+    }
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+    Future<Vertx> vertx = cluster.clustered()
+        ? ClusterNode.start(cluster, VertxMeters.builder(meters.registry(), options), options)
+        : Future.succeededFuture(VertxMeters.vertx(meters.registry(), options));
+    Object built = await(vertx);
+    if (built instanceof Throwable failure) {
+      System.err.println("Cannot join the cluster: " + message(failure));
+      return 2;
+    }
+    return run((Vertx) built, v -> starter.start(v, settings, meters));
+  }
+
+  /** Starts a command on a Vert.x, with its settings and what was made from them. */
+  interface Starter<T> {
+    Future<Supplier<Future<Void>>> start(Vertx vertx, Settings settings, T made);
+  }
+
+  private static Object await(Future<?> future) {
+    CountDownLatch done = new CountDownLatch(1);
+    Object[] outcome = {null};
+    future.onComplete(ar -> {
+      outcome[0] = ar.succeeded() ? ar.result() : ar.cause();
+      done.countDown();
+    });
+    try {
+      done.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return e;
+    }
+    return outcome[0];
   }
 
   private static int run(Path configFile, Vertx vertx,
       BiFunction<Vertx, Settings, Future<Supplier<Future<Void>>>> starter) {
-    CountDownLatch started = new CountDownLatch(1);
-    Object[] outcome = {null};
-    ConfigLoader.load(vertx, configFile)
-        .compose(settings -> starter.apply(vertx, settings))
-        .onComplete(ar -> {
-          outcome[0] = ar.succeeded() ? ar.result() : ar.cause();
-          started.countDown();
-        });
-    try {
-      started.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    return run(vertx, v -> ConfigLoader.load(vertx, configFile).compose(settings -> starter.apply(vertx, settings)));
+  }
+
+  private static int run(Vertx vertx, Function<Vertx, Future<Supplier<Future<Void>>>> starter) {
+    Object outcome = await(starter.apply(vertx));
+    if (outcome instanceof InterruptedException) {
+      vertx.close();
       return 1;
     }
-    if (outcome[0] instanceof Throwable failure) {
+    if (outcome instanceof Throwable failure) {
       System.err.println("Cannot start: " + message(failure));
       vertx.close();
       return 2;
     }
     @SuppressWarnings("unchecked")
-    Supplier<Future<Void>> stop = (Supplier<Future<Void>>) outcome[0];
+    Supplier<Future<Void>> stop = (Supplier<Future<Void>>) outcome;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("Stopping: finishing open streams first");
       try {

@@ -1,7 +1,10 @@
 package dev.claudeproxy.internal.cli;
 
 import dev.claudeproxy.internal.server.ProxyServer;
+import dev.claudeproxy.internal.config.ClusterConfig;
 import dev.claudeproxy.internal.config.ConfigLoader;
+import dev.claudeproxy.internal.config.Settings;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import java.nio.file.Path;
@@ -20,8 +23,8 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     AccessLog access = AccessLog.toStandardOutput();
-    ProxyMetrics metrics = ProxyMetrics.create();
-    return Launch.run(config, metrics, (vertx, settings) -> ProxyServer.start(vertx, settings, metrics, access)
+    return Launch.run(config, ServeCommand::metrics, (vertx, settings, metrics) -> ProxyServer.start(vertx, settings,
+            metrics, access)
         .onSuccess(server -> banner(server).forEach(System.out::println))
         // The lines of the streams that ended during the drain are on the terminal before the process exits.
         .map(server -> () -> server.shutdown().eventually(() -> vertx.executeBlocking(() -> {
@@ -30,12 +33,40 @@ final class ServeCommand implements Callable<Integer> {
         })).mapEmpty()));
   }
 
+  /** The meters: on a node of a cluster, every series is labelled with the node's role and id. */
+  static ProxyMetrics metrics(Settings settings) {
+    ClusterConfig cluster = ClusterConfig.from(settings);
+    MeterRegistry registry = ProxyMetrics.defaultRegistry();
+    if (cluster.clustered()) {
+      registry.config().commonTags("role", cluster.role(), "node", cluster.nodeId());
+    }
+    return new ProxyMetrics(registry);
+  }
+
   /** What is printed at start: where the proxy listens, as bound, and what it answers from. */
   static List<String> banner(ProxyServer server) {
     var c = server.config();
+    ClusterConfig cluster = server.cluster();
     List<String> lines = new ArrayList<>();
+    if (cluster.clustered()) {
+      lines.add("Cluster node " + cluster.nodeId() + ", role " + cluster.role() + ", cluster "
+          + (cluster.hazelcastConfig() != null ? "from " + cluster.hazelcastConfig()
+              : "\"" + cluster.name() + "\" with members " + String.join(",", cluster.members())));
+    }
+    if (!cluster.servesHttp()) {
+      lines.add("Stream workers only: health and metrics on " + hostPort(c.edges().managementHost(),
+          server.managementPort()) + " (/metrics, /health/live, /health/ready)");
+      lines.add(server.simulator() != null ? "Simulated replies: ANTHROPIC_API_KEY is not set, so answers come from"
+          + " this node's built-in Claude simulator at " + server.simulator().baseUrl() + ", not from Claude."
+          : "Upstream: " + c.upstreamBaseUrl());
+      return lines;
+    }
     lines.add(listening(c.host(), server.port()));
     lines.add(management(c.edges().managementHost(), server.managementPort()));
+    if (!cluster.runsWorkers()) {
+      lines.add("HTTP side only: streams go to the stream workers of the cluster");
+      return lines;
+    }
     if (server.simulator() != null) {
       lines.add("Simulated replies: ANTHROPIC_API_KEY is not set, so answers come from the built-in"
           + " Claude simulator at " + server.simulator().baseUrl() + ", not from Claude.");

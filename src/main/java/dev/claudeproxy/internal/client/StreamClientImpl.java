@@ -122,6 +122,9 @@ public final class StreamClientImpl implements StreamClient {
       for (StreamEvent event : batch.events()) {
         onEvent(event);
       }
+    } else if (StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
+      // A worker checking that the owner of its streams is still there.
+      message.reply(io.vertx.core.buffer.Buffer.buffer());
     } else {
       onEvent(StreamEvent.of(message));
     }

@@ -78,7 +78,9 @@ public record ProxyConfig(
         Duration.ofMillis(s.longInRange("PROXY_START_TIMEOUT_MS", 5_000, 1, 600_000)),
         s.string("PROXY_CHAT_MODEL", "claude-sonnet-4-6"),
         (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000),
-        s.bool("PROXY_FORWARD_SIM_HEADERS", key == null),
+        // An HTTP node of a cluster has no upstream key of its own (its workers have it): no default to go by there.
+        s.bool("PROXY_FORWARD_SIM_HEADERS", key == null
+            && !ClusterConfig.HTTP.equalsIgnoreCase(s.string("PROXY_ROLE", ClusterConfig.ALL))),
         UpstreamPolicy.from(s),
         ClientPolicy.from(s),
         HttpEdges.from(s),

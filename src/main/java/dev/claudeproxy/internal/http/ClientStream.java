@@ -100,6 +100,10 @@ final class ClientStream {
    * @param access the request's access-log line, completed here and written once the usage is known
    * @param release gives back the place the stream holds in its user's concurrency limit
    */
+  private String user;
+  private String tier;
+  private String progress;
+
   ClientStream(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
       long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
     this.id = id;
@@ -121,6 +125,30 @@ final class ClientStream {
         });
     metrics.streamStarted();
     response.closeHandler(v -> clientClosed());
+  }
+
+  /** Whom the stream is for: kept for the usage of a stream whose worker dies (see {@link #progress()}). */
+  void owner(String user, String tier) {
+    this.user = user;
+    this.tier = tier;
+  }
+
+  String user() {
+    return user;
+  }
+
+  String tier() {
+    return tier;
+  }
+
+  /** Records the usage a worker on another node said the stream had reached ({@code cp-usage}). */
+  void progress(String usage) {
+    this.progress = usage;
+  }
+
+  /** The usage last reported by a worker on another node, or null. */
+  String progress() {
+    return progress;
   }
 
   AccessLog.Entry access() {

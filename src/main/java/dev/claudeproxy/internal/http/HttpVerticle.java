@@ -12,6 +12,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -29,15 +30,18 @@ public final class HttpVerticle extends VerticleBase {
   private final NodeServices services;
   private final int port;
   private final AtomicInteger boundPort;
+  private final BooleanSupplier draining;
   private HttpServer server;
 
   /**
    * @param routes the API routes, shared by all instances
    * @param port the port to listen on (0 for any)
    * @param boundPort receives the port actually bound
+   * @param draining whether the node is stopping (readiness is down then)
    */
   public HttpVerticle(ProxyConfig config, ProxyRoutes routes, NodeServices services, int port,
-      AtomicInteger boundPort) {
+      AtomicInteger boundPort, BooleanSupplier draining) {
+    this.draining = draining;
     this.config = config;
     this.routes = routes;
     this.services = services;
@@ -91,7 +95,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(CrossOrigin.headAndOptions(router));
     ChatPage.addRoutes(router);
     if (!config.edges().separateManagement()) {
-      Management.routes(vertx, router, config, services, false);
+      Management.routes(vertx, router, config, services.metrics(), false, draining, true);
     }
     // The API answers everything else, its 404s and 405s included.
     router.route("/*").subRouter(routes.router());

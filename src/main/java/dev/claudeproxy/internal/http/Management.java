@@ -11,6 +11,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
+import java.util.function.BooleanSupplier;
 
 /**
  * The operator's endpoints: {@code /health/live}, {@code /health/ready} and {@code /metrics} (when the meters are
@@ -28,29 +30,42 @@ public final class Management {
    */
   public static Router router(Vertx vertx, ProxyConfig config, NodeServices services, boolean detailed) {
     Router router = Router.router(vertx);
-    routes(vertx, router, config, services, detailed);
+    routes(vertx, router, config, services.metrics(), detailed, () -> false, true);
     return router;
   }
 
-  static void routes(Vertx vertx, Router router, ProxyConfig config, NodeServices services, boolean detailed) {
+  /**
+   * Adds the endpoints to {@code router}.
+   *
+   * @param draining whether the node is stopping: readiness is down from the moment it is, so that a load balancer
+   *     sends new requests elsewhere while open streams finish
+   * @param httpSide whether this node serves the API: then it is ready only while some stream worker, on this node or
+   *     another, answers
+   */
+  public static void routes(Vertx vertx, Router router, ProxyConfig config, ProxyMetrics metrics, boolean detailed,
+      BooleanSupplier draining, boolean httpSide) {
     HealthCheckHandler live = HealthCheckHandler.create(vertx)
         .register("event-loop", promise -> promise.complete(Status.OK()));
     HealthCheckHandler ready = HealthCheckHandler.create(vertx)
-        .register("stream-workers", 2_000, promise -> vertx.eventBus()
+        .register("accepting", promise -> promise.complete(draining.getAsBoolean()
+            ? Status.KO(new JsonObject().put("reason", "the node is stopping")) : Status.OK()));
+    if (httpSide) {
+      ready.register("stream-workers", 2_000, promise -> vertx.eventBus()
             .request(config.bus().start(), Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
                 .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING))
             .onSuccess(reply -> promise.complete(Status.OK()))
             .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", detailed ? e.getMessage()
                 : e instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
-                    ? "no stream worker is deployed" : "no stream worker answered in time")))))
-        .register("upstream", promise -> promise.complete(detailed ? Status.OK(new JsonObject()
+                    ? "no stream worker is deployed" : "no stream worker answered in time"))))));
+    }
+    ready.register("upstream", promise -> promise.complete(detailed ? Status.OK(new JsonObject()
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated())) : Status.OK()));
     router.get("/health/live").handler(live);
     router.get("/health/ready").handler(ready);
-    if (services.metrics().scrapable()) {
+    if (metrics.scrapable()) {
       router.get("/metrics").handler(ctx -> ctx.response()
           .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-          .end(services.metrics().scrape()));
+          .end(metrics.scrape()));
     }
   }
 }

@@ -1,7 +1,9 @@
 package dev.claudeproxy.internal.http;
 
 import dev.claudeproxy.internal.config.ProxyConfig;
+import dev.claudeproxy.internal.observe.ProxyMetrics;
 import io.vertx.core.Future;
+import java.util.function.BooleanSupplier;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
@@ -14,13 +16,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ManagementVerticle extends VerticleBase {
   private final ProxyConfig config;
-  private final NodeServices services;
+  private final ProxyMetrics metrics;
+  private final BooleanSupplier draining;
+  private final boolean httpSide;
+  private final int port;
   private final AtomicInteger boundPort;
 
-  /** @param boundPort receives the port actually bound */
-  public ManagementVerticle(ProxyConfig config, NodeServices services, AtomicInteger boundPort) {
+  /**
+   * @param draining whether the node is stopping (readiness is down then)
+   * @param httpSide whether the node serves the API (its readiness needs a stream worker)
+   * @param port the port to listen on
+   * @param boundPort receives the port actually bound
+   */
+  public ManagementVerticle(ProxyConfig config, ProxyMetrics metrics, BooleanSupplier draining, boolean httpSide,
+      int port, AtomicInteger boundPort) {
     this.config = config;
-    this.services = services;
+    this.metrics = metrics;
+    this.draining = draining;
+    this.httpSide = httpSide;
+    this.port = port;
     this.boundPort = boundPort;
   }
 
@@ -29,10 +43,10 @@ public final class ManagementVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     // Probes often use HEAD; the connection writes the GET's head without its body.
     router.route().method(HttpMethod.HEAD).handler(ctx -> ctx.reroute(HttpMethod.GET, ctx.request().uri()));
-    Management.routes(vertx, router, config, services, true);
+    Management.routes(vertx, router, config, metrics, true, draining, httpSide);
     return vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
         .requestHandler(router)
-        .listen(config.edges().managementPort(), config.edges().managementHost())
+        .listen(port, config.edges().managementHost())
         .onSuccess(server -> boundPort.set(server.actualPort()));
   }
 }

@@ -8,7 +8,6 @@ import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.upstream.StreamWorkerVerticle;
 import dev.claudeproxy.internal.upstream.UpstreamTarget;
-import dev.claudeproxy.internal.users.Limiter;
 import dev.claudeproxy.internal.users.TokenVerifier;
 import dev.claudeproxy.internal.users.UsageLedger;
 import dev.claudeproxy.internal.users.UserDirectory;
@@ -97,9 +96,11 @@ public final class ProxyCore {
       TokenVerifier tokens = jwt == null ? null : TokenVerifier.create(vertx, jwt);
       UsageLedger ledger = usageFile == null ? UsageLedger.inMemory(System::currentTimeMillis)
           : UsageLedger.open(usageFile, System::currentTimeMillis);
-      return new NodeServices(users, tokens, new Limiter(System::currentTimeMillis, ledger::tokensToday), ledger,
-          metrics, userIdSecret, AccessLog.toLogger());
-    }).compose(services -> services.tokens() == null ? Future.succeededFuture(services)
+      return new Object[] {users, tokens, ledger};
+    }).compose(parts -> NodeServices.create(vertx, (UserDirectory) parts[0], (TokenVerifier) parts[1],
+        (UsageLedger) parts[2], metrics, userIdSecret, AccessLog.toLogger(), config.bus().prefix(),
+        java.util.UUID.randomUUID().toString(), s.longInRange("PROXY_CLUSTER_STATE_TIMEOUT_MS", 2_000, 10, 600_000)))
+        .compose(services -> services.tokens() == null ? Future.succeededFuture(services)
         // The keys of JWT_JWKS_URL are fetched before anything is served with them.
         : services.tokens().load().map(services).recover(e -> closeLedger(vertx, services)
             .transform(v -> Future.failedFuture(e)))).compose(services -> {
@@ -118,7 +119,8 @@ public final class ProxyCore {
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics, config.bus()),
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics, config.bus(),
+            config.clientPolicy().workerCheckMs(), config.clientPolicy().drainMs()),
         new DeploymentOptions().setInstances(config.workerInstances()));
   }
 
@@ -140,10 +142,10 @@ public final class ProxyCore {
     if (services.tokens() != null) {
       services.tokens().close();
     }
-    return vertx.executeBlocking(() -> {
+    return services.closeShared().eventually(() -> vertx.executeBlocking(() -> {
       services.ledger().close();
       return null;
-    });
+    }));
   }
 
   /** The API routes. */

@@ -228,12 +228,28 @@ public final class ProxyRoutes {
   private void admitAndStream(RoutingContext ctx, JsonBody request, Endpoint endpoint, boolean streaming) {
     Caller caller = Authenticator.caller(ctx);
     String model = request.json().getString("model");
-    Runnable release = admit(ctx, caller, model);
-    if (release == null) {
+    if (!modelAllowed(ctx, caller, model)) {
       return;
     }
-    Buffer body = RequestShaper.upstreamBody(request, caller, services.userIdSecret(), true);
-    dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, model, release);
+    services.limiter().decide(caller).onComplete(ar -> {
+      Limiter.Decision decision = ar.succeeded() ? ar.result() : new Limiter.Refusal(
+          ApiError.unavailable("the proxy cannot check this user's limits right now; please retry"), "limits", 2);
+      if (decision instanceof Limiter.Refusal refusal) {
+        services.metrics().rejected(refusal.limit());
+        access(ctx).put("limit", refusal.limit());
+        ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
+        fail(ctx, refusal.error());
+        return;
+      }
+      Runnable release = ((Limiter.Admission) decision)::close;
+      if (ctx.response().closed()) {
+        // The client left while the cluster's limits were consulted.
+        release.run();
+        return;
+      }
+      Buffer body = RequestShaper.upstreamBody(request, caller, services.userIdSecret(), true);
+      dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, model, release);
+    });
   }
 
   private void countTokens(RoutingContext ctx) {
@@ -335,9 +351,15 @@ public final class ProxyRoutes {
         return;
       }
     }
-    JsonObject report = services.ledger().report(caller.admin() ? null : caller.userId(), days)
-        .put("scope", caller.admin() ? "all" : "self");
-    ctx.response().putHeader("content-type", "application/json").end(report.encode());
+    services.ledger().usageReport(caller.admin() ? null : caller.userId(), days).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warning(() -> "usage could not be read: " + ar.cause());
+        fail(ctx, ApiError.unavailable("usage cannot be read right now; please retry"));
+        return;
+      }
+      JsonObject report = ar.result().put("scope", caller.admin() ? "all" : "self");
+      ctx.response().putHeader("content-type", "application/json").end(report.encode());
+    });
   }
 
   private boolean modelAllowed(RoutingContext ctx, Caller caller, String model) {
@@ -348,22 +370,6 @@ public final class ProxyRoutes {
     fail(ctx, ApiError.permission("model " + model + " is not allowed for "
         + (caller.tier() == null ? "this user" : "tier " + caller.tier())));
     return false;
-  }
-
-  /** Checks the model and the caller's limits; returns how to give back the place taken, or null if refused. */
-  private Runnable admit(RoutingContext ctx, Caller caller, String model) {
-    if (!modelAllowed(ctx, caller, model)) {
-      return null;
-    }
-    Limiter.Decision decision = services.limiter().admit(caller);
-    if (decision instanceof Limiter.Refusal refusal) {
-      services.metrics().rejected(refusal.limit());
-      access(ctx).put("limit", refusal.limit());
-      ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
-      fail(ctx, refusal.error());
-      return null;
-    }
-    return ((Limiter.Admission) decision)::close;
   }
 
   private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,

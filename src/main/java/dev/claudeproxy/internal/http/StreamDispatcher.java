@@ -44,6 +44,8 @@ final class StreamDispatcher {
   private static final long USAGE_WAIT_MS = 10_000;
   /** How long a drain waits, after its streams have ended, for the usage of the last ones. */
   private static final long DRAIN_USAGE_WAIT_MS = 2_000;
+  /** How many draining workers a start may be refused by before the client is told no worker is available. */
+  private static final int MAX_DRAINING_REFUSALS = 8;
 
   private final Vertx vertx;
   private final BusAddresses bus;
@@ -56,6 +58,11 @@ final class StreamDispatcher {
   private final NodeServices services;
   /** Access lines of finished streams, waiting for their usage to arrive from the worker. */
   private final Map<String, AccessLog.Entry> awaitingUsage = new HashMap<>();
+  /**
+   * Streams whose usage was counted from their last data when their worker was lost, by when: should the worker turn
+   * out to be alive after all and report, its report is not counted again. Forgotten after a minute.
+   */
+  private final Map<String, Long> countedForLostWorker = new HashMap<>();
   private MessageConsumer<Object> consumer;
   private String localStart;
   private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
@@ -144,22 +151,46 @@ final class StreamDispatcher {
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
       return;
     }
-    String id = StreamBus.newStreamId();
+    // The stream is named by its request id: the HTTP node's and the worker's lines of one request share it.
+    String id = access.requestId();
     ClientStream session = new ClientStream(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
+    session.owner(user, tier);
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
         user, tier);
     if (LocalBus.hasLocalStart(vertx, bus, localStart)) {
       // The worker on this event loop takes the request object and calls back on this thread: no reply, no timer.
       session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
-      vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) ->
-          startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code, reason))), LOCAL_ONLY);
+      vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) -> {
+        if (code == StreamBus.REFUSED_SHUTTING_DOWN) {
+          session.awaitAcceptanceUntil(Long.MAX_VALUE);
+          startElsewhere(id, session, start, 1);
+        } else {
+          startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code, reason));
+        }
+      }), LOCAL_ONLY);
     } else {
-      startAnywhere(start)
-          .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
-          .onFailure(failure -> startFailed(id, session, failure));
+      startElsewhere(id, session, start, 0);
     }
+  }
+
+  /**
+   * Sends the start to any worker; one that refuses it because it is draining (a rolling restart) is followed by
+   * another try, which the bus's round robin gives to the next worker.
+   */
+  private void startElsewhere(String id, ClientStream session, StartRequest start, int refusals) {
+    startAnywhere(start)
+        .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
+        .onFailure(failure -> {
+          if (refusals < MAX_DRAINING_REFUSALS && failure instanceof ReplyException re
+              && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
+              && re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN && sessions.get(id) == session) {
+            startElsewhere(id, session, start, refusals + 1);
+          } else {
+            startFailed(id, session, failure);
+          }
+        });
   }
 
   /** No worker took the stream: it ends with the refusal, and its access line is written now (no usage will come). */
@@ -193,6 +224,18 @@ final class StreamDispatcher {
       }
       return;
     }
+    if (StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
+      // A worker checking that the owner of its streams is still there.
+      message.reply(Buffer.buffer());
+      return;
+    }
+    String usage = message.headers().get(StreamBus.H_USAGE);
+    if (usage != null) {
+      ClientStream session = sessions.get(message.headers().get(StreamBus.H_STREAM));
+      if (session != null) {
+        session.progress(usage);
+      }
+    }
     onEvent(StreamEvent.of(message));
   }
 
@@ -209,6 +252,9 @@ final class StreamDispatcher {
 
   /** A worker's report of how a call ended: the tokens are accounted, and the access line is written. */
   private void usage(String id, JsonObject outcome) {
+    if (countedForLostWorker.remove(id) != null) {
+      return;
+    }
     services.recordUsage(outcome);
     AccessLog.Entry access = awaitingUsage.remove(id);
     if (access == null) {
@@ -222,6 +268,9 @@ final class StreamDispatcher {
   }
 
   private void sweep(long now) {
+    if (!countedForLostWorker.isEmpty()) {
+      countedForLostWorker.values().removeIf(at -> now - at > 60_000);
+    }
     // Lines whose usage never came (the worker was lost) are written without it.
     awaitingUsage.values().removeIf(access -> {
       if (access.waitedLongerThan(USAGE_WAIT_MS, now)) {
@@ -264,8 +313,42 @@ final class StreamDispatcher {
         orphans.add(s);
       }
     });
-    orphans.forEach(s -> s.fail(ApiError.api("the stream worker handling this stream went away"), false,
-        Outcome.WORKER_LOST));
+    orphans.forEach(s -> {
+      s.fail(ApiError.api("the stream worker handling this stream went away"), false, Outcome.WORKER_LOST);
+      if (s.progress() != null) {
+        // The worker will never report: the usage it last sent with the stream's data is what is counted.
+        usage(s.id(), lostUsage(s));
+        countedForLostWorker.put(s.id(), System.currentTimeMillis());
+      }
+    });
+  }
+
+  /** The usage record of a stream whose worker died, from the last {@code cp-usage} it sent. */
+  private static JsonObject lostUsage(ClientStream s) {
+    String[] f = s.progress().split(",", 6);
+    JsonObject usage = new JsonObject();
+    try {
+      usage.put("input_tokens", Long.parseLong(f[0])).put("output_tokens", Long.parseLong(f[1]))
+          .put("cache_creation_input_tokens", Long.parseLong(f[2]))
+          .put("cache_read_input_tokens", Long.parseLong(f[3]));
+    } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+      return new JsonObject().put("outcome", Outcome.WORKER_LOST.wire()).put("usage", new JsonObject());
+    }
+    JsonObject record = new JsonObject().put("outcome", Outcome.WORKER_LOST.wire()).put("usage", usage)
+        .put("stream", s.id());
+    if (f.length > 4 && "e".equals(f[4])) {
+      record.put("output_tokens_estimated", true);
+    }
+    if (f.length > 5 && !f[5].isEmpty()) {
+      record.put("model", f[5]);
+    }
+    if (s.user() != null) {
+      record.put("user", s.user());
+    }
+    if (s.tier() != null) {
+      record.put("tier", s.tier());
+    }
+    return record;
   }
 
   int openStreams() {

@@ -57,6 +57,21 @@ public final class AccessLog {
     return new Entry(this, requestId, method, path);
   }
 
+  /**
+   * A worker node's line for one upstream call, from the worker's record of how it ended: {@code request_id} is the
+   * stream id, which is the request id of the HTTP node's line for the same request.
+   */
+  public void workerCall(JsonObject record) {
+    JsonObject line = new JsonObject().put("time", java.time.Instant.now().toString()).put("side", "worker")
+        .put("request_id", record.getString("stream"));
+    record.forEach(e -> {
+      if (!"stream".equals(e.getKey())) {
+        line.put(e.getKey(), e.getValue());
+      }
+    });
+    write(line.encode());
+  }
+
   /** Waits (up to {@code millis}) until the lines queued for standard output are written; for a clean stop. */
   public void awaitWritten(long millis) {
     if (stdout != null) {

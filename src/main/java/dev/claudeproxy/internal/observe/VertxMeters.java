@@ -41,7 +41,12 @@ public final class VertxMeters implements VertxMetricsFactory {
 
   /** A Vert.x whose own meters go to {@code registry}. */
   public static Vertx vertx(MeterRegistry registry, VertxOptions options) {
-    return Vertx.builder().with(options.setMetricsOptions(options())).withMetrics(new VertxMeters(registry)).build();
+    return builder(registry, options).build();
+  }
+
+  /** A builder of a Vert.x, clustered or not, whose own meters go to {@code registry}. */
+  public static io.vertx.core.VertxBuilder builder(MeterRegistry registry, VertxOptions options) {
+    return Vertx.builder().with(options.setMetricsOptions(options())).withMetrics(new VertxMeters(registry));
   }
 
   /** The options the proxy gives vertx-micrometer. */

@@ -178,6 +178,22 @@ public final class StreamFacts {
     return messageId;
   }
 
+  /** The usage so far in the {@link dev.claudeproxy.bus.StreamBus#H_USAGE} form: counted, or estimated. */
+  public String progress() {
+    long out = counter("output_tokens");
+    boolean estimated = false;
+    if (!finalCount && output.tokens() > out) {
+      out = output.tokens();
+      estimated = true;
+    }
+    return counter("input_tokens") + "," + out + "," + counter("cache_creation_input_tokens") + ","
+        + counter("cache_read_input_tokens") + "," + (estimated ? "e" : "") + "," + (model == null ? "" : model);
+  }
+
+  private long counter(String name) {
+    return usage.getValue(name) instanceof Number n ? n.longValue() : 0;
+  }
+
   /**
    * The summary sent with the bus {@code end} event. A stream that ended without the upstream's final count (cut,
    * cancelled, failed, timed out) has the output tokens estimated from the content deltas it received, unless the

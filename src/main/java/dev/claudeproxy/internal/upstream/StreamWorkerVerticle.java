@@ -8,9 +8,11 @@ import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.StreamEventSender;
+import dev.claudeproxy.internal.bus.WorkerChecks;
 import dev.claudeproxy.internal.config.UpstreamPolicy;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -20,7 +22,9 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -30,7 +34,13 @@ import java.util.UUID;
  * usage seen.
  *
  * <p>An event-loop verticle: the upstream client is non-blocking, so one worker instance carries thousands of
- * streams. One periodic sweep per instance enforces the deadlines of all its calls.
+ * streams. One periodic sweep per instance enforces the deadlines of all its calls, and checks that the owners of its
+ * streams (the inboxes their events go to) are still there: an owner whose address has no consumer left (its HTTP
+ * node died or left the cluster) has its calls cancelled, so that nobody pays for answers no one will read.
+ *
+ * <p>Stopping drains: the worker stops taking new streams at once (starts that still reach it are refused with
+ * {@code 503}, which the HTTP side takes as a cue to try another worker), lets its open streams finish for up to
+ * the drain time, then ends the rest with an error event.
  */
 public final class StreamWorkerVerticle extends VerticleBase {
   private final UpstreamTarget target;
@@ -39,45 +49,95 @@ public final class StreamWorkerVerticle extends VerticleBase {
   private final BusAddresses bus;
   private final Map<String, UpstreamCall> calls = new HashMap<>();
   private final String controlAddress;
+  private final long ownerCheckMs;
+  private final long drainMs;
   private HttpClient client;
   private String localStart;
+  private MessageConsumer<Object> starts;
+  private MessageConsumer<Object> local;
+  private WorkerChecks owners;
   private long sweep;
+  private long lastOwnerCheck;
   private boolean stopping;
+  private Promise<Void> drained;
 
-  /** A worker on the addresses under {@code bus}'s prefix. */
-  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics, BusAddresses bus) {
+  /**
+   * A worker on the addresses under {@code bus}'s prefix.
+   *
+   * @param ownerCheckMs how often the owners of open streams are checked
+   * @param drainMs on stop, how long open streams may run on before they are ended
+   */
+  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics, BusAddresses bus,
+      long ownerCheckMs, long drainMs) {
     this.bus = bus;
     this.controlAddress = bus.worker(UUID.randomUUID().toString());
     this.target = target;
     this.policy = policy;
     this.metrics = metrics;
+    this.ownerCheckMs = ownerCheckMs;
+    this.drainMs = drainMs;
   }
 
   @Override
   public Future<?> start() {
     client = target.createClient(vertx);
     LocalBus.prepare(vertx);
-    MessageConsumer<Object> starts = vertx.eventBus().consumer(bus.start(), this::onStart);
+    starts = vertx.eventBus().consumer(bus.start(), this::onStart);
     localStart = LocalBus.localStartAddress(bus, Thread.currentThread().getName());
-    MessageConsumer<Object> local = vertx.eventBus().localConsumer(localStart, this::onStart);
+    local = vertx.eventBus().localConsumer(localStart, this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
+    // Only an owner with no consumer left is gone: one that is slow to answer (or a client of the contract that does
+    // not answer pings) keeps its streams, whose credits bound what they hold.
+    owners = new WorkerChecks(vertx, ownerCheckMs, Integer.MAX_VALUE, this::ownerLost);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
       long now = System.currentTimeMillis();
       new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
+      if (now - lastOwnerCheck >= ownerCheckMs && !calls.isEmpty()) {
+        lastOwnerCheck = now;
+        Set<String> inboxes = new HashSet<>();
+        calls.values().forEach(call -> inboxes.add(call.owner()));
+        owners.check(inboxes);
+      }
     });
     return Future.all(starts.completion(), local.completion(), control.completion())
         .onSuccess(v -> LocalBus.addLocalStart(vertx, bus, localStart));
   }
 
-  /** Ends every open stream with an error the client sees at once, rather than leaving it to hang. */
+  /**
+   * Takes no new streams, lets the open ones finish for up to the drain time, then ends the rest with an error the
+   * client sees at once, rather than leaving them to hang.
+   */
   @Override
   public Future<?> stop() {
     stopping = true;
     LocalBus.removeLocalStart(vertx, bus, localStart);
-    vertx.cancelTimer(sweep);
-    new ArrayList<>(calls.values()).forEach(call ->
-        call.fail(Outcome.WORKER_STOPPED, ApiError.overloaded("the stream worker stopped; please retry")));
-    return client.close();
+    drained = Promise.promise();
+    Future<Void> unregistered = Future.join(starts.unregister(), local.unregister()).mapEmpty();
+    long deadline = vertx.setTimer(Math.max(1, drainMs), id -> drained.tryComplete());
+    checkDrained();
+    return unregistered.recover(e -> Future.succeededFuture())
+        .compose(v -> drained.future())
+        .compose(v -> {
+          vertx.cancelTimer(deadline);
+          vertx.cancelTimer(sweep);
+          new ArrayList<>(calls.values()).forEach(call ->
+              call.fail(Outcome.WORKER_STOPPED, ApiError.overloaded("the stream worker stopped; please retry")));
+          return client.close();
+        });
+  }
+
+  private void checkDrained() {
+    if (drained != null && calls.isEmpty()) {
+      drained.tryComplete();
+    }
+  }
+
+  private void ownerLost(String inbox) {
+    new ArrayList<>(calls.values()).forEach(call -> {
+      if (inbox.equals(call.owner())) {
+        call.cancel();
+      }
+    });
   }
 
   private void onStart(Message<Object> message) {
@@ -118,6 +178,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
 
   private void onDone(UpstreamCall.Ended outcome) {
     calls.remove(outcome.streamId());
+    checkDrained();
     StartRequest start = outcome.start();
     JsonObject record = outcome.facts().summary(outcome.outcome()).put("stream", outcome.streamId());
     if (start.user() != null) {

@@ -317,7 +317,12 @@ final class UpstreamCall {
     int events = unsent.events();
     Buffer bytes = unsent.take();
     if (bytes != null && !done) {
-      sender.data(bytes, events);
+      if (sender.remote()) {
+        // Across the network the worker's node can die mid-stream: the HTTP side keeps the usage reached so far.
+        sender.data(bytes, events, facts.progress());
+      } else {
+        sender.data(bytes, events);
+      }
     }
   }
 
@@ -391,6 +396,11 @@ final class UpstreamCall {
   }
 
   /** The client went away: stop the upstream call now. */
+  /** The inbox this call's events go to. */
+  String owner() {
+    return start.replyTo();
+  }
+
   void cancel() {
     if (done) {
       return;

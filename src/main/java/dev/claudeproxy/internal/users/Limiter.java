@@ -16,7 +16,7 @@ import java.util.function.ToLongFunction;
  *
  * <p>Time comes from a clock the caller gives, so the windows can be tested without waiting.
  */
-public final class Limiter {
+public final class Limiter implements Admissions {
   private static final long MINUTE_MS = 60_000;
 
   private final LongSupplier clock;
@@ -40,22 +40,29 @@ public final class Limiter {
 
   /** A stream that holds a place in its user's concurrency limit until {@link #close()}. */
   public static final class Admission implements Decision, AutoCloseable {
-    private final UserState state;
+    private final Runnable release;
     private boolean closed;
 
-    private Admission(UserState state) {
-      this.state = state;
+    /** @param release gives the place back; run once, by the first close */
+    public Admission(Runnable release) {
+      this.release = release;
     }
 
     @Override
     public void close() {
-      synchronized (state) {
-        if (!closed) {
-          closed = true;
-          state.inFlight--;
+      synchronized (this) {
+        if (closed) {
+          return;
         }
+        closed = true;
       }
+      release.run();
     }
+  }
+
+  @Override
+  public io.vertx.core.Future<Decision> decide(Caller caller) {
+    return io.vertx.core.Future.succeededFuture(admit(caller));
   }
 
   /** Admits a request for {@code caller}, or says which limit refuses it. */
@@ -87,11 +94,16 @@ public final class Limiter {
       }
       state.requests.addLast(now);
       state.inFlight++;
-      return new Admission(state);
+      return new Admission(() -> {
+        synchronized (state) {
+          state.inFlight--;
+        }
+      });
     }
   }
 
   /** Counts a finished call's tokens against its user's per-minute window. */
+  @Override
   public void recordTokens(String userId, long tokens) {
     if (tokens <= 0) {
       return;
@@ -103,7 +115,7 @@ public final class Limiter {
     }
   }
 
-  private static Refusal refuse(String limit, long waitMs, String message) {
+  static Refusal refuse(String limit, long waitMs, String message) {
     long seconds = Math.max(1, (waitMs + 999) / 1000);
     return new Refusal(ApiError.rateLimited(message), limit, seconds);
   }

@@ -25,10 +25,10 @@ import java.util.logging.Logger;
  * Token usage by UTC day, user and model, kept in memory and in an append-only journal so that it survives a restart.
  *
  * <p>Every finished call adds one line to the journal (on a thread of its own, never an event loop). At start the
- * journal is read back and rewritten compacted, one line per day, user and model. The cluster issue will move this
- * to shared state.
+ * journal is read back and rewritten compacted, one line per day, user and model. In a cluster, {@link ClusterUsage}
+ * keeps the shared totals and uses a ledger as each node's journal.
  */
-public final class UsageLedger implements AutoCloseable {
+public final class UsageLedger implements AutoCloseable, UsageStore {
   private static final Logger LOG = Logger.getLogger(UsageLedger.class.getName());
   /**
    * The counters of a row: the usage counters of the API, then how many of the output tokens were estimated (streams
@@ -122,6 +122,7 @@ public final class UsageLedger implements AutoCloseable {
    *
    * @param outputEstimated whether {@code output_tokens} is the proxy's estimate rather than the upstream's count
    */
+  @Override
   public void record(String userId, String model, JsonObject usage, boolean outputEstimated) {
     String day = today();
     String m = model == null ? "unknown" : model;
@@ -147,6 +148,7 @@ public final class UsageLedger implements AutoCloseable {
   }
 
   /** Blocks until every record so far is in the journal. */
+  @Override
   public void sync() {
     if (writer == null) {
       return;
@@ -215,12 +217,20 @@ public final class UsageLedger implements AutoCloseable {
     return lines;
   }
 
+  /** Adds {@code counters} (in the order of {@link #COUNTERS}) to a row. */
+  synchronized void add(String day, String user, String model, long[] counters) {
+    long[] row = slot(day, user, model);
+    for (int i = 0; i < COUNTERS.length; i++) {
+      row[i] += counters[i];
+    }
+  }
+
   private long[] slot(String day, String user, String model) {
     return days.computeIfAbsent(day, d -> new TreeMap<>()).computeIfAbsent(user, u -> new TreeMap<>())
         .computeIfAbsent(model, m -> new long[COUNTERS.length]);
   }
 
-  private String today() {
+  String today() {
     long epochDay = Math.floorDiv(clock.getAsLong(), 86_400_000L);
     Today cached = today;
     if (cached.epochDay != epochDay) {
@@ -228,6 +238,16 @@ public final class UsageLedger implements AutoCloseable {
       today = cached;
     }
     return cached.name;
+  }
+
+  @Override
+  public io.vertx.core.Future<Long> spentToday(String userId) {
+    return io.vertx.core.Future.succeededFuture(tokensToday(userId));
+  }
+
+  @Override
+  public io.vertx.core.Future<JsonObject> usageReport(String userId, int lastDays) {
+    return io.vertx.core.Future.succeededFuture(report(userId, lastDays));
   }
 
   /** Writes what is queued and closes the journal. */

@@ -1,0 +1,280 @@
+package dev.claudeproxy;
+
+import static dev.claudeproxy.ClusterProcesses.get;
+import static dev.claudeproxy.ClusterProcesses.post;
+import static dev.claudeproxy.ClusterProcesses.streamingBody;
+import static dev.claudeproxy.ClusterProcesses.waitFor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.anthropic.client.AnthropicClient;
+import com.anthropic.client.okhttp.AnthropicOkHttpClient;
+import com.anthropic.core.http.StreamResponse;
+import com.anthropic.models.messages.MessageCreateParams;
+import com.anthropic.models.messages.RawMessageStreamEvent;
+import dev.claudeproxy.internal.users.ApiKeys;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cluster mode as users run it: a simulator, two HTTP nodes and two worker nodes, each a JVM of its own on loopback,
+ * joined by Hazelcast. Limits and usage hold across HTTP nodes; a worker or an HTTP node killed mid-stream, or
+ * stopped for a rolling restart, is seen from the outside (client bytes, the simulator's counters, timings).
+ */
+@Tag("cluster")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterTest {
+  @TempDir
+  static Path dir;
+  private static ClusterProcesses cluster;
+  private static ClusterProcesses.Node httpA;
+  private static ClusterProcesses.Node httpB;
+  private static ClusterProcesses.Node worker1;
+  private static ClusterProcesses.Node worker2;
+  private static final Map<String, String> KEYS = new HashMap<>();
+  private static final Map<String, String> SLOW = Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "40");
+
+  @BeforeAll
+  static void start() throws Exception {
+    JsonArray users = new JsonArray();
+    for (String user : List.of("sdk", "solo", "reader", "dying", "orphaned", "drainer")) {
+      String key = ApiKeys.generate();
+      KEYS.put(user, key);
+      JsonObject u = new JsonObject().put("id", user).put("keys", new JsonArray().add(ApiKeys.hash(key)));
+      if (user.equals("solo")) {
+        u.put("limits", new JsonObject().put("concurrentStreams", 1));
+      }
+      users.add(u);
+    }
+    Path usersFile = dir.resolve("users.json");
+    Files.writeString(usersFile, new JsonObject().put("users", users).encode());
+    cluster = new ClusterProcesses(dir);
+    cluster.startSimulator(Map.of("SIM_TTFT_MS", "20"));
+    int a = cluster.reserveMember();
+    int b = cluster.reserveMember();
+    int w1 = cluster.reserveMember();
+    int w2 = cluster.reserveMember();
+    String members = String.join(",", cluster.members);
+    Map<String, String> common = Map.of("PROXY_CLUSTER_MEMBERS", members, "PROXY_USERS", usersFile.toString(),
+        "PROXY_DRAIN_MS", "20000", "PROXY_SHUTDOWN_DELAY_MS", "3000");
+    httpA = cluster.node("http-a", "http", a, common).start();
+    httpB = cluster.node("http-b", "http", b, common).start();
+    worker1 = cluster.node("worker-1", "worker", w1, common).start();
+    worker2 = cluster.node("worker-2", "worker", w2, common).start();
+    for (ClusterProcesses.Node n : List.of(httpA, httpB, worker1, worker2)) {
+      n.awaitReady();
+    }
+    waitForWorkers(2);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  /** Until the HTTP nodes' starts reach {@code n} workers: round robin over n streams meets each of them. */
+  private static void waitForWorkers(int n) throws Exception {
+    waitFor(() -> {
+      for (ClusterProcesses.Node http : List.of(httpA, httpB)) {
+        if (http.process.isAlive() && post(http.url(), KEYS.get("sdk"), streamingBody("warm"), Map.of())
+            .statusCode() != 200) {
+          return false;
+        }
+      }
+      return true;
+    }, 60, n + " workers reachable from the HTTP nodes");
+  }
+
+  @Test
+  @Order(1)
+  void theOfficialSdkStreamsThroughEitherHttpNode() {
+    for (ClusterProcesses.Node http : List.of(httpA, httpB)) {
+      AnthropicClient client = AnthropicOkHttpClient.builder().baseUrl(http.url()).apiKey(KEYS.get("sdk"))
+          .maxRetries(0).timeout(Duration.ofSeconds(30)).build();
+      StringBuilder text = new StringBuilder();
+      List<String> kinds = new ArrayList<>();
+      try (StreamResponse<RawMessageStreamEvent> events = client.messages().createStreaming(MessageCreateParams
+          .builder().model("claude-sonnet-4-6").maxTokens(100).addUserMessage("Across the cluster").build())) {
+        events.stream().forEach(e -> {
+          kinds.add(e.isMessageStart() ? "start" : e.isMessageStop() ? "stop" : "other");
+          e.contentBlockDelta().flatMap(d -> d.delta().text()).ifPresent(t -> text.append(t.text()));
+        });
+      }
+      assertEquals("start", kinds.get(0));
+      assertEquals("stop", kinds.get(kinds.size() - 1));
+      assertTrue(text.length() > 0, "text through " + http.name);
+    }
+  }
+
+  @Test
+  @Order(2)
+  void aConcurrencyLimitOfOneHoldsAcrossHttpNodes() throws Exception {
+    ClusterProcesses.SseCall open = new ClusterProcesses.SseCall(httpA.url(), KEYS.get("solo"),
+        streamingBody("hold a place"), SLOW);
+    assertTrue(open.headers.await(10, TimeUnit.SECONDS));
+    assertEquals(200, open.status);
+    HttpResponse<String> refused = post(httpB.url(), KEYS.get("solo"), streamingBody("second"), Map.of());
+    assertEquals(429, refused.statusCode(), refused.body());
+    assertTrue(refused.body().contains("rate_limit_error"), refused.body());
+    assertTrue(refused.headers().firstValue("retry-after").isPresent());
+    assertTrue(open.awaitDone(30));
+    assertTrue(open.completed(), open.text());
+    // The place is given back as the stream ends, cluster-wide.
+    waitFor(() -> post(httpB.url(), KEYS.get("solo"), streamingBody("now"), Map.of()).statusCode() == 200, 10,
+        "the place to be free on the other node");
+  }
+
+  @Test
+  @Order(3)
+  void usageWrittenViaOneNodeIsReadFromTheOther() throws Exception {
+    HttpResponse<String> r = post(httpA.url(), KEYS.get("reader"), streamingBody("count me"), Map.of());
+    assertEquals(200, r.statusCode(), r.body());
+    waitFor(() -> requests(httpB, "reader") == 1, 10, "the usage to be readable on the other node");
+    JsonObject model = usageRow(httpB, "reader");
+    assertTrue(model.getLong("output_tokens") > 0, model.encode());
+    assertTrue(model.getLong("input_tokens") > 0, model.encode());
+  }
+
+  @Test
+  @Order(4)
+  void aWorkerKilledMidStreamEndsItsStreamsWithAnErrorAndNewStreamsSoonSucceed() throws Exception {
+    List<ClusterProcesses.SseCall> calls = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      calls.add(new ClusterProcesses.SseCall(httpA.url(), KEYS.get("dying"), streamingBody("long " + i),
+          Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "150")));
+    }
+    for (ClusterProcesses.SseCall c : calls) {
+      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
+      assertEquals(200, c.status);
+    }
+    Thread.sleep(1_000);
+    long killedAt = System.nanoTime();
+    worker1.kill();
+    long firstSuccess = -1;
+    long deadline = killedAt + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      if (post(httpA.url(), KEYS.get("sdk"), streamingBody("after the kill"), Map.of()).statusCode() == 200) {
+        firstSuccess = System.nanoTime();
+        break;
+      }
+    }
+    assertTrue(firstSuccess > 0, "no new stream succeeded within 10 s of the kill");
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> r = post(httpA.url(), KEYS.get("sdk"), streamingBody("after " + i), Map.of());
+      assertEquals(200, r.statusCode(), r.body());
+    }
+    int errored = 0;
+    for (ClusterProcesses.SseCall c : calls) {
+      assertTrue(c.awaitDone(40), "a stream hung after its worker died");
+      if (c.errorAtNanos != 0) {
+        errored++;
+        long after = TimeUnit.NANOSECONDS.toMillis(c.errorAtNanos - killedAt);
+        assertTrue(after < 12_000, "the error event came " + after + " ms after the kill");
+        assertTrue(c.text().contains("went away"), c.text());
+      } else {
+        assertTrue(c.completed(), c.text());
+      }
+    }
+    assertTrue(errored > 0 && errored < calls.size(), errored + " of " + calls.size() + " streams errored");
+    // Every stream is in the usage, those cut short with what their worker had sent.
+    waitFor(() -> requests(httpB, "dying") == calls.size(), 15, "the usage of all six streams");
+    JsonObject row = usageRow(httpB, "dying");
+    assertTrue(row.getLong("estimated_output_tokens") > 0, row.encode());
+    worker1.start().awaitReady();
+  }
+
+  @Test
+  @Order(5)
+  void anHttpNodeKilledMidStreamHasItsUpstreamCallsCancelled() throws Exception {
+    long cancelledBefore = cluster.simulatorStats().getLong("streamsCancelled");
+    List<ClusterProcesses.SseCall> calls = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      calls.add(new ClusterProcesses.SseCall(httpB.url(), KEYS.get("orphaned"), streamingBody("orphan " + i),
+          Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "200")));
+    }
+    for (ClusterProcesses.SseCall c : calls) {
+      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
+    }
+    long killedAt = System.nanoTime();
+    httpB.kill();
+    waitFor(() -> cluster.simulatorStats().getLong("streamsCancelled") >= cancelledBefore + calls.size(), 15,
+        "the upstream calls of the dead HTTP node to be cancelled\n" + cluster.simulatorStats());
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+    assertTrue(ms < 12_000, "cancelled " + ms + " ms after the kill");
+    httpB.start().awaitReady();
+  }
+
+  @Test
+  @Order(6)
+  void aWorkerStoppedWithSigtermFinishesItsStreamsWhileNewOnesGoElsewhere() throws Exception {
+    waitForWorkers(2);
+    List<ClusterProcesses.SseCall> open = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      open.add(new ClusterProcesses.SseCall(httpA.url(), KEYS.get("drainer"), streamingBody("drain " + i), SLOW));
+    }
+    for (ClusterProcesses.SseCall c : open) {
+      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
+      assertEquals(200, c.status);
+    }
+    worker2.terminate();
+    for (int i = 0; i < 6; i++) {
+      HttpResponse<String> r = post(i % 2 == 0 ? httpA.url() : httpB.url(), KEYS.get("sdk"),
+          streamingBody("during the drain " + i), Map.of());
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.body().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), r.body());
+    }
+    for (ClusterProcesses.SseCall c : open) {
+      assertTrue(c.awaitDone(30));
+      assertTrue(c.completed(), "a stream failed during a rolling restart:\n" + c.text());
+    }
+    assertTrue(worker2.exited(25), "the drained worker did not exit");
+    assertEquals(0, worker2.process.exitValue(), cluster.log("worker-2"));
+    worker2.start().awaitReady();
+  }
+
+  @Test
+  @Order(7)
+  void anHttpNodeStoppedWithSigtermIsNotReadyAtOnceAndStillServesMeanwhile() throws Exception {
+    assertEquals(200, httpA.ready());
+    httpA.terminate();
+    waitFor(() -> httpA.ready() == 503, 2, "readiness to go down");
+    // PROXY_SHUTDOWN_DELAY_MS: requests that reach it before the load balancer has noticed are still served.
+    HttpResponse<String> r = post(httpA.url(), KEYS.get("sdk"), streamingBody("late"), Map.of());
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(httpA.exited(30), "the HTTP node did not exit");
+    assertEquals(0, httpA.process.exitValue(), cluster.log("http-a"));
+  }
+
+  private static JsonObject usageRow(ClusterProcesses.Node http, String user) {
+    JsonObject report = new JsonObject(get(http.url() + "/v1/usage", Map.of("x-api-key", KEYS.get(user))).body());
+    return report.getJsonArray("days").getJsonObject(0).getJsonArray("users").getJsonObject(0)
+        .getJsonArray("models").getJsonObject(0);
+  }
+
+  private static long requests(ClusterProcesses.Node http, String user) {
+    try {
+      return usageRow(http, user).getLong("requests");
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+}
