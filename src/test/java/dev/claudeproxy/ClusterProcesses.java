@@ -107,6 +107,15 @@ final class ClusterProcesses implements AutoCloseable {
     return pb.start();
   }
 
+  /** All a node's output so far. */
+  String output(String name) {
+    try {
+      return Files.readString(dir.resolve(name + ".log"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   /** The tail of a node's output, for a failed assertion's message. */
   String log(String name) {
     try {

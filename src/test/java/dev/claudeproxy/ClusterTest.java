@@ -156,6 +156,31 @@ class ClusterTest {
 
   @Test
   @Order(4)
+  void metricsNameTheNodeAndItsRoleAndBothSidesLogARequestUnderOneId() throws Exception {
+    String http = get(httpA.managementUrl() + "/metrics").body();
+    assertTrue(http.contains("claude_proxy_active_streams{node=\"http-a\",role=\"http\"}"), http);
+    String worker = get(worker1.managementUrl() + "/metrics").body();
+    assertTrue(worker.contains("node=\"worker-1\",role=\"worker\""), worker);
+    HttpResponse<String> r = post(httpA.url(), KEYS.get("sdk"), streamingBody("find my line"), Map.of());
+    assertEquals(200, r.statusCode(), r.body());
+    // The answer carries the upstream's request-id; the HTTP node's line names it beside the proxy's own id.
+    String upstreamId = r.headers().firstValue("request-id").orElseThrow();
+    String[] id = {null};
+    waitFor(() -> {
+      for (String line : cluster.output("http-a").split("\n")) {
+        if (line.startsWith("{") && upstreamId.equals(new JsonObject(line).getString("upstream_request_id"))) {
+          id[0] = new JsonObject(line).getString("request_id");
+          return true;
+        }
+      }
+      return false;
+    }, 10, "the HTTP node's line");
+    waitFor(() -> (cluster.output("worker-1") + cluster.output("worker-2"))
+        .contains("\"side\":\"worker\",\"request_id\":\"" + id[0] + "\""), 10, "the worker's line for " + id[0]);
+  }
+
+  @Test
+  @Order(5)
   void aWorkerKilledMidStreamEndsItsStreamsWithAnErrorAndNewStreamsSoonSucceed() throws Exception {
     List<ClusterProcesses.SseCall> calls = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
@@ -205,7 +230,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void anHttpNodeKilledMidStreamHasItsUpstreamCallsCancelled() throws Exception {
     long cancelledBefore = cluster.simulatorStats().getLong("streamsCancelled");
     List<ClusterProcesses.SseCall> calls = new ArrayList<>();
@@ -223,11 +248,14 @@ class ClusterTest {
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
     assertTrue(ms < 12_000, "cancelled " + ms + " ms after the kill");
     report("upstream calls of the killed HTTP node cancelled", System.nanoTime() - killedAt);
+    // Two members have now been lost (a worker, then this node); usage kept with a backup survives both.
+    assertEquals(1, requests(httpA, "reader"));
+    assertEquals(6, requests(httpA, "dying"));
     httpB.start().awaitReady();
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void aWorkerStoppedWithSigtermFinishesItsStreamsWhileNewOnesGoElsewhere() throws Exception {
     waitForWorkers(2);
     List<ClusterProcesses.SseCall> open = new ArrayList<>();
@@ -255,7 +283,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void anHttpNodeStoppedWithSigtermIsNotReadyAtOnceAndStillServesMeanwhile() throws Exception {
     assertEquals(200, httpA.ready());
     httpA.terminate();
