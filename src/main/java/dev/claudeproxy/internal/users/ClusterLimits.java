@@ -19,15 +19,18 @@ import java.util.logging.Logger;
  * Per-user limits held for the whole cluster: streams in flight, requests and tokens per rolling minute, tokens per
  * UTC day, whichever HTTP node a request arrives at.
  *
- * <p>Each user's state is one entry of the cluster-wide map {@code limits}, changed by compare-and-set: the streams each
- * HTTP node has open for the user (a node counts only while its lease is current, so a node that dies lets go of
- * its streams within {@link ClusterState#LEASE_MS} and a renewal), the times of the requests of the last minute (at
- * most the limit's number), and the tokens of the last minute in buckets of a second. The day's tokens come from the
- * cluster-wide usage ({@link ClusterUsage}).
+ * <p>Each user's state is one entry of the cluster-wide map {@code limits}, changed by compare-and-set in batches
+ * ({@link ClusterState#batch}): the streams each HTTP node has open for the user, with when the node last wrote them;
+ * the times of the requests of the last minute (at most the limit's number); and the tokens of the last minute, in
+ * buckets of a second. The day's tokens come from the cluster-wide usage ({@link ClusterUsage}).
  *
- * <p>A node's own count of its open streams is the truth for its slot: every change is written through, and a write
- * that fails is written again by a sweep once a second. When the state cannot be reached within the state timeout, a
- * new stream is refused with 503 and {@code retry-after}, never admitted unchecked.
+ * <p>A node's streams count while its lease is current ({@link ClusterState}); once this node has seen the lease
+ * lapse they no longer do, so a node that dies lets go of its streams within seconds. A node this one has not heard of
+ * yet (it started since the leases were last read) counts if it wrote in the last {@link #UNKNOWN_NODE_MS}.
+ *
+ * <p>This node's own count of its open streams is the truth for its slot: a write that failed or may have landed
+ * late is corrected by a sweep once a second. When the state cannot be reached within the state timeout, a new stream
+ * is refused with 503 and {@code retry-after}, never admitted unchecked.
  */
 public final class ClusterLimits implements Admissions {
   private static final Logger LOG = Logger.getLogger(ClusterLimits.class.getName());
@@ -35,6 +38,8 @@ public final class ClusterLimits implements Admissions {
   private static final String MAP = "limits";
   /** What a caller is told to wait when the state is out of reach. */
   static final long UNREACHABLE_RETRY_SECONDS = 2;
+  /** How recently a node with no lease in sight must have written for its streams to count. */
+  static final long UNKNOWN_NODE_MS = 2 * ClusterState.LEASE_MS;
 
   private final Vertx vertx;
   private final ClusterState state;
@@ -75,9 +80,6 @@ public final class ClusterLimits implements Admissions {
     } else {
       tokenLimited.remove(user);
     }
-    if (counted) {
-      open.merge(user, 1, Integer::sum);
-    }
     long now = clock.getAsLong();
     Future<Long> today = limits.dailyTokens() == null ? Future.succeededFuture(0L)
         : state.within(usage.spentToday(user));
@@ -88,10 +90,7 @@ public final class ClusterLimits implements Admissions {
         return Future.<Limiter.Decision>succeededFuture(Limiter.refuse("daily_tokens", midnight - now,
             "daily token budget of " + limits.dailyTokens() + " is spent; it renews at 00:00 UTC"));
       }
-      return state.<Limiter.Decision>update(MAP, user, old -> admit(old, user, limits, now, counted, false))
-          // A node this one has not heard of yet holds some of the user's streams: read the leases, then decide.
-          .compose(d -> d != UNKNOWN_NODE ? Future.succeededFuture(d) : state.refresh().compose(v ->
-              state.<Limiter.Decision>update(MAP, user, old -> admit(old, user, limits, now, counted, true))));
+      return state.batch(MAP, user, true, value -> admit(value, limits, now, counted));
     }).recover(e -> {
       LOG.log(Level.WARNING, "cluster-wide limit state out of reach; refusing a stream of " + user + ": " + e);
       // A write that lands after the timeout may leave this node's slot too high: the sweep writes it again.
@@ -99,83 +98,64 @@ public final class ClusterLimits implements Admissions {
       return Future.succeededFuture(new Limiter.Refusal(ApiError.unavailable("the proxy cannot check this"
           + " user's limits right now; please retry"), "cluster_state", UNREACHABLE_RETRY_SECONDS));
     }).map(decision -> {
-      if (decision instanceof Limiter.Refusal) {
-        if (counted) {
-          release(user);
-        }
+      if (decision instanceof Limiter.Refusal || !counted) {
         return decision;
       }
-      return counted ? new Limiter.Admission(() -> release(user)) : decision;
+      open.merge(user, 1, Integer::sum);
+      return new Limiter.Admission(() -> release(user));
     });
   }
 
-  /** What {@link #admit} returns when the request may go: the caller's admission replaces it. */
-  private static final Limiter.Admission ADMITTED = new Limiter.Admission(() -> { });
-  /** What {@link #admit} returns when a node it has no lease news of holds a slot. */
-  private static final Limiter.Admission UNKNOWN_NODE = new Limiter.Admission(() -> { });
-
-  /**
-   * @param freshView whether the leases were read just now: then a node without one is gone, else it may be a node
-   *     that started since they were last read
-   */
-  private ClusterState.Step<Limiter.Decision> admit(String old, String user, Limits limits, long now,
-      boolean counted, boolean freshView) {
-    JsonObject s = old == null ? new JsonObject() : new JsonObject(old);
-    JsonArray requests = expire(s.getJsonArray("r", new JsonArray()), now);
-    JsonArray tokens = expire(s.getJsonArray("t", new JsonArray()), now);
-    JsonObject slots = liveSlots(s.getJsonObject("n", new JsonObject()));
-    Set<String> live = state.liveNodes();
-    for (String node : Set.copyOf(slots.fieldNames())) {
-      if (!live.contains(node)) {
-        if (!freshView) {
-          return new ClusterState.Step<>(null, UNKNOWN_NODE);
-        }
-        slots.remove(node);
-      }
-    }
-    int mine = open.getOrDefault(user, 0);
-    if (counted && others(slots) + mine > limits.concurrentStreams()) {
-      return new ClusterState.Step<>(null, Limiter.refuse("concurrent_streams", 1,
-          "too many requests in flight: the limit is " + limits.concurrentStreams() + " at once"));
+  /** One admission, applied to the user's state: admits (and counts) the request, or says which limit refuses it. */
+  private Limiter.Decision admit(JsonObject value, Limits limits, long now, boolean counted) {
+    JsonArray requests = expire(value.getJsonArray("r"), now);
+    JsonArray tokens = expire(value.getJsonArray("t"), now);
+    JsonObject slots = slots(value, now);
+    if (counted && inFlight(slots) >= limits.concurrentStreams()) {
+      return Limiter.refuse("concurrent_streams", 1,
+          "too many requests in flight: the limit is " + limits.concurrentStreams() + " at once");
     }
     if (limits.requestsPerMinute() != null && requests.size() >= limits.requestsPerMinute()) {
-      return new ClusterState.Step<>(null, Limiter.refuse("requests_per_minute", at(requests, 0) + MINUTE_MS - now,
-          "rate limit: " + limits.requestsPerMinute() + " requests per minute"));
+      return Limiter.refuse("requests_per_minute", at(requests, 0) + MINUTE_MS - now,
+          "rate limit: " + limits.requestsPerMinute() + " requests per minute");
     }
     if (limits.tokensPerMinute() != null && sum(tokens) >= limits.tokensPerMinute()) {
-      return new ClusterState.Step<>(null, Limiter.refuse("tokens_per_minute",
-          untilBelow(tokens, limits.tokensPerMinute(), now), "rate limit: " + limits.tokensPerMinute()
-              + " input and output tokens per minute"));
+      return Limiter.refuse("tokens_per_minute", untilBelow(tokens, limits.tokensPerMinute(), now),
+          "rate limit: " + limits.tokensPerMinute() + " input and output tokens per minute");
     }
     if (limits.requestsPerMinute() != null) {
       requests.add(now);
     }
     if (counted) {
-      slots.put(state.nodeId(), mine);
+      setMine(slots, mine(slots) + 1, now);
     }
-    return new ClusterState.Step<>(encode(slots, requests, tokens), ADMITTED);
+    store(value, slots, requests, tokens);
+    return ADMITTED;
   }
+
+  /** What {@link #admit} returns when the request may go: the caller's admission replaces it. */
+  private static final Limiter.Admission ADMITTED = new Limiter.Admission(() -> { });
 
   /** Gives back one of {@code user}'s places on this node. */
   private void release(String user) {
     open.computeIfPresent(user, (u, n) -> n <= 1 ? null : n - 1);
-    sync(user);
+    long now = clock.getAsLong();
+    state.batch(MAP, user, true, value -> {
+      JsonObject slots = slots(value, now);
+      setMine(slots, Math.max(0, mine(slots) - 1), now);
+      store(value, slots, expire(value.getJsonArray("r"), now), expire(value.getJsonArray("t"), now));
+      return null;
+    }).onFailure(e -> unsynced.add(user));
   }
 
-  /** Writes this node's count of {@code user}'s open streams into the shared state. */
+  /** Writes this node's count of {@code user}'s open streams, as this node knows it, over what the state says. */
   private void sync(String user) {
     long now = clock.getAsLong();
-    state.<Void>update(MAP, user, old -> {
-      JsonObject s = old == null ? new JsonObject() : new JsonObject(old);
-      JsonObject slots = liveSlots(s.getJsonObject("n", new JsonObject()));
-      int mine = open.getOrDefault(user, 0);
-      if (mine == 0) {
-        slots.remove(state.nodeId());
-      } else {
-        slots.put(state.nodeId(), mine);
-      }
-      return new ClusterState.Step<>(encode(slots, expire(s.getJsonArray("r", new JsonArray()), now),
-          expire(s.getJsonArray("t", new JsonArray()), now)), null);
+    state.batch(MAP, user, true, value -> {
+      JsonObject slots = slots(value, now);
+      setMine(slots, open.getOrDefault(user, 0), now);
+      store(value, slots, expire(value.getJsonArray("r"), now), expire(value.getJsonArray("t"), now));
+      return null;
     }).onFailure(e -> unsynced.add(user));
   }
 
@@ -185,9 +165,8 @@ public final class ClusterLimits implements Admissions {
       return;
     }
     long now = clock.getAsLong();
-    state.<Void>update(MAP, userId, old -> {
-      JsonObject s = old == null ? new JsonObject() : new JsonObject(old);
-      JsonArray window = expire(s.getJsonArray("t", new JsonArray()), now);
+    state.batch(MAP, userId, true, value -> {
+      JsonArray window = expire(value.getJsonArray("t"), now);
       int last = window.size() - 1;
       if (last >= 0 && now - window.getJsonArray(last).getLong(0) < 1_000) {
         // One bucket a second at most, dated by its latest tokens: the window stays small and never expires early.
@@ -196,8 +175,8 @@ public final class ClusterLimits implements Admissions {
       } else {
         window.add(new JsonArray().add(now).add(tokens));
       }
-      return new ClusterState.Step<>(encode(liveSlots(s.getJsonObject("n", new JsonObject())),
-          expire(s.getJsonArray("r", new JsonArray()), now), window), null);
+      store(value, slots(value, now), expire(value.getJsonArray("r"), now), window);
+      return null;
     }).onFailure(e -> LOG.log(Level.WARNING, "could not count " + tokens + " tokens of " + userId
         + " against the per-minute limit: " + e));
   }
@@ -208,45 +187,70 @@ public final class ClusterLimits implements Admissions {
     return Future.succeededFuture();
   }
 
-  /** The slots with streams, but those of nodes whose lease this node has seen lapse. */
-  private JsonObject liveSlots(JsonObject slots) {
-    Set<String> departed = state.departedNodes();
+  /**
+   * The slots that count, {@code node -> [streams, written at]}: this node's; those of nodes with a current lease;
+   * and those of nodes not heard of yet that wrote recently. Slots of nodes seen to leave, and empty ones, are dropped.
+   */
+  private JsonObject slots(JsonObject value, long now) {
+    JsonObject stored = value.getJsonObject("n");
     JsonObject kept = new JsonObject();
-    slots.forEach(e -> {
-      if (!departed.contains(e.getKey()) && e.getValue() instanceof Number n && n.intValue() > 0) {
-        kept.put(e.getKey(), n.intValue());
+    if (stored == null) {
+      return kept;
+    }
+    Set<String> live = state.liveNodes();
+    Set<String> departed = state.departedNodes();
+    for (String node : stored.fieldNames()) {
+      JsonArray slot = stored.getValue(node) instanceof JsonArray a && a.size() == 2 ? a : null;
+      if (slot == null || slot.getLong(0) <= 0 || departed.contains(node) && !live.contains(node)) {
+        continue;
       }
-    });
+      if (live.contains(node) || node.equals(state.nodeId()) || now - slot.getLong(1) < UNKNOWN_NODE_MS) {
+        kept.put(node, slot);
+      }
+    }
     return kept;
   }
 
-  private int others(JsonObject slots) {
+  private static int inFlight(JsonObject slots) {
     int total = 0;
-    for (var e : slots) {
-      if (!e.getKey().equals(state.nodeId())) {
-        total += ((Number) e.getValue()).intValue();
-      }
+    for (String node : slots.fieldNames()) {
+      total += slots.getJsonArray(node).getInteger(0);
     }
     return total;
   }
 
-  private static String encode(JsonObject slots, JsonArray requests, JsonArray tokens) {
-    JsonObject s = new JsonObject();
+  private int mine(JsonObject slots) {
+    JsonArray slot = slots.getJsonArray(state.nodeId());
+    return slot == null ? 0 : slot.getInteger(0);
+  }
+
+  private void setMine(JsonObject slots, int streams, long now) {
+    if (streams <= 0) {
+      slots.remove(state.nodeId());
+    } else {
+      slots.put(state.nodeId(), new JsonArray().add(streams).add(now));
+    }
+  }
+
+  private static void store(JsonObject value, JsonObject slots, JsonArray requests, JsonArray tokens) {
+    value.clear();
     if (!slots.isEmpty()) {
-      s.put("n", slots);
+      value.put("n", slots);
     }
     if (!requests.isEmpty()) {
-      s.put("r", requests);
+      value.put("r", requests);
     }
     if (!tokens.isEmpty()) {
-      s.put("t", tokens);
+      value.put("t", tokens);
     }
-    return s.encode();
   }
 
   /** The entries of the last minute; an entry is a time or a {@code [time, tokens]} pair. */
   private static JsonArray expire(JsonArray entries, long now) {
     JsonArray kept = new JsonArray();
+    if (entries == null) {
+      return kept;
+    }
     for (int i = 0; i < entries.size(); i++) {
       if (at(entries, i) > now - MINUTE_MS) {
         kept.add(entries.getValue(i));

@@ -1,11 +1,17 @@
 package dev.claudeproxy.internal.users;
 
 import io.vertx.core.Future;
-import java.util.concurrent.TimeUnit;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -15,8 +21,8 @@ import java.util.logging.Logger;
  * under the Hazelcast cluster manager): maps named {@value #MAP_PREFIX}{@code <bus prefix>.<name>}, so that two proxies
  * in one cluster keep apart, and a lease per HTTP node, so that what a node held is let go when it dies.
  *
- * <p>Every change is a compare-and-set on one key, retried when another node changed it first: no locks, and nothing
- * but the maps' own operations.
+ * <p>Every change is a compare-and-set on one key, retried when another node changed it first, and the changes this
+ * node makes to one key are batched ({@link #batch}): no locks, and nothing but the maps' own operations.
  */
 public final class ClusterState {
   private static final Logger LOG = Logger.getLogger(ClusterState.class.getName());
@@ -34,10 +40,11 @@ public final class ClusterState {
   private final long timeoutMs;
   private volatile Set<String> liveNodes;
   private volatile Set<String> departed = Set.of();
+  private final Map<String, Batch> batches = new ConcurrentHashMap<>();
   private long timer = -1;
 
   /** One step of a compare-and-set: the value to write (null: write nothing) and what the change returns. */
-  public record Step<R>(String value, R result) {}
+  private record Step<R>(String value, R result) {}
 
   /**
    * @param prefix the bus prefix, naming this proxy's maps
@@ -109,19 +116,84 @@ public final class ClusterState {
   }
 
   /**
-   * Changes {@code key} of {@code map} by {@code change} (given the current value, or null), compare-and-set, until it
-   * lands; fails when the state cannot be reached within the timeout.
+   * Applies {@code op} to the JSON value of {@code key} in {@code map} (an empty object when there is none) and writes
+   * the result back, compare-and-set. Ops on one key from this node are batched: while one write for the key is in
+   * flight, the ops that arrive wait, and the next write applies them all in the order they came, so a thousand
+   * streams of one user ending at once cost a few writes, not a thousand contending ones. An op may run more than
+   * once (when another node changed the value first, every op of the batch is applied again to the new value), so
+   * it must depend on nothing but the value it is given and state it reads afresh.
+   *
+   * @param bounded whether the write gives up after the state timeout (for decisions a caller waits for); unbounded
+   *     writes wait for the cluster manager's own operation timeout, so that one that lands late is not written twice
+   * @return what {@code op} returned, on the run that was written
    */
-  public <R> Future<R> update(String map, String key, Function<String, Step<R>> change) {
-    return within(map(map).compose(m -> attempt(m, key, change, 1)));
+  public <R> Future<R> batch(String map, String key, boolean bounded, Function<JsonObject, R> op) {
+    String id = map + "|" + key;
+    Promise<R> promise = Promise.promise();
+    Batch b = batches.computeIfAbsent(id, k -> new Batch(map, key, bounded));
+    boolean start;
+    synchronized (b) {
+      b.queued.add(new Queued<>(op, promise));
+      start = !b.running;
+      b.running = true;
+    }
+    if (start) {
+      runBatch(id, b);
+    }
+    return promise.future();
   }
 
-  /**
-   * As {@link #update}, with no timeout of its own (the cluster manager's operation timeout still applies): for writes
-   * that must land once, where giving up early and writing again could count twice.
-   */
-  public <R> Future<R> change(String map, String key, Function<String, Step<R>> change) {
-    return map(map).compose(m -> attempt(m, key, change, 1));
+  private record Queued<R>(Function<JsonObject, R> op, Promise<R> promise) {}
+
+  private static final class Batch {
+    final String map;
+    final String key;
+    final boolean bounded;
+    final List<Queued<?>> queued = new ArrayList<>();
+    boolean running;
+
+    Batch(String map, String key, boolean bounded) {
+      this.map = map;
+      this.key = key;
+      this.bounded = bounded;
+    }
+  }
+
+  private void runBatch(String id, Batch b) {
+    List<Queued<?>> ops;
+    synchronized (b) {
+      ops = new ArrayList<>(b.queued);
+      b.queued.clear();
+      if (ops.isEmpty()) {
+        b.running = false;
+        batches.remove(id, b);
+        return;
+      }
+    }
+    Object[] results = new Object[ops.size()];
+    Future<AsyncMap<String, String>> m = map(b.map);
+    Future<Void> written = m.compose(am -> attempt(am, b.key, old -> {
+      JsonObject value = old == null ? new JsonObject() : new JsonObject(old);
+      for (int i = 0; i < ops.size(); i++) {
+        results[i] = ops.get(i).op().apply(value);
+      }
+      return new Step<Void>(value.encode(), null);
+    }, 1));
+    (b.bounded ? within(written) : written).onComplete(ar -> {
+      for (int i = 0; i < ops.size(); i++) {
+        complete(ops.get(i), ar.succeeded() ? results[i] : null, ar.cause());
+      }
+      runBatch(id, b);
+    });
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <R> void complete(Queued<R> q, Object result, Throwable failure) {
+    if (failure != null) {
+      q.promise().fail(failure);
+    } else {
+      q.promise().complete((R) result);
+    }
   }
 
   /** Reads {@code key} of {@code map}, or fails when the state cannot be reached within the timeout. */

@@ -16,7 +16,7 @@ import java.util.logging.Logger;
 /**
  * Usage shared by the cluster: one entry per UTC day and user in the cluster-wide map {@code usage}
  * ({@code "<day>|<user>"} to {@code {"<model>":[counters]}}), added to by the HTTP node that owned each stream, once, by
- * compare-and-set. Hazelcast keeps a backup of every entry on another member, so the totals survive the loss of any
+ * compare-and-set in batches ({@link ClusterState#batch}). Hazelcast keeps a backup of every entry on another member, so the totals survive the loss of any
  * one node; every HTTP node also appends its own streams' rows to its journal ({@code PROXY_USAGE_FILE}).
  */
 public final class ClusterUsage implements UsageStore {
@@ -53,15 +53,15 @@ public final class ClusterUsage implements UsageStore {
   }
 
   private void write(String key, String model, long[] add, int attempt) {
-    state.<Void>change(MAP, key, old -> {
-      JsonObject row = old == null ? new JsonObject() : new JsonObject(old);
+    // Batched per key: the streams of one user that end together cost a few writes between them.
+    state.<Void>batch(MAP, key, false, row -> {
       JsonArray counters = row.getJsonArray(model);
       JsonArray sum = new JsonArray();
       for (int i = 0; i < add.length; i++) {
         sum.add((counters != null && i < counters.size() ? counters.getLong(i) : 0L) + add[i]);
       }
       row.put(model, sum);
-      return new ClusterState.Step<>(row.encode(), null);
+      return null;
     }).onFailure(e -> {
       if (attempt >= ATTEMPTS) {
         LOG.log(Level.SEVERE, "usage of " + key + " (" + model + ") could not be written to the cluster; it is in this"
