@@ -51,12 +51,12 @@ public final class Management {
             ? Status.KO(new JsonObject().put("reason", "the node is stopping")) : Status.OK()));
     if (httpSide) {
       ready.register("stream-workers", 2_000, promise -> vertx.eventBus()
-            .request(config.bus().start(), Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
+          .request(config.bus().start(), Buffer.buffer(), new DeliveryOptions().setSendTimeout(1_500)
                 .addHeader(StreamBus.H_VERSION, StreamBus.VERSION).addHeader(StreamBus.H_OP, StreamBus.OP_PING))
             .onSuccess(reply -> promise.complete(Status.OK()))
             .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", detailed ? e.getMessage()
                 : e instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
-                    ? "no stream worker is deployed" : "no stream worker answered in time"))))));
+                    ? "no stream worker is deployed" : "no stream worker answered in time")))));
     }
     ready.register("upstream", promise -> promise.complete(detailed ? Status.OK(new JsonObject()
             .put("url", config.upstreamBaseUrl().toString()).put("simulated", config.simulated())) : Status.OK()));

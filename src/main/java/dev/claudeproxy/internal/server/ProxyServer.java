@@ -210,12 +210,9 @@ public final class ProxyServer {
    */
   public Future<Void> shutdown() {
     draining.set(true);
-    Future<Void> delay = Future.succeededFuture();
-    if (httpDeployment != null && shutdownDelayMs > 0) {
-      io.vertx.core.Promise<Void> waited = io.vertx.core.Promise.promise();
-      vertx.setTimer(shutdownDelayMs, id -> waited.complete());
-      delay = waited.future();
-    }
+    Future<Void> delay = httpDeployment != null && shutdownDelayMs > 0
+        ? vertx.timer(shutdownDelayMs, java.util.concurrent.TimeUnit.MILLISECONDS).mapEmpty()
+        : Future.succeededFuture();
     return delay
         .compose(v -> httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment))
         .eventually(() -> workersDeployment == null ? Future.succeededFuture() : vertx.undeploy(workersDeployment))

@@ -88,7 +88,10 @@ public final class ClusterLimits implements Admissions {
         return Future.<Limiter.Decision>succeededFuture(Limiter.refuse("daily_tokens", midnight - now,
             "daily token budget of " + limits.dailyTokens() + " is spent; it renews at 00:00 UTC"));
       }
-      return state.<Limiter.Decision>update(MAP, user, old -> admit(old, user, limits, now, counted));
+      return state.<Limiter.Decision>update(MAP, user, old -> admit(old, user, limits, now, counted, false))
+          // A node this one has not heard of yet holds some of the user's streams: read the leases, then decide.
+          .compose(d -> d != UNKNOWN_NODE ? Future.succeededFuture(d) : state.refresh().compose(v ->
+              state.<Limiter.Decision>update(MAP, user, old -> admit(old, user, limits, now, counted, true))));
     }).recover(e -> {
       LOG.log(Level.WARNING, "cluster-wide limit state out of reach; refusing a stream of " + user + ": " + e);
       // A write that lands after the timeout may leave this node's slot too high: the sweep writes it again.
@@ -108,13 +111,28 @@ public final class ClusterLimits implements Admissions {
 
   /** What {@link #admit} returns when the request may go: the caller's admission replaces it. */
   private static final Limiter.Admission ADMITTED = new Limiter.Admission(() -> { });
+  /** What {@link #admit} returns when a node it has no lease news of holds a slot. */
+  private static final Limiter.Admission UNKNOWN_NODE = new Limiter.Admission(() -> { });
 
+  /**
+   * @param freshView whether the leases were read just now: then a node without one is gone, else it may be a node
+   *     that started since they were last read
+   */
   private ClusterState.Step<Limiter.Decision> admit(String old, String user, Limits limits, long now,
-      boolean counted) {
+      boolean counted, boolean freshView) {
     JsonObject s = old == null ? new JsonObject() : new JsonObject(old);
     JsonArray requests = expire(s.getJsonArray("r", new JsonArray()), now);
     JsonArray tokens = expire(s.getJsonArray("t", new JsonArray()), now);
     JsonObject slots = liveSlots(s.getJsonObject("n", new JsonObject()));
+    Set<String> live = state.liveNodes();
+    for (String node : Set.copyOf(slots.fieldNames())) {
+      if (!live.contains(node)) {
+        if (!freshView) {
+          return new ClusterState.Step<>(null, UNKNOWN_NODE);
+        }
+        slots.remove(node);
+      }
+    }
     int mine = open.getOrDefault(user, 0);
     if (counted && others(slots) + mine > limits.concurrentStreams()) {
       return new ClusterState.Step<>(null, Limiter.refuse("concurrent_streams", 1,
@@ -190,12 +208,12 @@ public final class ClusterLimits implements Admissions {
     return Future.succeededFuture();
   }
 
-  /** The slots of nodes whose lease is current. */
+  /** The slots with streams, but those of nodes whose lease this node has seen lapse. */
   private JsonObject liveSlots(JsonObject slots) {
-    Set<String> live = state.liveNodes();
+    Set<String> departed = state.departedNodes();
     JsonObject kept = new JsonObject();
     slots.forEach(e -> {
-      if (live.contains(e.getKey()) && e.getValue() instanceof Number n && n.intValue() > 0) {
+      if (!departed.contains(e.getKey()) && e.getValue() instanceof Number n && n.intValue() > 0) {
         kept.put(e.getKey(), n.intValue());
       }
     });

@@ -1,7 +1,7 @@
 package dev.claudeproxy.internal.users;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
+import java.util.concurrent.TimeUnit;
 import io.vertx.core.Vertx;
 import io.vertx.core.shareddata.AsyncMap;
 import java.util.HashSet;
@@ -33,6 +33,7 @@ public final class ClusterState {
   private final String nodeId;
   private final long timeoutMs;
   private volatile Set<String> liveNodes;
+  private volatile Set<String> departed = Set.of();
   private long timer = -1;
 
   /** One step of a compare-and-set: the value to write (null: write nothing) and what the change returns. */
@@ -59,15 +60,32 @@ public final class ClusterState {
   }
 
   private Future<Void> renew() {
-    return map("nodes").compose(nodes -> nodes.put(nodeId, Long.toString(System.currentTimeMillis()), LEASE_MS)
-        .compose(v -> nodes.keys()))
-        .onSuccess(keys -> {
-          Set<String> live = new HashSet<>(keys);
-          live.add(nodeId);
-          liveNodes = Set.copyOf(live);
-        })
-        .onFailure(e -> LOG.log(Level.FINE, "could not renew this node's lease", e))
-        .mapEmpty();
+    return map("nodes").compose(nodes -> nodes.put(nodeId, Long.toString(System.currentTimeMillis()), LEASE_MS))
+        .compose(v -> refresh())
+        .onFailure(e -> LOG.log(Level.FINE, "could not renew this node's lease", e));
+  }
+
+  /** Reads which nodes hold a lease now; those that held one at the last reading and no longer do have departed. */
+  public Future<Void> refresh() {
+    return map("nodes").compose(nodes -> nodes.keys()).map(keys -> {
+      Set<String> live = new HashSet<>(keys);
+      live.add(nodeId);
+      Set<String> gone = new HashSet<>(departed);
+      for (String node : liveNodes) {
+        if (!live.contains(node)) {
+          gone.add(node);
+        }
+      }
+      gone.removeAll(live);
+      departed = gone.size() > 1_000 ? Set.of() : Set.copyOf(gone);
+      liveNodes = Set.copyOf(live);
+      return null;
+    });
+  }
+
+  /** Nodes whose lease this node saw and then saw lapse. */
+  public Set<String> departedNodes() {
+    return departed;
   }
 
   /** Gives up this node's lease. */
@@ -80,7 +98,7 @@ public final class ClusterState {
     return nodeId;
   }
 
-  /** The nodes whose lease was current at the last renewal, this one always among them. */
+  /** The nodes whose lease was current at the last reading, this one always among them. */
   public Set<String> liveNodes() {
     return liveNodes;
   }
@@ -134,19 +152,7 @@ public final class ClusterState {
 
   /** {@code future}, or a failure once the timeout has passed without it. */
   public <T> Future<T> within(Future<T> future) {
-    Promise<T> result = Promise.promise();
-    long timer = vertx.setTimer(timeoutMs, id -> result.tryFail(new StateUnreachable(timeoutMs)));
-    future.onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      result.tryHandle(ar);
-    });
-    return result.future();
+    return future.timeout(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
-  /** The cluster-wide state did not answer in time. */
-  public static final class StateUnreachable extends RuntimeException {
-    StateUnreachable(long ms) {
-      super("the cluster-wide state did not answer within " + ms + " ms", null, false, false);
-    }
-  }
 }
