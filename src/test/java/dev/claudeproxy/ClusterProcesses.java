@@ -146,12 +146,16 @@ final class ClusterProcesses implements AutoCloseable {
 
     /** Waits until the node says it is ready (an HTTP node: some worker answers). */
     Node awaitReady() throws Exception {
-      waitFor(() -> {
-        if (!process.isAlive()) {
-          throw new AssertionError(name + " exited with " + process.exitValue() + ":\n" + log(name));
-        }
-        return ready() == 200;
-      }, 90, name + " to be ready\n" + log(name));
+      try {
+        waitFor(() -> {
+          if (!process.isAlive()) {
+            throw new AssertionError(name + " exited with " + process.exitValue());
+          }
+          return ready() == 200;
+        }, 90, name + " to be ready");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; its output:\n" + log(name), e);
+      }
       return this;
     }
 

@@ -39,7 +39,8 @@ final class Launch {
   static int run(Path configFile, Function<Settings, ProxyMetrics> metrics,
       Starter<ProxyMetrics> starter) {
     Vertx loader = Vertx.vertx();
-    Object loaded = await(ConfigLoader.load(loader, configFile).eventually(loader::close));
+    Object loaded = await(ConfigLoader.load(loader, configFile));
+    loader.close();
     if (loaded instanceof Throwable failure) {
       System.err.println("Cannot start: " + message(failure));
       return 2;
