@@ -13,7 +13,9 @@ import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.http.ClientAuth;
-import io.vertx.core.net.KeyStoreOptions;
+import io.vertx.core.net.JksOptions;
+import io.vertx.core.net.KeyStoreOptionsBase;
+import io.vertx.core.net.PfxOptions;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.io.IOException;
@@ -46,13 +48,18 @@ public final class ClusterNode {
     }
     if (cluster.tls() != null) {
       ClusterConfig.BusTls tls = cluster.tls();
+      // The event bus hands its options to its server and client as JSON, which carries the PKCS#12 and JKS kinds
+      // of store (not a generic KeyStoreOptions).
       bus.setSsl(true).setClientAuth(ClientAuth.REQUIRED)
-          .setKeyCertOptions(new KeyStoreOptions().setType(ClusterConfig.BusTls.type(tls.keyStore()))
-              .setPath(tls.keyStore().toString()).setPassword(tls.keyStorePassword()))
-          .setTrustOptions(new KeyStoreOptions().setType(ClusterConfig.BusTls.type(tls.trustStore()))
-              .setPath(tls.trustStore().toString()).setPassword(tls.trustStorePassword()));
+          .setKeyCertOptions(store(tls.keyStore(), tls.keyStorePassword()))
+          .setTrustOptions(store(tls.trustStore(), tls.trustStorePassword()));
     }
     return builder.with(options).withClusterManager(new HazelcastClusterManager(hz)).buildClustered();
+  }
+
+  private static KeyStoreOptionsBase store(java.nio.file.Path path, String password) {
+    KeyStoreOptionsBase store = "JKS".equals(ClusterConfig.BusTls.type(path)) ? new JksOptions() : new PfxOptions();
+    return store.setPath(path.toString()).setPassword(password);
   }
 
   static Config hazelcast(ClusterConfig cluster) {
