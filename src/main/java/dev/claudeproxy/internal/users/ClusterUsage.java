@@ -16,8 +16,9 @@ import java.util.logging.Logger;
 /**
  * Usage shared by the cluster: one entry per UTC day and user in the cluster-wide map {@code usage}
  * ({@code "<day>|<user>"} to {@code {"<model>":[counters]}}), added to by the HTTP node that owned each stream, once, by
- * compare-and-set in batches ({@link ClusterState#batch}). Hazelcast keeps a backup of every entry on another member, so the totals survive the loss of any
- * one node; every HTTP node also appends its own streams' rows to its journal ({@code PROXY_USAGE_FILE}).
+ * compare-and-set in batches ({@link ClusterState#batch}). Hazelcast keeps a backup of every entry on another member,
+ * so the totals survive the loss of any one node; every HTTP node also appends its own streams' rows to its journal
+ * ({@code PROXY_USAGE_FILE}).
  */
 public final class ClusterUsage implements UsageStore {
   private static final Logger LOG = Logger.getLogger(ClusterUsage.class.getName());
@@ -40,16 +41,8 @@ public final class ClusterUsage implements UsageStore {
   @Override
   public void record(String userId, String model, JsonObject usage, boolean outputEstimated) {
     journal.record(userId, model, usage, outputEstimated);
-    String m = model == null ? "unknown" : model;
-    long[] add = new long[UsageLedger.COUNTERS.length];
-    for (int i = 0; i < 4; i++) {
-      add[i] = usage.getValue(UsageLedger.COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
-    }
-    if (outputEstimated) {
-      add[4] = add[1];
-    }
-    add[UsageLedger.COUNTERS.length - 1] = 1;
-    write(journal.today() + "|" + userId, m, add, 1);
+    write(journal.today() + "|" + userId, model == null ? "unknown" : model,
+        UsageLedger.counters(usage, outputEstimated), 1);
   }
 
   private void write(String key, String model, long[] add, int attempt) {

@@ -126,22 +126,16 @@ public final class UsageLedger implements AutoCloseable, UsageStore {
   public void record(String userId, String model, JsonObject usage, boolean outputEstimated) {
     String day = today();
     String m = model == null ? "unknown" : model;
+    long[] counters = counters(usage, outputEstimated);
+    add(day, userId, m, counters);
     JsonObject line = new JsonObject().put("day", day).put("user", userId).put("model", m);
-    synchronized (this) {
-      long[] counters = slot(day, userId, m);
-      for (int i = 0; i < TOKEN_COUNTERS; i++) {
-        long v = usage.getValue(COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
-        counters[i] += v;
-        line.put(COUNTERS[i], v);
-      }
-      if (outputEstimated) {
-        long v = usage.getValue("output_tokens") instanceof Number n ? n.longValue() : 0;
-        counters[ESTIMATED] += v;
-        line.put(COUNTERS[ESTIMATED], v);
-      }
-      counters[COUNTERS.length - 1]++;
-      line.put("requests", 1);
+    for (int i = 0; i < TOKEN_COUNTERS; i++) {
+      line.put(COUNTERS[i], counters[i]);
     }
+    if (outputEstimated) {
+      line.put(COUNTERS[ESTIMATED], counters[ESTIMATED]);
+    }
+    line.put("requests", 1);
     if (writer != null) {
       writer.offer(line.encode());
     }
@@ -215,6 +209,22 @@ public final class UsageLedger implements AutoCloseable, UsageStore {
       lines.add(line);
     })));
     return lines;
+  }
+
+  /**
+   * One call's row counters, in the order of {@link #COUNTERS}: its token counts, the output tokens again when they
+   * are estimated, and one request.
+   */
+  static long[] counters(JsonObject usage, boolean outputEstimated) {
+    long[] counters = new long[COUNTERS.length];
+    for (int i = 0; i < TOKEN_COUNTERS; i++) {
+      counters[i] = usage.getValue(COUNTERS[i]) instanceof Number n ? n.longValue() : 0;
+    }
+    if (outputEstimated) {
+      counters[ESTIMATED] = counters[1];
+    }
+    counters[COUNTERS.length - 1] = 1;
+    return counters;
   }
 
   /** Adds {@code counters} (in the order of {@link #COUNTERS}) to a row. */
