@@ -4,10 +4,10 @@ import dev.claudeproxy.internal.server.ProxyServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
+import dev.claudeproxy.internal.config.ClusterConfig;
 import dev.claudeproxy.internal.config.ProxyConfig;
+import dev.claudeproxy.internal.server.ClusterNode;
+import io.vertx.core.json.JsonObject;
 import dev.claudeproxy.internal.http.NodeServices;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import dev.claudeproxy.internal.config.Settings;
@@ -19,9 +19,6 @@ import dev.claudeproxy.internal.users.UserDirectory;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.eventbus.EventBusOptions;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -83,21 +80,11 @@ class ClusteredStreamTest {
     }
   }
 
+  /** A node as the server makes one (Hazelcast on loopback), without the server around it. */
   private static Future<Vertx> clustered(String clusterName) {
-    Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(clusterName);
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.logging.type", "jdk");
-    hz.setProperty("hazelcast.shutdownhook.enabled", "false");
-    NetworkConfig network = hz.getNetworkConfig();
-    network.setPort(5701).setPortAutoIncrement(true).setPortCount(20);
-    network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    JoinConfig join = network.getJoin();
-    join.getMulticastConfig().setEnabled(false);
-    join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).addMember("127.0.0.1");
-    VertxOptions options = new VertxOptions()
-        .setEventBusOptions(new EventBusOptions().setHost("127.0.0.1").setPort(0));
-    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(hz)).buildClustered();
+    ClusterConfig config = ClusterConfig.from(new Settings(new JsonObject().put("PROXY_CLUSTER_MEMBERS", "127.0.0.1")
+        .put("PROXY_CLUSTER_HOST", "127.0.0.1").put("PROXY_CLUSTER_PORT", 5701).put("PROXY_CLUSTER_NAME", clusterName)));
+    return ClusterNode.start(config, Vertx.builder(), new VertxOptions());
   }
+
 }

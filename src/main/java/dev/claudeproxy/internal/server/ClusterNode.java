@@ -79,8 +79,9 @@ public final class ClusterNode {
       NetworkConfig network = hz.getNetworkConfig();
       network.setPort(cluster.port()).setPortAutoIncrement(true).setPortCount(100);
       if (cluster.host() != null) {
+        // Bound to that address only. No public address with the port: when the port is busy the next one is taken,
+        // and the member announces the port it has.
         network.getInterfaces().setEnabled(true).addInterface(cluster.host());
-        network.setPublicAddress(cluster.host() + ":" + cluster.port());
         hz.setProperty("hazelcast.local.localAddress", cluster.host());
       }
       JoinConfig join = network.getJoin();

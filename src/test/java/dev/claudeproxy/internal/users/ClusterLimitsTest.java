@@ -4,16 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
+import dev.claudeproxy.internal.config.ClusterConfig;
+import dev.claudeproxy.internal.config.Settings;
+import dev.claudeproxy.internal.server.ClusterNode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -205,23 +202,11 @@ class ClusterLimitsTest {
     return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
+  /** A node as the server makes one: three of them on one Hazelcast port, each taking the next free one. */
   private static Future<Vertx> clustered(String name) {
     clusterName = name;
-    Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(name);
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.logging.type", "jdk");
-    hz.setProperty("hazelcast.shutdownhook.enabled", "false");
-    NetworkConfig network = hz.getNetworkConfig();
-    network.setPort(5801).setPortAutoIncrement(true).setPortCount(50);
-    network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    JoinConfig join = network.getJoin();
-    join.getMulticastConfig().setEnabled(false);
-    join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).addMember("127.0.0.1");
-    hz.setProperty("hazelcast.tcp.join.port.try.count", "10");
-    VertxOptions options = new VertxOptions()
-        .setEventBusOptions(new EventBusOptions().setHost("127.0.0.1").setPort(0));
-    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(hz)).buildClustered();
+    ClusterConfig config = ClusterConfig.from(new Settings(new JsonObject().put("PROXY_CLUSTER_MEMBERS", "127.0.0.1")
+        .put("PROXY_CLUSTER_HOST", "127.0.0.1").put("PROXY_CLUSTER_PORT", 5801).put("PROXY_CLUSTER_NAME", name)));
+    return ClusterNode.start(config, Vertx.builder(), new VertxOptions());
   }
 }
