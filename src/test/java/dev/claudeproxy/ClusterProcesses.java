@@ -209,14 +209,7 @@ final class ClusterProcesses implements AutoCloseable {
   static HttpResponse<String> get(String url, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
     headers.forEach(b::header);
-    try {
-      return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      return new Failed(url);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return send(b.build());
   }
 
   static HttpResponse<String> post(String url, String key, String body, Map<String, String> headers) {
@@ -224,10 +217,15 @@ final class ClusterProcesses implements AutoCloseable {
         .header("content-type", "application/json").header("x-api-key", key)
         .header("anthropic-version", "2023-06-01").POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(b::header);
+    return send(b.build());
+  }
+
+  /** Sends {@code request}; one that cannot be sent (connection refused) gets status 0. */
+  private static HttpResponse<String> send(HttpRequest request) {
     try {
-      return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      return new Failed(url);
+      return new Failed(request.uri().toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);

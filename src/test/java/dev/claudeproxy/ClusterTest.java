@@ -182,15 +182,8 @@ class ClusterTest {
   @Test
   @Order(5)
   void aWorkerKilledMidStreamEndsItsStreamsWithAnErrorAndNewStreamsSoonSucceed() throws Exception {
-    List<ClusterProcesses.SseCall> calls = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      calls.add(new ClusterProcesses.SseCall(httpA.url(), KEYS.get("dying"), streamingBody("long " + i),
-          Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "150")));
-    }
-    for (ClusterProcesses.SseCall c : calls) {
-      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
-      assertEquals(200, c.status);
-    }
+    List<ClusterProcesses.SseCall> calls = openStreams(6, httpA, "dying",
+        Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "150"));
     Thread.sleep(1_000);
     long killedAt = System.nanoTime();
     worker1.kill();
@@ -233,14 +226,8 @@ class ClusterTest {
   @Order(6)
   void anHttpNodeKilledMidStreamHasItsUpstreamCallsCancelled() throws Exception {
     long cancelledBefore = cluster.simulatorStats().getLong("streamsCancelled");
-    List<ClusterProcesses.SseCall> calls = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
-      calls.add(new ClusterProcesses.SseCall(httpB.url(), KEYS.get("orphaned"), streamingBody("orphan " + i),
-          Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "200")));
-    }
-    for (ClusterProcesses.SseCall c : calls) {
-      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
-    }
+    List<ClusterProcesses.SseCall> calls = openStreams(2, httpB, "orphaned",
+        Map.of("x-sim-tokens-per-second", "5", "x-sim-output-tokens", "200"));
     long killedAt = System.nanoTime();
     httpB.kill();
     waitFor(() -> cluster.simulatorStats().getLong("streamsCancelled") >= cancelledBefore + calls.size(), 15,
@@ -258,14 +245,7 @@ class ClusterTest {
   @Order(7)
   void aWorkerStoppedWithSigtermFinishesItsStreamsWhileNewOnesGoElsewhere() throws Exception {
     waitForWorkers(2);
-    List<ClusterProcesses.SseCall> open = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      open.add(new ClusterProcesses.SseCall(httpA.url(), KEYS.get("drainer"), streamingBody("drain " + i), SLOW));
-    }
-    for (ClusterProcesses.SseCall c : open) {
-      assertTrue(c.headers.await(10, TimeUnit.SECONDS));
-      assertEquals(200, c.status);
-    }
+    List<ClusterProcesses.SseCall> open = openStreams(4, httpA, "drainer", SLOW);
     worker2.terminate();
     for (int i = 0; i < 6; i++) {
       HttpResponse<String> r = post(i % 2 == 0 ? httpA.url() : httpB.url(), KEYS.get("sdk"),
@@ -293,6 +273,20 @@ class ClusterTest {
     assertEquals(200, r.statusCode(), r.body());
     assertTrue(httpA.exited(30), "the HTTP node did not exit");
     assertEquals(0, httpA.process.exitValue(), cluster.log("http-a"));
+  }
+
+  /** {@code n} streams of {@code user} through {@code http}, returned once each has its 200 head. */
+  private static List<ClusterProcesses.SseCall> openStreams(int n, ClusterProcesses.Node http, String user,
+      Map<String, String> headers) throws InterruptedException {
+    List<ClusterProcesses.SseCall> calls = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      calls.add(new ClusterProcesses.SseCall(http.url(), KEYS.get(user), streamingBody(user + " " + i), headers));
+    }
+    for (ClusterProcesses.SseCall c : calls) {
+      assertTrue(c.headers.await(10, TimeUnit.SECONDS), "no head for a stream of " + user);
+      assertEquals(200, c.status);
+    }
+    return calls;
   }
 
   /** The times measured, in the test's output: what the README's bounds are checked against. */

@@ -97,9 +97,17 @@ public record ClusterConfig(
         (int) s.longInRange("PROXY_BUS_PORT", 0, 0, 65535),
         s.string("PROXY_CLUSTER_NAME", "claude-stream-proxy"),
         s.string("PROXY_NODE_ID", defaultId),
-        s.longInRange("PROXY_CLUSTER_STATE_TIMEOUT_MS", 2_000, 10, 600_000),
+        stateTimeoutMs(s),
         (int) s.longInRange("PROXY_CLUSTER_MIN_MEMBERS", 0, 0, 1000),
         tls);
+  }
+
+  /**
+   * {@code PROXY_CLUSTER_STATE_TIMEOUT_MS}, on its own: a host's Vert.x may be clustered without any other setting of
+   * this record.
+   */
+  public static long stateTimeoutMs(Settings s) {
+    return s.longInRange("PROXY_CLUSTER_STATE_TIMEOUT_MS", 2_000, 10, 600_000);
   }
 
   /** Whether this process joins a cluster. */

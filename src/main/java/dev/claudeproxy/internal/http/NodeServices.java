@@ -49,16 +49,25 @@ public record NodeServices(
   }
 
   /**
-   * Limits and usage for {@code vertx}: this node's own, with {@code journal} as the usage, or, on a clustered Vert.x,
-   * the cluster's, with {@code journal} as this node's record of its share. Completes once the node's lease in the
+   * What a node reads from its files at start, off the event loop.
+   *
+   * @param journal the usage journal
+   */
+  public record Loaded(UserDirectory users, TokenVerifier tokens, UsageLedger journal) {}
+
+  /**
+   * Limits and usage for {@code vertx}: this node's own, with the journal as the usage, or, on a clustered Vert.x,
+   * the cluster's, with the journal as this node's record of its share. Completes once the node's lease in the
    * cluster is taken.
    *
    * @param nodeId this node's name in the cluster's state, unique
    * @param stateTimeoutMs how long a new stream waits for the cluster's state before it is refused
    */
-  public static Future<NodeServices> create(Vertx vertx, UserDirectory users, TokenVerifier tokens,
-      UsageLedger journal, ProxyMetrics metrics, String userIdSecret, AccessLog accessLog, String busPrefix,
-      String nodeId, long stateTimeoutMs) {
+  public static Future<NodeServices> create(Vertx vertx, Loaded loaded, ProxyMetrics metrics, String userIdSecret,
+      AccessLog accessLog, String busPrefix, String nodeId, long stateTimeoutMs) {
+    UserDirectory users = loaded.users();
+    TokenVerifier tokens = loaded.tokens();
+    UsageLedger journal = loaded.journal();
     if (!vertx.isClustered()) {
       return Future.succeededFuture(new NodeServices(users, tokens, new Limiter(System::currentTimeMillis,
           journal::tokensToday), journal, null, metrics, userIdSecret, accessLog));

@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.http;
 
+import dev.claudeproxy.internal.config.ClusterConfig;
 import dev.claudeproxy.internal.config.ConfigException;
 import dev.claudeproxy.internal.config.JwtConfig;
 import dev.claudeproxy.internal.config.ProxyConfig;
@@ -96,10 +97,9 @@ public final class ProxyCore {
       TokenVerifier tokens = jwt == null ? null : TokenVerifier.create(vertx, jwt);
       UsageLedger ledger = usageFile == null ? UsageLedger.inMemory(System::currentTimeMillis)
           : UsageLedger.open(usageFile, System::currentTimeMillis);
-      return new Object[] {users, tokens, ledger};
-    }).compose(parts -> NodeServices.create(vertx, (UserDirectory) parts[0], (TokenVerifier) parts[1],
-        (UsageLedger) parts[2], metrics, userIdSecret, AccessLog.toLogger(), config.bus().prefix(),
-        java.util.UUID.randomUUID().toString(), s.longInRange("PROXY_CLUSTER_STATE_TIMEOUT_MS", 2_000, 10, 600_000)))
+      return new NodeServices.Loaded(users, tokens, ledger);
+    }).compose(loaded -> NodeServices.create(vertx, loaded, metrics, userIdSecret, AccessLog.toLogger(),
+        config.bus().prefix(), java.util.UUID.randomUUID().toString(), ClusterConfig.stateTimeoutMs(s)))
         .compose(services -> services.tokens() == null ? Future.succeededFuture(services)
         // The keys of JWT_JWKS_URL are fetched before anything is served with them.
         : services.tokens().load().map(services).recover(e -> closeLedger(vertx, services)

@@ -123,10 +123,9 @@ public final class ProxyServer {
         UserDirectory users = users(effective, cluster, jwt, devKey);
         TokenVerifier tokens = TokenVerifier.create(vertx, jwt);
         UsageLedger ledger = UsageLedger.open(usageFile, System::currentTimeMillis);
-        return new Object[] {users, tokens, ledger};
-      }).compose(parts -> NodeServices.create(vertx, (UserDirectory) parts[0], (TokenVerifier) parts[1],
-              (UsageLedger) parts[2], metrics, userIdSecret, log, effective.bus().prefix(), cluster.nodeId(),
-              cluster.stateTimeoutMs()))
+        return new NodeServices.Loaded(users, tokens, ledger);
+      }).compose(loaded -> NodeServices.create(vertx, loaded, metrics, userIdSecret, log, effective.bus().prefix(),
+              cluster.nodeId(), cluster.stateTimeoutMs()))
           .compose(ProxyServer::loadKeys)
           .recover(e -> (sim == null ? Future.<Void>succeededFuture() : sim.close()).transform(v ->
           Future.failedFuture(e))).compose(services -> {
@@ -148,9 +147,8 @@ public final class ProxyServer {
     vertx.eventBus().<Buffer>localConsumer(config.bus().usage(), message ->
         log.workerCall(new JsonObject(message.body())));
     int managementPort = config.edges().separateManagement() ? config.edges().managementPort() : config.port();
-    NodeServices none = null;
     return deployWorkers(vertx, config, metrics)
-        .map(w -> new ProxyServer(vertx, config, cluster, -1, sim, null, none, w, null, shutdownDelayMs, draining))
+        .map(w -> new ProxyServer(vertx, config, cluster, -1, sim, null, null, w, null, shutdownDelayMs, draining))
         .compose(server -> server.deployManagement(managementPort, metrics));
   }
 

@@ -11,6 +11,7 @@ import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -139,21 +140,20 @@ public final class ClusterLimits implements Admissions {
   /** Gives back one of {@code user}'s places on this node. */
   private void release(String user) {
     open.computeIfPresent(user, (u, n) -> n <= 1 ? null : n - 1);
-    long now = clock.getAsLong();
-    state.batch(MAP, user, true, value -> {
-      JsonObject slots = slots(value, now);
-      setMine(slots, Math.max(0, mine(slots) - 1), now);
-      store(value, slots, expire(value.getJsonArray("r"), now), expire(value.getJsonArray("t"), now));
-      return null;
-    }).onFailure(e -> unsynced.add(user));
+    writeMine(user, n -> Math.max(0, n - 1));
   }
 
   /** Writes this node's count of {@code user}'s open streams, as this node knows it, over what the state says. */
   private void sync(String user) {
+    writeMine(user, n -> open.getOrDefault(user, 0));
+  }
+
+  /** Changes this node's slot of {@code user}'s state; a write that fails is left to the sweep. */
+  private void writeMine(String user, IntUnaryOperator change) {
     long now = clock.getAsLong();
     state.batch(MAP, user, true, value -> {
       JsonObject slots = slots(value, now);
-      setMine(slots, open.getOrDefault(user, 0), now);
+      setMine(slots, change.applyAsInt(mine(slots)), now);
       store(value, slots, expire(value.getJsonArray("r"), now), expire(value.getJsonArray("t"), now));
       return null;
     }).onFailure(e -> unsynced.add(user));
