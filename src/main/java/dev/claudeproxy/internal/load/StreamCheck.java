@@ -3,6 +3,7 @@ package dev.claudeproxy.internal.load;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.claudeproxy.internal.api.ApiError;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.upstream.JsonFields;
 import dev.claudeproxy.internal.upstream.SseEvent;
 import io.vertx.core.json.DecodeException;
@@ -13,10 +14,17 @@ import java.io.IOException;
  * Checks one stream as it arrives: the order of its events, that no delta is lost, repeated or reordered, and what
  * text it carried. On {@code /v1/messages} the events must follow the protocol's grammar (message_start, blocks in
  * index order, deltas inside their block, message_delta, message_stop); on {@code /v1/chat} the ids must count up
- * from 1 without a gap.
+ * from 1 without a gap. Given the simulator's plan, a {@code /v1/messages} stream must also be, event by event and byte
+ * for byte, what the simulator sent (pings aside): a stream joined from two connections, cut and resumed, included.
+ *
+ * <p>It also keeps the stream's position as the proxy counts it, where a resume starts after: on {@code /v1/messages}
+ * the events received, pings not counted; on {@code /v1/chat} the last {@code id:}.
  */
 final class StreamCheck {
   private final boolean chat;
+  private final ReplyPlan plan;
+  private ExpectedEvents expected;
+  private long position;
   private final StringBuilder text = new StringBuilder();
   private String violation;
   private boolean started;
@@ -35,7 +43,13 @@ final class StreamCheck {
   private final JsonFields.Field deltaField = this::deltaField;
 
   StreamCheck(boolean chat) {
+    this(chat, null);
+  }
+
+  /** With a plan (null: none), a {@code /v1/messages} stream is compared with what the simulator sends for it. */
+  StreamCheck(boolean chat, ReplyPlan plan) {
     this.chat = chat;
+    this.plan = chat ? null : plan;
   }
 
   /**
@@ -60,6 +74,7 @@ final class StreamCheck {
         return false;
       }
       case "error" -> {
+        position++;
         errorType = errorTypeOf(event.data());
         return false;
       }
@@ -68,6 +83,10 @@ final class StreamCheck {
           return fail("a second message_start");
         }
         started = true;
+        position++;
+        if (plan != null) {
+          isPlanned(event, messageId(event.data()));
+        }
         return false;
       }
       default -> {
@@ -75,6 +94,10 @@ final class StreamCheck {
           return fail(name + " before message_start");
         }
       }
+    }
+    position++;
+    if (plan != null && !isPlanned(event, null)) {
+      return false;
     }
     if (name.equals("content_block_delta")) {
       return delta(event.data());
@@ -157,11 +180,39 @@ final class StreamCheck {
     return false;
   }
 
+  /**
+   * Whether the event is the simulator's next (the first, message_start, names the stream's message id, which the
+   * simulator draws at random); false, with the violation, when it is not.
+   */
+  private boolean isPlanned(SseEvent event, String messageId) {
+    if (messageId != null) {
+      expected = new ExpectedEvents(plan, messageId);
+    } else if (expected == null) {
+      return fail("message_start without a message id");
+    }
+    SseEvent want = expected.next();
+    if (want == null) {
+      return fail("event " + position + " (" + event.name() + ") after the last the simulator sent");
+    }
+    if (!want.raw().equals(event.raw())) {
+      return fail("event " + position + " (" + event.name() + ") is not the simulator's (" + want.name() + ": "
+          + want.raw().toString().strip() + ")");
+    }
+    return true;
+  }
+
+  private static String messageId(String data) {
+    JsonObject start = json(data);
+    JsonObject message = start == null ? null : start.getJsonObject("message");
+    return message == null ? null : message.getString("id");
+  }
+
   private boolean chatEvent(SseEvent event) {
     String id = idOf(event);
     if (!Long.toString(nextId).equals(id)) {
       return fail("event id " + id + " where " + nextId + " was due");
     }
+    position = nextId;
     nextId++;
     JsonObject data = json(event.data());
     if (data == null) {
@@ -238,5 +289,10 @@ final class StreamCheck {
 
   int deltas() {
     return deltas;
+  }
+
+  /** Where a resume of this stream starts after: the events accepted (pings not counted), or the last chat id. */
+  long position() {
+    return position;
   }
 }

@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 
 /**
  * The reply the simulator gives to one Messages request, fixed before the first byte is sent.
@@ -574,6 +576,52 @@ public final class ReplyPlan {
 
   List<Segment> segments() {
     return segments;
+  }
+
+  /**
+   * How many events the stream carries, pings not counted: message_start, each block's start, deltas (a thinking
+   * block's signature and a tool's leading empty input piece among them) and stop, message_delta and message_stop. A
+   * reader of the proxy's {@code /v1/messages} that has them all is at this position.
+   */
+  public int eventCount() {
+    int n = 3;
+    for (Segment s : segments) {
+      n += 2 + s.deltas() + (s.kind == THINKING || s.kind == TOOL_USE ? 1 : 0);
+    }
+    return n;
+  }
+
+  /**
+   * The bytes the simulator streams for this plan when its message id is {@code messageId}, in the pieces it
+   * writes: message_start, then one piece a token (with a block's start and stop, and the ping after the first
+   * start), then message_delta and message_stop. Each piece is made when asked for, so comparing a long stream with
+   * it never holds the whole stream.
+   */
+  public Iterator<Buffer> pieces(String messageId) {
+    Cursor cursor = cursor();
+    return new Iterator<>() {
+      private int stage;
+
+      @Override
+      public boolean hasNext() {
+        return stage < 2;
+      }
+
+      @Override
+      public Buffer next() {
+        Buffer out = Buffer.buffer(256);
+        if (stage == 0) {
+          appendMessageStart(out, messageId);
+          stage = 1;
+        } else if (stage == 1 && !cursor.step(out)) {
+          appendEnd(out);
+          stage = 2;
+        } else if (stage == 2) {
+          throw new NoSuchElementException();
+        }
+        return out;
+      }
+    };
   }
 
   /** The usage object: input counters, the given output count and the service tier. */

@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.upstream.SseParser;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -121,5 +125,103 @@ class StreamCheckTest {
     assertNull(check.violation());
     assertEquals("overloaded_error", check.errorType());
     assertFalse(check.complete());
+  }
+
+  /** A plan with every kind of block: thinking (with its signature), a sentence of text, then a tool call. */
+  private static ReplyPlan planWithEveryBlock() {
+    JsonObject tool = new JsonObject().put("name", "get_weather").put("description", "Weather")
+        .put("input_schema", new JsonObject().put("type", "object").put("properties",
+            new JsonObject().put("city", new JsonObject().put("type", "string"))));
+    return ReplyPlan.of(new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 1024)
+        .put("thinking", new JsonObject().put("type", "enabled").put("budget_tokens", 1024))
+        .put("tools", new JsonArray().add(tool))
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Weather?"))), 12);
+  }
+
+  /** The simulator's stream for the plan, as the events a reader counts (pings left out). */
+  private static List<Buffer> simulatorEvents(ReplyPlan plan) {
+    Buffer all = Buffer.buffer();
+    for (Iterator<Buffer> pieces = plan.pieces("msg_01test"); pieces.hasNext(); ) {
+      all.appendBuffer(pieces.next());
+    }
+    List<Buffer> events = new ArrayList<>();
+    new SseParser().feed(all, event -> {
+      if (!"ping".equals(event.name())) {
+        events.add(event.raw());
+      }
+    });
+    return events;
+  }
+
+  /** Feeds the events to one check as a stream cut after {@code cut} events and resumed with a new parser. */
+  private static StreamCheck joined(ReplyPlan plan, List<Buffer> first, List<Buffer> second) {
+    StreamCheck check = new StreamCheck(false, plan);
+    for (List<Buffer> part : List.of(first, second)) {
+      SseParser parser = new SseParser();
+      part.forEach(event -> parser.feed(event, check::accept));
+    }
+    return check;
+  }
+
+  @Test
+  void aStreamJoinedAtAnyPositionIsTheSimulatorsByteForByte() {
+    ReplyPlan plan = planWithEveryBlock();
+    List<Buffer> events = simulatorEvents(plan);
+    assertEquals(plan.eventCount(), events.size());
+    assertTrue(plan.blocks().size() == 3 && plan.toolUse() != null, "every kind of block is in the plan");
+    for (int cut = 0; cut <= events.size(); cut++) {
+      StreamCheck check = joined(plan, events.subList(0, cut), events.subList(cut, events.size()));
+      assertNull(check.violation(), "cut after " + cut);
+      assertTrue(check.complete());
+      assertEquals(events.size(), check.position());
+      assertEquals(plan.text(), check.text());
+    }
+  }
+
+  @Test
+  void aResumeThatLosesRepeatsOrReordersAnEventIsAViolation() {
+    ReplyPlan plan = planWithEveryBlock();
+    List<Buffer> events = simulatorEvents(plan);
+    for (int cut = 1; cut < events.size(); cut++) {
+      String where = "cut after " + cut;
+      StreamCheck lost = joined(plan, events.subList(0, cut), events.subList(cut + 1, events.size()));
+      assertFalse(lost.complete(), where);
+      if (cut + 1 < events.size()) {
+        assertTrue(lost.violation().startsWith("event " + (cut + 1) + " "), where + ": " + lost.violation());
+      }
+      StreamCheck repeated = joined(plan, events.subList(0, cut), events.subList(cut - 1, events.size()));
+      assertTrue(repeated.violation() != null, where);
+      if (cut + 1 < events.size()) {
+        List<Buffer> swapped = new ArrayList<>(events.subList(cut, events.size()));
+        swapped.set(0, events.get(cut + 1));
+        swapped.set(1, events.get(cut));
+        assertTrue(joined(plan, events.subList(0, cut), swapped).violation() != null, where);
+      }
+    }
+  }
+
+  @Test
+  void anEventThatDiffersFromTheSimulatorsIsAViolationEvenWhenTheGrammarHolds() {
+    ReplyPlan plan = planWithEveryBlock();
+    List<Buffer> events = new ArrayList<>(simulatorEvents(plan));
+    int delta = 0;
+    while (!events.get(delta).toString().contains("text_delta")) {
+      delta++;
+    }
+    events.set(delta, Buffer.buffer(events.get(delta).toString().replace("\"text\":\"", "\"text\":\"x")));
+    StreamCheck check = joined(plan, events, List.of());
+    assertTrue(check.violation().startsWith("event " + (delta + 1) + " (content_block_delta) is not the simulator's"),
+        check.violation());
+  }
+
+  @Test
+  void positionsCountEventsButNotPings() {
+    StreamCheck check = new StreamCheck(false);
+    feed(check, START + blockStart(0) + event("ping", "{\"type\":\"ping\"}") + text(0, "a"));
+    assertEquals(3, check.position());
+    StreamCheck chat = new StreamCheck(true);
+    new SseParser().feed(Buffer.buffer("id: 1\nevent: usage\ndata: {}\n\n: ping\n\nid: 2\nevent: text\n"
+        + "data: {\"text\":\"a\"}\n\n"), chat::accept);
+    assertEquals(2, chat.position());
   }
 }
