@@ -34,8 +34,9 @@ final class LoadtestCommand implements Callable<Integer> {
   /** Connections per local address before another 127.0.0.x is used (one address has ~28,000 ports). */
   private static final int STREAMS_PER_ADDRESS = 20_000;
 
-  @Option(names = "--url", description = "Base URL of the proxy or upstream (default: ${DEFAULT-VALUE}).")
-  URI url = URI.create("http://127.0.0.1:8080");
+  @Option(names = "--url", description = "Base URL of the proxy or upstream (default: http://127.0.0.1:8080). Given"
+      + " several times, streams start on each in turn, and --cut-and-resume resumes each on the next.")
+  List<URI> urls = List.of(URI.create("http://127.0.0.1:8080"));
 
   @Option(names = "--endpoint", description = "messages or chat (default: ${DEFAULT-VALUE}).")
   String endpoint = "messages";
@@ -79,6 +80,12 @@ final class LoadtestCommand implements Callable<Integer> {
   @Option(names = "--warmup", description = "Streams run and checked first but kept out of the timing figures"
       + " (default: ${DEFAULT-VALUE}).")
   long warmup = 0;
+
+  @Option(names = "--cut-and-resume", description = "Ask for resumable streams (x-stream-resumable: true), cut each"
+      + " after a random number of its events (from none to all but the last) and resume it from there with"
+      + " GET /v1/streams/{id}?after=N on the next --url; the joined stream is checked against what the simulator sent"
+      + " (needs --verify-tokens), and the report counts the cuts, resumes, failed resumes and the time to resume.")
+  boolean cutAndResume;
 
   @Option(names = "--json", description = "Summary file (default: ${DEFAULT-VALUE}).")
   Path json = Path.of("target", "loadtest", "summary.json");
@@ -175,18 +182,24 @@ final class LoadtestCommand implements Callable<Integer> {
       }
       extra.put(header.substring(0, colon).trim(), header.substring(colon + 1).trim());
     }
-    boolean loopback;
-    try {
-      loopback = InetAddress.getByName(url.getHost()).isLoopbackAddress();
-    } catch (UnknownHostException e) {
-      throw new IllegalArgumentException("--url " + url + ": unknown host");
+    if (cutAndResume && verifyTokens <= 0) {
+      throw new IllegalArgumentException("--cut-and-resume needs --verify-tokens: the joined stream is checked against"
+          + " what the simulator sent");
+    }
+    boolean loopback = true;
+    for (URI url : urls) {
+      try {
+        loopback &= InetAddress.getByName(url.getHost()).isLoopbackAddress();
+      } catch (UnknownHostException e) {
+        throw new IllegalArgumentException("--url " + url + ": unknown host");
+      }
     }
     int spread = addresses != null ? addresses
         : loopback ? Math.max(1, (concurrency + STREAMS_PER_ADDRESS - 1) / STREAMS_PER_ADDRESS) : 1;
     long total = streams > 0 ? streams : durationSeconds == null ? 10L * concurrency : 0;
-    LoadConfig config = new LoadConfig(url, endpoint, key, concurrency, total,
+    LoadConfig config = new LoadConfig(urls, endpoint, key, concurrency, total,
         durationSeconds == null ? null : Duration.ofSeconds(durationSeconds),
-        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup);
+        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup, cutAndResume);
 
     Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     try {

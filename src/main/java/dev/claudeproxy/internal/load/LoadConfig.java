@@ -2,13 +2,17 @@ package dev.claudeproxy.internal.load;
 
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
  * What a load run does.
  *
- * @param target base URL of the proxy or the upstream, e.g. {@code http://127.0.0.1:8080}
+ * @param targets base URLs of the proxy or the upstream, e.g. {@code http://127.0.0.1:8080}: stream {@code n} starts on
+ *     {@code targets[n % size]} (and is resumed on the next one)
  * @param endpoint {@code messages} (Anthropic-compatible SSE) or {@code chat} (the browser chat events)
  * @param key the key sent as {@code x-api-key} (may be null for an open upstream)
  * @param concurrency streams open at once
@@ -22,9 +26,12 @@ import java.util.Map;
  * @param addresses local source addresses to spread connections over (127.0.0.x on loopback)
  * @param warmup the first streams, checked like the others but kept out of the timing figures (time to first token,
  *     gaps, durations): what a steady state at the concurrency looks like, without the ramp's connection set-up
+ * @param cutAndResume each stream asks to be resumable ({@code x-stream-resumable: true}), is cut after a random
+ *     number of its events and resumed with {@code GET /v1/streams/{id}?after=N} on the next target; needs
+ *     {@code verifyTokens}, since the joined stream is checked against what the simulator sent
  */
 public record LoadConfig(
-    URI target,
+    List<URI> targets,
     String endpoint,
     String key,
     int concurrency,
@@ -35,18 +42,39 @@ public record LoadConfig(
     Map<String, String> headers,
     int verifyTokens,
     int addresses,
-    long warmup) {
+    long warmup,
+    boolean cutAndResume) {
+
+  public LoadConfig {
+    targets = List.copyOf(targets);
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("a load run needs at least one target URL");
+    }
+    if (cutAndResume && verifyTokens <= 0) {
+      throw new IllegalArgumentException("cutting and resuming streams needs verifyTokens, to know what a joined"
+          + " stream must be");
+    }
+  }
 
   public boolean chat() {
     return "chat".equals(endpoint);
   }
 
-  public String path() {
-    String base = target.getRawPath() == null ? "" : target.getRawPath().replaceAll("/$", "");
-    return base + (chat() ? "/v1/chat" : "/v1/messages");
+  /** The path streams are started on at {@code target}. */
+  public String path(URI target) {
+    return basePath(target) + (chat() ? "/v1/chat" : "/v1/messages");
   }
 
-  public int port() {
+  /** The path that resumes stream {@code id} at {@code target}. */
+  public String streamPath(URI target, String id) {
+    return basePath(target) + "/v1/streams/" + URLEncoder.encode(id, StandardCharsets.UTF_8);
+  }
+
+  private static String basePath(URI target) {
+    return target.getRawPath() == null ? "" : target.getRawPath().replaceAll("/$", "");
+  }
+
+  public static int port(URI target) {
     return target.getPort() != -1 ? target.getPort() : "https".equals(target.getScheme()) ? 443 : 80;
   }
 

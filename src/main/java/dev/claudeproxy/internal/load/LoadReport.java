@@ -1,8 +1,10 @@
 package dev.claudeproxy.internal.load;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,13 +19,18 @@ public final class LoadReport {
   LoadReport(LoadConfig config, LoadStats stats, double seconds) {
     this.stats = stats;
     this.summary = stats.summary(seconds).put("config", new JsonObject()
-        .put("target", config.target().toString()).put("endpoint", config.endpoint())
+        .put("target", config.targets().get(0).toString()).put("endpoint", config.endpoint())
         .put("concurrency", config.concurrency()).put("total", config.total())
         .put("duration_s", config.duration() == null ? null : config.duration().toSeconds())
         .put("ramp_up_s", config.rampUp() == null ? 0 : config.rampUp().toSeconds())
         .put("verify_tokens", config.verifyTokens()).put("source_addresses", config.addresses())
         .put("warmup_streams", config.warmup())
-        .put("headers", new JsonObject(new java.util.TreeMap<>(config.headers()))));
+        .put("headers", new JsonObject(new java.util.TreeMap<>(config.headers())))
+        .put("targets", new JsonArray(config.targets().stream().map(URI::toString).toList()))
+        .put("cut_and_resume", config.cutAndResume()));
+    if (config.cutAndResume()) {
+      summary.put("resume", stats.resumeSummary());
+    }
   }
 
   public JsonObject summary() {
@@ -84,8 +91,14 @@ public final class LoadReport {
         + ` ${s.deltas} deltas, ${s.deltas_per_second}/s; integrity: ${s.integrity.verified} verified,`
         + ` ${s.integrity.mismatched} mismatched.`;
       const table = document.getElementById('latency');
-      for (const [name, p] of [['time to first token (ms)', s.time_to_first_token_ms],
-          ['gap between deltas (ms)', s.gap_between_deltas_ms], ['stream duration (ms)', s.stream_duration_ms]]) {
+      const rows = [['time to first token (ms)', s.time_to_first_token_ms],
+          ['gap between deltas (ms)', s.gap_between_deltas_ms], ['stream duration (ms)', s.stream_duration_ms]];
+      if (s.resume) {
+        rows.push(['time to resume (ms)', s.resume.time_to_resume_ms]);
+        document.getElementById('headline').textContent += ` Cut and resumed: ${s.resume.resumed} of`
+          + ` ${s.resume.cuts} cuts, failed resumes ${JSON.stringify(s.resume.failed)}.`;
+      }
+      for (const [name, p] of rows) {
         const row = table.insertRow();
         row.insertCell().textContent = name;
         for (const k of ['p50', 'p90', 'p99', 'max']) row.insertCell().textContent = p[k] ?? '–';

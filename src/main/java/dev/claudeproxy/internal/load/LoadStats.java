@@ -27,6 +27,11 @@ final class LoadStats {
   final LongAdder mismatched = new LongAdder();
   final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
   final Map<String, String> examples = new ConcurrentHashMap<>();
+  /** Resume mode: where the cuts fell, the resumes answered 200 and the time to their head, and those refused. */
+  final Map<String, LongAdder> cuts = new ConcurrentHashMap<>();
+  final LongAdder resumes = new LongAdder();
+  final ConcurrentHistogram resumeTimes = new ConcurrentHistogram(MAX_MICROS, 3);
+  final Map<String, LongAdder> resumeFailures = new ConcurrentHashMap<>();
   /** One sample a second: elapsed s, active, completed, errors, deltas in that second. */
   final JsonArray timeline = new JsonArray();
   private long lastDeltas;
@@ -37,6 +42,34 @@ final class LoadStats {
     if (example != null) {
       examples.putIfAbsent(type, example);
     }
+  }
+
+  void cut(String place) {
+    cuts.computeIfAbsent(place, p -> new LongAdder()).increment();
+  }
+
+  void resumed(long micros) {
+    resumes.increment();
+    resumeTimes.recordValue(micros);
+  }
+
+  /** A resume refused, by its status ({@code connection} when none came). */
+  void resumeFailed(String status) {
+    resumeFailures.computeIfAbsent(status, s -> new LongAdder()).increment();
+  }
+
+  /** Resume mode's figures: cuts by place, resumes, failures by status, time to a resume's response head. */
+  JsonObject resumeSummary() {
+    JsonObject places = counts(cuts);
+    long all = places.stream().mapToLong(e -> (Long) e.getValue()).sum();
+    return new JsonObject().put("cuts", all).put("cut_at", places).put("resumed", resumes.sum())
+        .put("failed", counts(resumeFailures)).put("time_to_resume_ms", percentiles(resumeTimes));
+  }
+
+  private static JsonObject counts(Map<String, LongAdder> counters) {
+    JsonObject out = new JsonObject();
+    new TreeMap<>(counters).forEach((key, n) -> out.put(key, n.sum()));
+    return out;
   }
 
   /** Takes the once-a-second sample; returns the deltas of the last second. */
@@ -52,10 +85,7 @@ final class LoadStats {
   JsonObject summary(double seconds) {
     long done = completed.sum();
     long all = done + failed.sum();
-    TreeMap<String, Long> byType = new TreeMap<>();
-    errors.forEach((type, n) -> byType.put(type, n.sum()));
-    JsonObject errorJson = new JsonObject();
-    byType.forEach(errorJson::put);
+    JsonObject errorJson = counts(errors);
     JsonObject exampleJson = new JsonObject();
     new TreeMap<>(examples).forEach(exampleJson::put);
     return new JsonObject()

@@ -10,6 +10,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,9 +36,14 @@ class LoadGeneratorTest {
 
   private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
       long warmup) {
-    LoadConfig config = new LoadConfig(URI.create(stack.proxyUrl()), endpoint, stack.callerKey, concurrency, total,
-        null, Duration.ofMillis(200), LoadConfig.defaultTemplate(endpoint, "claude-sonnet-4-6", 1024), headers, 25,
-        2, warmup);
+    return run(endpoint, concurrency, total, headers, warmup, false);
+  }
+
+  private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
+      long warmup, boolean cutAndResume) {
+    LoadConfig config = new LoadConfig(List.of(URI.create(stack.proxyUrl())), endpoint, stack.callerKey, concurrency,
+        total, null, Duration.ofMillis(200), LoadConfig.defaultTemplate(endpoint, "claude-sonnet-4-6", 1024), headers,
+        25, 2, warmup, cutAndResume);
     return TestStack.await(new LoadGenerator(config, null).run(stack.vertx));
   }
 
@@ -61,6 +67,31 @@ class LoadGeneratorTest {
       assertEquals(300, s.getJsonObject("integrity").getLong("verified"));
       assertEquals(300 * 25, s.getLong("deltas"));
       assertEquals(300, s.getJsonObject("time_to_first_token_ms").getLong("count"));
+    }
+  }
+
+  @Test
+  void cutsEveryStreamAndResumesItWithNoEventLostOrRepeated() {
+    // Paced streams are cut while the upstream still sends; unpaced ones mostly after it has finished.
+    for (String pace : new String[] {"200", "0"}) {
+      for (String endpoint : new String[] {"messages", "chat"}) {
+        String what = endpoint + " at " + pace + " tokens/s";
+        long upstreamCalls = stack.simulator.stats().streamsStarted();
+        LoadReport report = run(endpoint, 20, 90, Map.of("x-sim-tokens-per-second", pace), 0, true);
+        JsonObject s = report.summary();
+        assertTrue(report.clean(), what + ": " + s.encodePrettily());
+        assertEquals(90, s.getJsonObject("integrity").getLong("verified"), what);
+        JsonObject resume = s.getJsonObject("resume");
+        assertEquals(90, resume.getLong("cuts"), what);
+        assertEquals(90, resume.getLong("resumed"), what);
+        assertEquals(new JsonObject(), resume.getJsonObject("failed"), what);
+        assertEquals(90, resume.getJsonObject("time_to_resume_ms").getLong("count"), what);
+        for (String place : new String[] {"before_first_delta", "inside_content", "after_last_delta"}) {
+          assertTrue(resume.getJsonObject("cut_at").getLong(place, 0L) > 0, what + ": no cut " + place);
+        }
+        // A resume reads what the worker kept: the upstream is asked once a stream.
+        assertEquals(90, stack.simulator.stats().streamsStarted() - upstreamCalls, what);
+      }
     }
   }
 
