@@ -352,6 +352,7 @@ public final class LoadGenerator {
       joined = true;
       resp.request().reset();
       stats.cut(cutPlace());
+      cutThrough = null;
       long position = check.position();
       URI target = config.targets().get(targetIndex(n, 1));
       RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
