@@ -55,7 +55,11 @@ class LoadtestSessionTest {
         run(dir, "bad-header", "-H", "no-colon").encode(),
         new JsonArray().add("--runs-from-stdin").encode(),
         run(dir, "not-a-dir/unwritable", "-c", "2", "-n", "2").encode(),
-        run(dir, "second", "--endpoint", "chat", "-c", "5", "-n", "12", "--verify-tokens", "8").encode());
+        run(dir, "second", "--endpoint", "chat", "-c", "5", "-n", "12", "--verify-tokens", "8").encode(),
+        run(dir, "unverified-resume", "--cut-and-resume").encode(),
+        // The same proxy named twice: streams start on the first URL and are resumed on the second.
+        run(dir, "resumed", "--url", stack.proxyUrl(), "--cut-and-resume", "-c", "5", "-n", "20", "--verify-tokens",
+            "10").encode());
     Files.writeString(dir.resolve("not-a-dir"), "a file, so no summary can be written under it");
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     int code = LoadtestCommand.session(new BufferedReader(new StringReader(input)),
@@ -63,7 +67,7 @@ class LoadtestSessionTest {
     assertEquals(0, code);
 
     List<JsonObject> answers = bytes.toString(StandardCharsets.UTF_8).lines().map(JsonObject::new).toList();
-    assertEquals(8, answers.size(), answers.toString());
+    assertEquals(10, answers.size(), answers.toString());
     for (int i = 0; i < answers.size(); i++) {
       assertEquals(i + 1, answers.get(i).getInteger("run"), answers.toString());
     }
@@ -80,6 +84,9 @@ class LoadtestSessionTest {
     assertEquals(3, answers.get(6).getInteger("exit"), answers.get(6).encode());
     assertTrue(answers.get(6).getString("error").contains("not-a-dir"), answers.get(6).encode());
     assertEquals(0, answers.get(7).getInteger("exit"), answers.get(7).encode());
+    assertEquals(2, answers.get(8).getInteger("exit"), answers.get(8).encode());
+    assertTrue(answers.get(8).getString("error").contains("--verify-tokens"), answers.get(8).encode());
+    assertEquals(0, answers.get(9).getInteger("exit"), answers.get(9).encode());
 
     JsonObject first = new JsonObject(Files.readString(dir.resolve("first.json")));
     assertEquals(30, first.getJsonObject("streams").getLong("completed"), first.encode());
@@ -90,5 +97,9 @@ class LoadtestSessionTest {
     assertEquals(12 * 8, second.getLong("deltas"));
     assertEquals("chat", second.getJsonObject("config").getString("endpoint"), second.encode());
     assertTrue(Files.exists(dir.resolve("second.html")));
+    JsonObject resumed = new JsonObject(Files.readString(dir.resolve("resumed.json")));
+    assertEquals(20, resumed.getJsonObject("resume").getLong("resumed"), resumed.encode());
+    assertEquals(new JsonArray().add(stack.proxyUrl()).add(stack.proxyUrl()),
+        resumed.getJsonObject("config").getJsonArray("targets"));
   }
 }
