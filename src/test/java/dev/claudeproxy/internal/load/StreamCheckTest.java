@@ -129,13 +129,17 @@ class StreamCheckTest {
 
   /** A plan with every kind of block: thinking (with its signature), a sentence of text, then a tool call. */
   private static ReplyPlan planWithEveryBlock() {
+    return ReplyPlan.of(planWithEveryBlockRequest(), 12);
+  }
+
+  private static JsonObject planWithEveryBlockRequest() {
     JsonObject tool = new JsonObject().put("name", "get_weather").put("description", "Weather")
         .put("input_schema", new JsonObject().put("type", "object").put("properties",
             new JsonObject().put("city", new JsonObject().put("type", "string"))));
-    return ReplyPlan.of(new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 1024)
+    return new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 1024)
         .put("thinking", new JsonObject().put("type", "enabled").put("budget_tokens", 1024))
         .put("tools", new JsonArray().add(tool))
-        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Weather?"))), 12);
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Weather?")));
   }
 
   /** The simulator's stream for the plan, as the events a reader counts (pings left out). */
@@ -175,6 +179,25 @@ class StreamCheckTest {
       assertTrue(check.complete());
       assertEquals(events.size(), check.position());
       assertEquals(plan.text(), check.text());
+    }
+  }
+
+  @Test
+  void everyShapeOfReplyIsCountedAndMatchedWhole() {
+    JsonObject base = new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 1024)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Hi")));
+    JsonObject withTools = planWithEveryBlockRequest();
+    List<JsonObject> requests = List.of(base, base.copy().put("max_tokens", 0), base.copy().put("max_tokens", 3),
+        base.copy().put("stop_sequences", new JsonArray().add("e")), withTools,
+        withTools.copy().put("tool_choice", new JsonObject().put("type", "any")).put("thinking",
+            new JsonObject().put("type", "disabled")));
+    for (JsonObject request : requests) {
+      ReplyPlan plan = ReplyPlan.of(request, 12);
+      List<Buffer> events = simulatorEvents(plan);
+      assertEquals(plan.eventCount(), events.size(), request.encode());
+      StreamCheck check = joined(plan, events, List.of());
+      assertNull(check.violation(), request.encode());
+      assertTrue(check.complete(), request.encode());
     }
   }
 
