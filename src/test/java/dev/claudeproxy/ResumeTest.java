@@ -1,11 +1,14 @@
 package dev.claudeproxy;
 
+import static dev.claudeproxy.StreamCut.headers;
+import static dev.claudeproxy.StreamCut.last;
+import static dev.claudeproxy.StreamCut.resumable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.StreamCut.Endpoint;
+import dev.claudeproxy.StreamCut.Where;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
@@ -25,7 +28,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -92,67 +94,6 @@ class ResumeTest {
 
   // ---- where a stream is cut, and how the reader names the position ----
 
-  /** The place a connection drops, as a predicate on the events received so far (pings left out). */
-  enum Cut {
-    BEFORE_FIRST_TOKEN,
-    INSIDE_A_TEXT_BLOCK,
-    INSIDE_A_TOOL_INPUT,
-    AFTER_THE_LAST_DELTA;
-
-    Predicate<List<String>> on(Endpoint endpoint) {
-      return switch (this) {
-        case BEFORE_FIRST_TOKEN -> events -> events.size() == 1;
-        case INSIDE_A_TEXT_BLOCK -> events -> events.stream().filter(endpoint::isText).count() == 3;
-        case INSIDE_A_TOOL_INPUT -> events -> last(events).contains("\"type\":\"input_json_delta\"")
-            && !last(events).contains("\"partial_json\":\"\"");
-        case AFTER_THE_LAST_DELTA -> endpoint == Endpoint.MESSAGES
-            ? events -> last(events).startsWith("event: message_delta\n")
-            // chat: the usage event of the upstream's message_delta, after the text
-            : events -> last(events).contains("\nevent: usage\n") && events.stream().anyMatch(endpoint::isText);
-      };
-    }
-
-    /** What the resumed part must begin with when the cut was where this says. */
-    void checkRest(Endpoint endpoint, List<String> received, List<String> rest) {
-      assertFalse(rest.isEmpty(), "nothing after the cut");
-      String first = rest.get(0);
-      switch (this) {
-        case BEFORE_FIRST_TOKEN -> {
-          assertTrue(received.stream().noneMatch(endpoint::isContent), "a token before the cut: " + received);
-          assertTrue(rest.stream().anyMatch(endpoint::isText), "no text after the cut");
-        }
-        case INSIDE_A_TEXT_BLOCK -> assertTrue(endpoint.isText(first), "the text block goes on: " + first);
-        case INSIDE_A_TOOL_INPUT -> assertTrue(first.contains("\"type\":\"input_json_delta\""),
-            "the tool input goes on: " + first);
-        case AFTER_THE_LAST_DELTA -> {
-          assertEquals(1, rest.size(), "only the end is left: " + rest);
-          assertTrue(first.contains(endpoint == Endpoint.MESSAGES ? "event: message_stop\n" : "\nevent: done\n"),
-              first);
-        }
-      }
-    }
-  }
-
-  enum Endpoint {
-    MESSAGES("/v1/messages"),
-    CHAT("/v1/chat");
-
-    final String path;
-
-    Endpoint(String path) {
-      this.path = path;
-    }
-
-    boolean isText(String event) {
-      return this == MESSAGES ? event.contains("\"type\":\"text_delta\"") : event.contains("\nevent: text\n");
-    }
-
-    boolean isContent(String event) {
-      return this == MESSAGES ? event.startsWith("event: content_block_delta\n")
-          : event.contains("\nevent: text\n") || event.contains("\nevent: tool_use\n");
-    }
-  }
-
   /** How a reader says where it resumes. */
   enum Naming {
     AFTER_QUERY,
@@ -172,30 +113,30 @@ class ResumeTest {
   }
 
   static Stream<Arguments> messagesCuts() {
-    return Stream.of(Cut.values()).flatMap(c -> Stream.of(Naming.values()).map(n -> Arguments.of(c, n)));
+    return Stream.of(Where.values()).flatMap(c -> Stream.of(Naming.values()).map(n -> Arguments.of(c, n)));
   }
 
   static Stream<Arguments> chatCuts() {
-    return messagesCuts().filter(a -> a.get()[0] != Cut.INSIDE_A_TOOL_INPUT);
+    return messagesCuts().filter(a -> a.get()[0] != Where.INSIDE_A_TOOL_INPUT);
   }
 
   @ParameterizedTest(name = "{0}, resumed by {1}")
   @MethodSource("messagesCuts")
-  void aMessagesStreamCutAnywhereResumesToTheBytesOfAnUninterruptedRun(Cut where, Naming naming) throws Exception {
-    String body = where == Cut.INSIDE_A_TOOL_INPUT ? toolBody("weather " + naming) : textBody(where + " " + naming);
+  void aMessagesStreamCutAnywhereResumesToTheBytesOfAnUninterruptedRun(Where where, Naming naming) throws Exception {
+    String body = where == Where.INSIDE_A_TOOL_INPUT ? toolBody("weather " + naming) : textBody(where + " " + naming);
     cutResumeAndCompare(Endpoint.MESSAGES, body, where, naming);
   }
 
   @ParameterizedTest(name = "{0}, resumed by {1}")
   @MethodSource("chatCuts")
-  void aChatStreamCutAnywhereResumesToTheBytesOfAnUninterruptedRun(Cut where, Naming naming) throws Exception {
+  void aChatStreamCutAnywhereResumesToTheBytesOfAnUninterruptedRun(Where where, Naming naming) throws Exception {
     cutResumeAndCompare(Endpoint.CHAT, chatBody(where + " " + naming), where, naming);
   }
 
-  private static void cutResumeAndCompare(Endpoint endpoint, String body, Cut where, Naming naming)
+  private static void cutResumeAndCompare(Endpoint endpoint, String body, Where where, Naming naming)
       throws Exception {
     Map<String, String> pace = new LinkedHashMap<>(PACED);
-    if (where == Cut.BEFORE_FIRST_TOKEN) {
+    if (where == Where.BEFORE_FIRST_TOKEN) {
       pace.put("x-sim-ttft-ms", "1500"); // the first token is still on its way when the client goes
     }
     StreamCut cut = StreamCut.cut(stack.proxyUrl(), endpoint.path, resumable(ALICE, pace), body, where.on(endpoint));
@@ -214,7 +155,7 @@ class ResumeTest {
     }
     where.checkRest(endpoint, cut.received(), rest);
     List<String> reference = StreamCut.whole(stack.proxyUrl(), endpoint.path, headers(ALICE, FAST), body);
-    assertEquals(StreamCut.text(reference), StreamCut.text(join(cut.received(), rest)),
+    assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)),
         "what the client had and the resumed rest, against an uninterrupted run");
   }
 
@@ -222,7 +163,7 @@ class ResumeTest {
   void withoutAPositionAReaderGetsTheStreamFromItsStart() throws Exception {
     String body = textBody("from the start");
     StreamCut cut = StreamCut.cut(stack.proxyUrl(), "/v1/messages", resumable(ALICE, PACED), body,
-        Cut.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
+        Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
     try (SseSocket all = StreamCut.follow(stack.proxyUrl(), cut.id(), "", auth(ALICE))) {
       assertEquals(200, all.status(), () -> body(all));
       assertEquals("0", all.header("x-stream-position"));
@@ -381,7 +322,7 @@ class ResumeTest {
     double resumes = metric(Metrics.RESUMES);
     String body = textBody("nobody is reading");
     StreamCut cut = StreamCut.cut(stack.proxyUrl(), "/v1/messages", resumable(ALICE, PACED), body,
-        Cut.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
+        Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
     Wire.waitFor(() -> stats.streamsCompleted() == completed + 1, "the upstream to run to its end with no reader",
         Duration.ofSeconds(GRACE_MS / 1000 + 10));
     assertEquals(cancelled, stats.streamsCancelled(), "a resumable stream is not cancelled on disconnect");
@@ -394,7 +335,7 @@ class ResumeTest {
     }
     assertEquals(resumes + 1, metric(Metrics.RESUMES));
     List<String> reference = StreamCut.whole(stack.proxyUrl(), "/v1/messages", headers(ALICE, FAST), body);
-    assertEquals(StreamCut.text(reference), StreamCut.text(join(cut.received(), rest)));
+    assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)));
   }
 
   @Test
@@ -405,7 +346,7 @@ class ResumeTest {
     long[] cutAt = new long[1];
     StreamCut.cut(stack.proxyUrl(), "/v1/messages", resumable(ALICE, LONG), textBody("left alone"), events -> {
       cutAt[0] = System.nanoTime();
-      return Cut.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES).test(events);
+      return Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES).test(events);
     });
     Wire.waitFor(() -> stats.streamsCancelled() == cancelled + 1, "the upstream to be cancelled after the grace",
         Duration.ofMillis(GRACE_MS + 15_000));
@@ -426,7 +367,7 @@ class ResumeTest {
     long[] cutAt = new long[1];
     StreamCut.cut(stack.proxyUrl(), "/v1/messages", headers(ALICE, LONG), textBody("not resumable"), events -> {
       cutAt[0] = System.nanoTime();
-      return Cut.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES).test(events);
+      return Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES).test(events);
     });
     Wire.waitFor(() -> stats.streamsCancelled() == cancelled + 1, "the upstream cancel", Duration.ofSeconds(10));
     long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt[0]);
@@ -501,31 +442,6 @@ class ResumeTest {
 
   private static Map<String, String> auth(String key) {
     return Map.of("x-api-key", key);
-  }
-
-  private static Map<String, String> headers(String key, Map<String, String> extra) {
-    Map<String, String> h = new LinkedHashMap<>();
-    h.put("content-type", "application/json");
-    h.put("x-api-key", key);
-    h.put("anthropic-version", "2023-06-01");
-    h.putAll(extra);
-    return h;
-  }
-
-  private static Map<String, String> resumable(String key, Map<String, String> extra) {
-    Map<String, String> h = headers(key, extra);
-    h.put("x-stream-resumable", "true");
-    return h;
-  }
-
-  private static <T> List<T> join(List<T> a, List<T> b) {
-    List<T> all = new ArrayList<>(a);
-    all.addAll(b);
-    return all;
-  }
-
-  private static String last(List<String> events) {
-    return events.isEmpty() ? "" : events.get(events.size() - 1);
   }
 
   /** The body of an answer that is not a stream, or what a stream holds, for an assertion's message. */
