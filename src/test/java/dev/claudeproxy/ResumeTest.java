@@ -7,8 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.anthropic.core.http.HttpResponseFor;
+import com.anthropic.core.http.StreamResponse;
+import com.anthropic.models.messages.MessageCreateParams;
+import com.anthropic.models.messages.RawMessageStreamEvent;
 import dev.claudeproxy.StreamCut.Endpoint;
 import dev.claudeproxy.StreamCut.Where;
+import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
@@ -21,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -157,6 +163,44 @@ class ResumeTest {
     List<String> reference = StreamCut.whole(stack.proxyUrl(), endpoint.path, headers(ALICE, FAST), body);
     assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)),
         "what the client had and the resumed rest, against an uninterrupted run");
+  }
+
+  /** The official SDK counts the events it was given (pings are not among them): that count is where it resumes. */
+  @Test
+  void anSdkClientThatLostItsStreamResumesAfterTheEventsItCounted() throws Exception {
+    String prompt = "The SDK drops out";
+    MessageCreateParams params = MessageCreateParams.builder().model("claude-sonnet-4-6").maxTokens(1000)
+        .addUserMessage(prompt).putAdditionalHeader("x-stream-resumable", "true")
+        .putAdditionalHeader("x-sim-output-tokens", "30").putAdditionalHeader("x-sim-tokens-per-second", "20").build();
+    StringBuilder text = new StringBuilder();
+    int counted = 0;
+    String id;
+    try (HttpResponseFor<StreamResponse<RawMessageStreamEvent>> raw = TestStack.sdk(stack.proxyUrl(), ALICE, 0)
+        .messages().withRawResponse().createStreaming(params);
+        StreamResponse<RawMessageStreamEvent> events = raw.parse()) {
+      id = raw.headers().values("x-stream-id").get(0);
+      Iterator<RawMessageStreamEvent> it = events.stream().iterator();
+      for (int deltas = 0; deltas < 3; ) {
+        RawMessageStreamEvent event = it.next();
+        counted++;
+        if (event.contentBlockDelta().flatMap(d -> d.delta().text()).map(t -> text.append(t.text())).isPresent()) {
+          deltas++;
+        }
+      }
+    }
+    List<String> rest;
+    try (SseSocket resumed = StreamCut.follow(stack.proxyUrl(), id, "?after=" + counted, auth(ALICE))) {
+      assertEquals(200, resumed.status(), () -> body(resumed));
+      rest = Wire.withoutPings(resumed.rest());
+    }
+    for (String event : rest) {
+      if (Endpoint.MESSAGES.isText(event)) {
+        text.append(new JsonObject(event.substring(event.indexOf("data: ") + 6).trim()).getJsonObject("delta")
+            .getString("text"));
+      }
+    }
+    assertTrue(last(rest).startsWith("event: message_stop\n"), last(rest));
+    assertEquals(ReplyPlan.of(new JsonObject(textBody(prompt)), 30).text(), text.toString());
   }
 
   @Test
