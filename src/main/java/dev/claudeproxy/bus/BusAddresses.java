@@ -84,6 +84,16 @@ public final class BusAddresses {
   }
 
   /**
+   * Where a reader asks which worker holds a stream ({@code <prefix>.v1.find}); every worker instance consumes it, and
+   * it is published to.
+   *
+   * @return the find address
+   */
+  public String find() {
+    return versioned + "find";
+  }
+
+  /**
    * The inbox of one stream owner ({@code <prefix>.v1.inbox.<id>}): all events of its streams arrive there.
    *
    * @param id the stream owner's id

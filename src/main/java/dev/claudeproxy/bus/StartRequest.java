@@ -24,6 +24,8 @@ import java.util.Map;
  * @param body the upstream request body
  * @param user the caller's user id, for usage accounting (never a key)
  * @param tier the caller's tier, or null
+ * @param resumable whether the stream keeps a replay buffer, and its client's disconnect detaches it rather than
+ *     cancelling it
  */
 public record StartRequest(
     String streamId,
@@ -36,7 +38,14 @@ public record StartRequest(
     Map<String, String> forward,
     Buffer body,
     String user,
-    String tier) {
+    String tier,
+    boolean resumable) {
+
+  /** A stream that is not resumable: a disconnect cancels it. */
+  public StartRequest(String streamId, String replyTo, Endpoint endpoint, String method, String path,
+      boolean streaming, long credits, Map<String, String> forward, Buffer body, String user, String tier) {
+    this(streamId, replyTo, endpoint, method, path, streaming, credits, forward, body, user, tier, false);
+  }
 
   /**
    * The headers of this request in the contract's form; the message body is {@link #body}.
@@ -60,6 +69,9 @@ public record StartRequest(
     }
     if (tier != null) {
       options.addHeader(StreamBus.H_TIER, tier);
+    }
+    if (resumable) {
+      options.addHeader(StreamBus.H_RESUMABLE, "true");
     }
     return options;
   }
@@ -99,7 +111,8 @@ public record StartRequest(
         forward,
         body,
         h.get(StreamBus.H_USER),
-        h.get(StreamBus.H_TIER));
+        h.get(StreamBus.H_TIER),
+        Boolean.parseBoolean(h.get(StreamBus.H_RESUMABLE)));
   }
 
   private static String required(MultiMap headers, String name) {

@@ -52,6 +52,14 @@ public final class StreamBus {
   public static final String H_USER = "cp-user";
   /** On start requests: the caller's tier (optional). */
   public static final String H_TIER = "cp-tier";
+  /** On start requests: {@code true} when the stream keeps a replay buffer and a disconnect detaches it. */
+  public static final String H_RESUMABLE = "cp-resumable";
+  /** On {@code find} and {@code follow}: the reader's id, which its events and credits carry as {@link #H_STREAM}. */
+  public static final String H_READER = "cp-reader";
+  /** On {@code follow} and its reply: the position a reader starts after (events before it, pings not counted). */
+  public static final String H_AFTER = "cp-after";
+  /** On {@code follow} and {@code stop}: {@code true} when the caller is an admin, who may read any user's stream. */
+  public static final String H_ADMIN = "cp-admin";
   /** Prefix of the caller's request headers that the worker forwards upstream ({@code anthropic-version} ...). */
   public static final String H_FORWARD_PREFIX = "cp-fwd-";
 
@@ -78,6 +86,24 @@ public final class StreamBus {
   public static final String CTL_CREDIT = "credit";
   /** Cancels a stream: the worker resets the upstream request and forgets the stream. */
   public static final String CTL_CANCEL = "cancel";
+
+  /** Adds a reader to a stream (request/reply; see {@code docs/event-bus.md}, "Following"). */
+  public static final String CTL_FOLLOW = "follow";
+  /** The stream's own client went away from a resumable stream: the stream goes on without it, for the grace. */
+  public static final String CTL_DETACH = "detach";
+  /** Cancels a stream at once, whoever reads it (request/reply). */
+  public static final String CTL_STOP = "stop";
+  /** Asks every worker, on {@link BusAddresses#find()}, which of them holds a stream. */
+  public static final String OP_FIND = "find";
+  /** A worker's answer to {@link #OP_FIND}, sent to the asking inbox with {@link #H_WORKER}. */
+  public static final String EV_FOUND = "found";
+
+  /** A {@code follow} or {@code stop} for a stream the worker does not hold, or another user's (failure code). */
+  public static final int NO_SUCH_STREAM = 404;
+  /** A {@code follow} whose position is beyond the events that exist (failure code). */
+  public static final int POSITION_AHEAD = 400;
+  /** A {@code follow} whose position is before the oldest event kept (failure code). */
+  public static final int POSITION_GONE = 410;
 
   /** A start request refused because the worker is shutting down (failure code of the reply). */
   public static final int REFUSED_SHUTTING_DOWN = 503;

@@ -18,6 +18,13 @@ public enum Outcome {
   TIMEOUT,
   /** The client went away before the end. */
   CANCELLED,
+  /**
+   * The client of a resumable stream went away; the stream went on without it, for a reader to pick it up
+   * ({@code GET /v1/streams/{id}}).
+   */
+  DETACHED,
+  /** The stream was stopped on request ({@code DELETE /v1/streams/{id}}). */
+  STOPPED,
   /** The worker was stopped (undeployed) while the stream was open. */
   WORKER_STOPPED,
   /** The worker of an open stream stopped answering, or its address went away. */

@@ -18,6 +18,7 @@ public final class LocalBus {
   private LocalBus() {}
 
   /** The node-local map of the inboxes in this JVM (see {@link #isLocalInbox}), under the proxy's prefix. */
+  private static final String LOCAL_STREAMS = "local-streams";
   private static final String LOCAL_INBOXES = "local-inboxes";
   /** The node-local map of the {@link #localStartAddress}es workers listen on, with how many workers each. */
   private static final String LOCAL_STARTS = "local-starts";
@@ -86,6 +87,24 @@ public final class LocalBus {
 
   private static LocalMap<String, Boolean> localInboxes(Vertx vertx, BusAddresses bus) {
     return vertx.sharedData().getLocalMap(bus.name(LOCAL_INBOXES));
+  }
+
+  /** Records that the worker at {@code worker} (its control address) holds stream {@code streamId}, in this JVM. */
+  public static void addStream(Vertx vertx, BusAddresses bus, String streamId, String worker) {
+    streams(vertx, bus).put(streamId, worker);
+  }
+
+  public static void removeStream(Vertx vertx, BusAddresses bus, String streamId) {
+    streams(vertx, bus).remove(streamId);
+  }
+
+  /** The control address of the worker in this JVM that holds {@code streamId}, or null. */
+  public static String streamWorker(Vertx vertx, BusAddresses bus, String streamId) {
+    return streams(vertx, bus).get(streamId);
+  }
+
+  private static LocalMap<String, String> streams(Vertx vertx, BusAddresses bus) {
+    return vertx.sharedData().getLocalMap(bus.name(LOCAL_STREAMS));
   }
 
   /**

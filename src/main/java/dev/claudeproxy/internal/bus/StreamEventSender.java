@@ -62,6 +62,11 @@ public final class StreamEventSender {
     send(StreamBus.EV_HEAD, null, new JsonObject().put("status", status).put("headers", headers), -1);
   }
 
+  /** A head event as it is: {@code status}, {@code headers} and whatever else a reader needs (not to be changed after). */
+  public void head(JsonObject event) {
+    send(StreamBus.EV_HEAD, null, event, -1);
+  }
+
   /** Bytes for the client, ready to write; {@code events} counts the client-visible events in them. */
   public void data(Buffer bytes, int events) {
     send(StreamBus.EV_DATA, bytes, null, events);
@@ -100,6 +105,22 @@ public final class StreamEventSender {
   public void error(ApiError error, JsonObject headers) {
     send(StreamBus.EV_ERROR, null, StreamErrors.encode(error).put("headers", headers), -1);
     finished = true;
+  }
+
+  /** The stream's last event, {@code end} or {@code error} ({@code kind}), with its JSON as those methods build it. */
+  public void last(String kind, JsonObject json) {
+    send(kind, null, json, -1);
+    finished = true;
+  }
+
+  /** A sender to the same inbox, about another stream: for a usage report sent to a reader's inbox. */
+  public StreamEventSender about(String otherStream) {
+    return new StreamEventSender(bus, address, otherStream, local);
+  }
+
+  /** The inbox the events go to. */
+  public String address() {
+    return address;
   }
 
   /**

@@ -31,6 +31,7 @@ import java.time.Duration;
  *     upstream ({@code PROXY_FORWARD_SIM_HEADERS}; default on when the upstream is the built-in simulator)
  * @param upstreamPolicy retries and timeouts towards the upstream
  * @param clientPolicy keepalives, stalls, worker checks and draining towards clients
+ * @param resumePolicy what a worker keeps of a stream for readers who come back, and for how long
  * @param edges browser origins allowed, and where metrics and health are served
  * @param bus the event-bus addresses, under {@code PROXY_BUS_PREFIX} (default {@code claude-proxy})
  */
@@ -53,6 +54,7 @@ public record ProxyConfig(
     boolean forwardSimHeaders,
     UpstreamPolicy upstreamPolicy,
     ClientPolicy clientPolicy,
+    ResumePolicy resumePolicy,
     HttpEdges edges,
     BusAddresses bus) {
 
@@ -83,6 +85,7 @@ public record ProxyConfig(
             && !ClusterConfig.HTTP.equalsIgnoreCase(s.string("PROXY_ROLE", ClusterConfig.ALL))),
         UpstreamPolicy.from(s),
         ClientPolicy.from(s),
+        ResumePolicy.from(s),
         HttpEdges.from(s),
         busAddresses(s.string("PROXY_BUS_PREFIX", BusAddresses.DEFAULT_PREFIX)));
   }
@@ -95,7 +98,7 @@ public record ProxyConfig(
   public ProxyConfig withUpstream(URI baseUrl) {
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
-        forwardSimHeaders, upstreamPolicy, clientPolicy, edges, bus);
+        forwardSimHeaders, upstreamPolicy, clientPolicy, resumePolicy, edges, bus);
   }
 
   private static String protocol(String value) {

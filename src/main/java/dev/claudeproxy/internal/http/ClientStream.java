@@ -58,7 +58,8 @@ final class ClientStream {
 
   private final String id;
   private final HttpServerResponse response;
-  private final Endpoint endpoint;
+  /** What the stream carries; a reader of another's stream learns it from its head. */
+  private Endpoint endpoint;
   private final boolean streaming;
   private final EventBus bus;
   private final long creditBytes;
@@ -71,6 +72,7 @@ final class ClientStream {
   /** Until when a worker must accept the stream, for a start sent without a reply; 0 when not waiting. */
   private long acceptBy;
   private boolean cancelWhenKnown;
+  private boolean detachWhenKnown;
   private long expectedSeq;
   /** The response is an SSE stream (the upstream said 200, or a keepalive had to commit to one first). */
   private boolean sse;
@@ -103,10 +105,18 @@ final class ClientStream {
   private String user;
   private String tier;
   private String progress;
+  /** The stream read: this one's own id, or for a reader of another's stream ({@link #follows}), that stream's. */
+  private String streamId;
+  private boolean follower;
+  /** The stream is resumable and this is its own client: going away detaches it rather than cancelling it. */
+  private boolean resumable;
+  private static final CharSequence X_STREAM_ID = HttpHeaders.createOptimized("x-stream-id");
+  private static final CharSequence X_STREAM_POSITION = HttpHeaders.createOptimized("x-stream-position");
 
   ClientStream(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
       long creditBytes, Runnable onClose, AccessLog.Entry access, ProxyMetrics metrics, Runnable release) {
     this.id = id;
+    this.streamId = id;
     this.response = response;
     this.endpoint = endpoint;
     this.streaming = streaming;
@@ -125,6 +135,22 @@ final class ClientStream {
         });
     metrics.streamStarted();
     response.closeHandler(v -> clientClosed());
+  }
+
+  /** The stream is resumable: when its client goes away, the stream goes on without it for a while. */
+  void resumable() {
+    this.resumable = true;
+  }
+
+  /** This reads {@code stream}, started by another request: its {@link #id()} names this reader on the bus. */
+  void follows(String stream) {
+    this.streamId = stream;
+    this.follower = true;
+    metrics.subscriber(1);
+  }
+
+  boolean follower() {
+    return follower;
   }
 
   /** Whom the stream is for: kept for the usage of a stream whose worker dies (see {@link #progress()}). */
@@ -167,9 +193,14 @@ final class ClientStream {
   void accepted(String address) {
     worker = address;
     acceptBy = 0;
-    if (cancelWhenKnown || finished) {
+    if (detachWhenKnown) {
+      sendControl(StreamBus.CTL_DETACH, null);
+    } else if (cancelWhenKnown || finished) {
       // Cancelled before the worker was known, or refused for want of an answer before this late one came.
       sendControl(StreamBus.CTL_CANCEL, null);
+    } else if (ungranted > 0 && drainWaitSince < 0) {
+      // Events came before the worker's answer: the credit they earned goes now.
+      grant();
     }
   }
 
@@ -217,6 +248,12 @@ final class ClientStream {
 
   private void head(JsonObject head) {
     headSeen = true;
+    if (follower) {
+      endpoint = Endpoint.fromWire(head.getString("endpoint", endpoint.wire()));
+      long after = head.getLong("after", 0L);
+      eventsSent = after;
+      response.putHeader(X_STREAM_POSITION, Long.toString(after));
+    }
     upstreamStatus = head.getInteger("status", 502);
     metrics.upstreamStatus(upstreamStatus);
     JsonObject passed = head.getJsonObject("headers");
@@ -261,7 +298,8 @@ final class ClientStream {
   private void sseHeaders() {
     response.putHeader(HttpHeaders.CONTENT_TYPE, SSE_TYPE)
         .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE)
-        .putHeader(X_ACCEL_BUFFERING, NO);
+        .putHeader(X_ACCEL_BUFFERING, NO)
+        .putHeader(X_STREAM_ID, streamId);
   }
 
   private void data(Buffer bytes, long events) {
@@ -275,13 +313,13 @@ final class ClientStream {
       fail(ApiError.api("stream data arrived before its head"), true, Outcome.FAILED);
       return;
     }
-    if (firstData) {
+    if (firstData && !follower) {
       firstData = false;
       long first = System.nanoTime() - access.startNanos();
       access.put("first_event_ms", first / 1_000_000);
       metrics.firstEvent(endpoint.wire(), first);
     }
-    if (sse && !contentSeen && holdsContent(bytes)) {
+    if (sse && !contentSeen && !follower && holdsContent(bytes)) {
       // Time to first token is the first content the client gets, not the message_start that comes before it.
       contentSeen = true;
       long ttft = System.nanoTime() - access.startNanos();
@@ -358,8 +396,7 @@ final class ClientStream {
   }
 
   private void grant() {
-    if (ungranted > 0 && !finished) {
-      sendControl(StreamBus.CTL_CREDIT, ungranted);
+    if (ungranted > 0 && !finished && sendControl(StreamBus.CTL_CREDIT, ungranted)) {
       ungranted = 0;
     }
   }
@@ -411,8 +448,8 @@ final class ClientStream {
       flushPending();
     }
     if (drainWaitSince >= 0 && now - drainWaitSince > stallTimeoutMs) {
-      // The client reads nothing: let it go, and the upstream with it.
-      cancel();
+      // The client reads nothing: let it go, and the upstream with it (a resumable stream goes on without it).
+      leave();
       finish(Outcome.CLIENT_STALLED);
       response.reset();
       return false;
@@ -465,9 +502,25 @@ final class ClientStream {
 
   private void clientClosed() {
     if (!finished) {
+      leave();
+      if (!resumable && !follower) {
+        metrics.cancelled();
+      }
+      finish(resumable ? Outcome.DETACHED : Outcome.CANCELLED);
+    }
+  }
+
+  /**
+   * The client went away: a resumable stream goes on without it, a reader of another's stream stops reading, and
+   * any other stream is cancelled.
+   */
+  private void leave() {
+    if (!resumable) {
       cancel();
-      metrics.cancelled();
-      finish(Outcome.CANCELLED);
+    } else if (worker != null) {
+      sendControl(StreamBus.CTL_DETACH, null);
+    } else {
+      detachWhenKnown = true;
     }
   }
 
@@ -481,23 +534,31 @@ final class ClientStream {
 
   private void finish(Outcome outcome) {
     finished = true;
+    if (follower) {
+      metrics.subscriber(-1);
+    }
     access.streamEnded(outcome, response.headWritten() || headSeen ? response.getStatusCode() : null);
     metrics.streamEnded(endpoint.wire(), outcome, System.nanoTime() - access.startNanos());
     release.run();
     onClose.run();
   }
 
-  private void sendControl(String op, Long credits) {
+  /** Sends a control message to the stream's worker; false when it is not known yet. */
+  private boolean sendControl(String op, Long credits) {
     if (worker == null) {
-      return;
+      return false;
     }
     DeliveryOptions options = new DeliveryOptions()
         .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
         .addHeader(StreamBus.H_OP, op)
-        .addHeader(StreamBus.H_STREAM, id);
+        .addHeader(StreamBus.H_STREAM, streamId);
+    if (follower) {
+      options.addHeader(StreamBus.H_READER, id);
+    }
     if (credits != null) {
       options.addHeader(StreamBus.H_CREDITS, Long.toString(credits));
     }
     bus.send(worker, Buffer.buffer(), options);
+    return true;
   }
 }

@@ -119,8 +119,9 @@ public final class ProxyCore {
   /** Deploys the stream workers; returns the deployment id. */
   public static Future<String> deployWorkers(Vertx vertx, ProxyConfig config, ProxyMetrics metrics) {
     UpstreamTarget target = UpstreamTarget.from(config);
-    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(), metrics, config.bus(),
-            config.clientPolicy().workerCheckMs(), config.clientPolicy().drainMs()),
+    return vertx.deployVerticle(() -> new StreamWorkerVerticle(target, config.upstreamPolicy(),
+            config.resumePolicy(), metrics, config.bus(), config.clientPolicy().workerCheckMs(),
+            config.clientPolicy().drainMs()),
         new DeploymentOptions().setInstances(config.workerInstances()));
   }
 

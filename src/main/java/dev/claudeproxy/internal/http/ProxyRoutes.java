@@ -37,6 +37,7 @@ public final class ProxyRoutes {
   private static final Logger LOG = Logger.getLogger(ProxyRoutes.class.getName());
   /** Made once as ASCII strings, to look them up and write them by: see ClientStream's header names for the gain. */
   private static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("request-id");
+  private static final CharSequence X_STREAM_RESUMABLE = HttpHeaders.createOptimized("x-stream-resumable");
   private static final String[] FORWARDED = {"anthropic-version", "anthropic-beta"};
   private static final CharSequence[] FORWARDED_NAMES = {HttpHeaders.createOptimized(FORWARDED[0]),
       HttpHeaders.createOptimized(FORWARDED[1])};
@@ -122,6 +123,8 @@ public final class ProxyRoutes {
     router.post("/v1/chat").handler(authenticator).handler(this::chat);
     router.get("/v1/chat/config").handler(authenticator).handler(this::chatConfig);
     router.get("/v1/usage").handler(authenticator).handler(this::usage);
+    router.get("/v1/streams/:id").handler(authenticator).handler(this::follow);
+    router.delete("/v1/streams/:id").handler(authenticator).handler(this::stopStream);
     // Everything else under the mount point is ours to answer: a 405 for a known path, else a 404.
     router.route().handler(ctx -> {
       String path = relativePath(ctx);
@@ -221,11 +224,14 @@ public final class ProxyRoutes {
       fail(ctx, e.error);
       return;
     }
-    admitAndStream(ctx, body, Endpoint.MESSAGES, Boolean.TRUE.equals(body.json().getValue("stream")));
+    boolean streaming = Boolean.TRUE.equals(body.json().getValue("stream"));
+    admitAndStream(ctx, body, Endpoint.MESSAGES, streaming,
+        streaming && "true".equalsIgnoreCase(ctx.request().getHeader(X_STREAM_RESUMABLE)));
   }
 
   /** A Messages request from a caller: checked against the caller's limits, shaped, and sent to a worker. */
-  private void admitAndStream(RoutingContext ctx, JsonBody request, Endpoint endpoint, boolean streaming) {
+  private void admitAndStream(RoutingContext ctx, JsonBody request, Endpoint endpoint, boolean streaming,
+      boolean resumable) {
     Caller caller = Authenticator.caller(ctx);
     String model = request.json().getString("model");
     if (!modelAllowed(ctx, caller, model)) {
@@ -248,7 +254,7 @@ public final class ProxyRoutes {
         return;
       }
       Buffer body = RequestShaper.upstreamBody(request, caller, services.userIdSecret(), true);
-      dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, body, model, release);
+      dispatch(ctx, caller, endpoint, "POST", "/v1/messages", streaming, resumable, body, model, release);
     });
   }
 
@@ -269,7 +275,7 @@ public final class ProxyRoutes {
       return;
     }
     Buffer upstream = RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false);
-    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, upstream,
+    dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, false, upstream,
         request.getString("model"), () -> { });
   }
 
@@ -287,7 +293,7 @@ public final class ProxyRoutes {
         return;
       }
     }
-    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", upstreamUri(ctx), false, Buffer.buffer(), null, () -> { });
+    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", upstreamUri(ctx), false, false, Buffer.buffer(), null, () -> { });
   }
 
   private void chat(RoutingContext ctx) {
@@ -298,7 +304,8 @@ public final class ProxyRoutes {
       fail(ctx, e.error);
       return;
     }
-    admitAndStream(ctx, JsonBody.built(request), Endpoint.CHAT, true);
+    // The chat page always asks to resume a dropped answer.
+    admitAndStream(ctx, JsonBody.built(request), Endpoint.CHAT, true, true);
   }
 
   /**
@@ -373,7 +380,7 @@ public final class ProxyRoutes {
   }
 
   private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,
-      boolean streaming, Buffer body, String model, Runnable release) {
+      boolean streaming, boolean resumable, Buffer body, String model, Runnable release) {
     AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint",
         endpoint.wire()).put("streaming", streaming).put("model", model);
     ctx.put(STREAMED, true);
@@ -384,12 +391,18 @@ public final class ProxyRoutes {
       return;
     }
     Map<String, String> forward = forwarded(ctx);
-    Runnable start = () -> local.dispatcher().start(ctx.response(), endpoint, method, path, streaming, forward, body,
-        entry, caller.userId(), caller.tier(), release);
+    whenReady(ctx, local, () -> local.dispatcher().start(ctx.response(), endpoint, method, path, streaming,
+        resumable, forward, body, entry, caller.userId(), caller.tier(), release), release);
+  }
+
+  /**
+   * Runs {@code start} once this event loop's inbox is registered (at once, but for the first requests of a new one),
+   * so that events can reach it.
+   */
+  private static void whenReady(RoutingContext ctx, Dispatchers.Local local, Runnable start, Runnable release) {
     if (local.ready().succeeded()) {
       start.run();
     } else {
-      // This event loop's inbox is new and not yet registered: the stream starts once events can reach it.
       local.ready().onComplete(ar -> {
         if (ar.succeeded()) {
           start.run();
@@ -399,6 +412,61 @@ public final class ProxyRoutes {
         }
       });
     }
+  }
+
+  /**
+   * {@code GET /v1/streams/{id}}: the stream's events after the position of {@code ?after=N} or {@code Last-Event-ID}
+   * (the query wins), or from the oldest kept, then the live ones, in the stream's own format. Only the stream's user
+   * or an admin may read it; anyone else is told there is no such stream.
+   */
+  private void follow(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    String param = ctx.request().getParam("after");
+    String position = param != null ? param : ctx.request().getHeader("last-event-id");
+    Long after = null;
+    if (position != null) {
+      try {
+        after = Long.valueOf(position.trim());
+      } catch (NumberFormatException e) {
+        after = -1L;
+      }
+      if (after < 0) {
+        fail(ctx, ApiError.invalidRequest((param != null ? "after" : "Last-Event-ID")
+            + ": must be a whole number of events, 0 or more"));
+        return;
+      }
+    }
+    String streamId = ctx.pathParam("id");
+    AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint", "streams")
+        .put("stream", streamId).put("after", after);
+    ctx.put(STREAMED, true);
+    Dispatchers.Local local = dispatchers.current();
+    if (local == null) {
+      fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
+    Long from = after;
+    whenReady(ctx, local, () -> local.dispatcher().follow(ctx.response(), streamId, from, entry, caller.userId(),
+        caller.admin()), () -> { });
+  }
+
+  /** {@code DELETE /v1/streams/{id}}: stops the stream at once, whoever reads it. */
+  private void stopStream(RoutingContext ctx) {
+    Caller caller = Authenticator.caller(ctx);
+    access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("stream", ctx.pathParam("id"));
+    Dispatchers.Local local = dispatchers.current();
+    if (local == null) {
+      fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
+    local.ready().compose(v -> local.dispatcher().stop(ctx.pathParam("id"), access(ctx).requestId(),
+        caller.userId(), caller.admin())).onComplete(ar -> {
+          if (ar.succeeded()) {
+            ctx.response().setStatusCode(204).end();
+          } else {
+            fail(ctx, ApiError.notFound("no such stream (it may have ended and expired)"));
+          }
+        });
   }
 
   private Map<String, String> forwarded(RoutingContext ctx) {

@@ -63,6 +63,8 @@ final class StreamDispatcher {
    * out to be alive after all and report, its report is not counted again. Forgotten after a minute.
    */
   private final Map<String, Long> countedForLostWorker = new HashMap<>();
+  /** Searches for the worker of a stream in the cluster ({@link #locate}), by the id the answer comes back under. */
+  private final Map<String, Promise<String>> finds = new HashMap<>();
   private MessageConsumer<Object> consumer;
   private String localStart;
   private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
@@ -145,7 +147,8 @@ final class StreamDispatcher {
    * @param release gives back the stream's place in its user's concurrency limit when it ends
    */
   void start(HttpServerResponse response, Endpoint endpoint, String method, String path, boolean streaming,
-      Map<String, String> forward, Buffer body, AccessLog.Entry access, String user, String tier, Runnable release) {
+      boolean resumable, Map<String, String> forward, Buffer body, AccessLog.Entry access, String user, String tier,
+      Runnable release) {
     if (draining) {
       release.run();
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
@@ -156,9 +159,12 @@ final class StreamDispatcher {
     ClientStream session = new ClientStream(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
     session.owner(user, tier);
+    if (resumable) {
+      session.resumable();
+    }
     sessions.put(id, session);
     StartRequest start = new StartRequest(id, inbox, endpoint, method, path, streaming, creditBytes, forward, body,
-        user, tier);
+        user, tier, resumable);
     if (LocalBus.hasLocalStart(vertx, bus, localStart)) {
       // The worker on this event loop takes the request object and calls back on this thread: no reply, no timer.
       session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
@@ -211,7 +217,10 @@ final class StreamDispatcher {
 
   private void closed(String id) {
     ClientStream session = sessions.remove(id);
-    if (session != null && !session.access().written()) {
+    if (session != null && session.follower()) {
+      // A reader of another's stream: its usage is the stream's, reported to the request that started it.
+      session.access().writeWithoutUsage();
+    } else if (session != null && !session.access().written()) {
       awaitingUsage.put(id, session.access());
     }
     checkDrained();
@@ -224,9 +233,17 @@ final class StreamDispatcher {
       }
       return;
     }
-    if (StreamBus.OP_PING.equals(message.headers().get(StreamBus.H_OP))) {
+    String op = message.headers().get(StreamBus.H_OP);
+    if (StreamBus.OP_PING.equals(op)) {
       // A worker checking that the owner of its streams is still there.
       message.reply(Buffer.buffer());
+      return;
+    }
+    if (StreamBus.EV_FOUND.equals(op)) {
+      Promise<String> finding = finds.remove(message.headers().get(StreamBus.H_STREAM));
+      if (finding != null) {
+        finding.tryComplete(message.headers().get(StreamBus.H_WORKER));
+      }
       return;
     }
     String usage = message.headers().get(StreamBus.H_USAGE);
@@ -351,6 +368,104 @@ final class StreamDispatcher {
     return record;
   }
 
+  /**
+   * Sends {@code response} the events of stream {@code streamId} after position {@code after} (null: from the oldest
+   * kept), then the live ones: a new reader, named on the bus by its request's id.
+   */
+  void follow(HttpServerResponse response, String streamId, Long after, AccessLog.Entry access, String user,
+      boolean admin) {
+    if (draining) {
+      ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
+      return;
+    }
+    String id = access.requestId();
+    ClientStream session = new ClientStream(id, response, Endpoint.MESSAGES, true, vertx.eventBus(), creditBytes,
+        () -> closed(id), access, services.metrics(), () -> { });
+    session.follows(streamId);
+    sessions.put(id, session);
+    locate(streamId, id).onComplete(found -> {
+      if (sessions.get(id) != session) {
+        return; // the client left meanwhile
+      }
+      if (found.failed()) {
+        services.metrics().resume("not_found");
+        startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, StreamBus.NO_SUCH_STREAM,
+            "no such stream"));
+        return;
+      }
+      DeliveryOptions options = control(StreamBus.CTL_FOLLOW, streamId, user, admin)
+          .addHeader(StreamBus.H_READER, id)
+          .addHeader(StreamBus.H_REPLY_TO, inbox)
+          .addHeader(StreamBus.H_CREDITS, Long.toString(creditBytes))
+          .setSendTimeout(startTimeoutMs);
+      if (after != null) {
+        options.addHeader(StreamBus.H_AFTER, Long.toString(after));
+      }
+      vertx.eventBus().request(found.result(), Buffer.buffer(), options)
+          .onSuccess(reply -> {
+            services.metrics().resume("ok");
+            session.accepted(found.result());
+          })
+          .onFailure(failure -> {
+            services.metrics().resume(failure instanceof ReplyException re ? switch (re.failureCode()) {
+              case StreamBus.POSITION_AHEAD -> "ahead";
+              case StreamBus.POSITION_GONE -> "gone";
+              default -> "not_found";
+            } : "not_found");
+            startFailed(id, session, failure);
+          });
+    });
+  }
+
+  /** Stops stream {@code streamId} at once, whoever reads it; fails with 404 when there is no such stream. */
+  Future<Void> stop(String streamId, String requestId, String user, boolean admin) {
+    return locate(streamId, requestId).compose(worker -> vertx.eventBus()
+        .request(worker, Buffer.buffer(), control(StreamBus.CTL_STOP, streamId, user, admin)
+            .setSendTimeout(startTimeoutMs))
+        .<Void>mapEmpty());
+  }
+
+  private static DeliveryOptions control(String op, String streamId, String user, boolean admin) {
+    DeliveryOptions options = new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, op)
+        .addHeader(StreamBus.H_STREAM, streamId);
+    if (user != null) {
+      options.addHeader(StreamBus.H_USER, user);
+    }
+    if (admin) {
+      options.addHeader(StreamBus.H_ADMIN, "true");
+    }
+    return options;
+  }
+
+  /**
+   * The control address of the worker that holds {@code streamId}: from the node-local map, or in a cluster, from
+   * the worker that answers a published {@code find} within the start timeout. Nothing is written cluster-wide.
+   */
+  private Future<String> locate(String streamId, String askId) {
+    String here = LocalBus.streamWorker(vertx, bus, streamId);
+    if (here != null) {
+      return Future.succeededFuture(here);
+    }
+    if (!vertx.isClustered()) {
+      return Future.failedFuture("no such stream");
+    }
+    Promise<String> finding = Promise.promise();
+    finds.put(askId, finding);
+    long timer = vertx.setTimer(startTimeoutMs, t -> {
+      finds.remove(askId);
+      finding.tryFail("no such stream");
+    });
+    vertx.eventBus().publish(bus.find(), Buffer.buffer(), new DeliveryOptions()
+        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+        .addHeader(StreamBus.H_OP, StreamBus.OP_FIND)
+        .addHeader(StreamBus.H_STREAM, streamId)
+        .addHeader(StreamBus.H_READER, askId)
+        .addHeader(StreamBus.H_REPLY_TO, inbox));
+    return finding.future().onComplete(v -> vertx.cancelTimer(timer));
+  }
+
   int openStreams() {
     return sessions.size();
   }
@@ -367,9 +482,14 @@ final class StreamDispatcher {
       return switch (re.failureType()) {
         case NO_HANDLERS -> ApiError.unavailable("no stream worker is available");
         case TIMEOUT -> ApiError.unavailable("no stream worker answered in time");
-        default -> re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN
-            ? ApiError.unavailable("the stream worker is shutting down")
-            : refusedFor(re);
+        default -> switch (re.failureCode()) {
+          case StreamBus.REFUSED_SHUTTING_DOWN -> ApiError.unavailable("the stream worker is shutting down");
+          case StreamBus.NO_SUCH_STREAM -> ApiError.notFound("no such stream (it may have ended and expired)");
+          case StreamBus.POSITION_AHEAD -> ApiError.invalidRequest("the position is beyond the stream's events");
+          case StreamBus.POSITION_GONE -> new ApiError(410, "invalid_request_error",
+              "the events after that position are no longer kept (the replay buffer is bounded)");
+          default -> refusedFor(re);
+        };
       };
     }
     // The detail (a bus or network exception) is for the log, not the caller.

@@ -2,6 +2,7 @@ package dev.claudeproxy.internal.observe;
 
 import dev.claudeproxy.internal.api.Outcome;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 public final class ProxyMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger subscribers = new AtomicInteger();
   private final Counter events;
   private final Counter bytes;
   private final Counter retries;
@@ -45,6 +47,9 @@ public final class ProxyMetrics {
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
     registry.gauge("claude_proxy_active_streams", active);
+    Gauge.builder("claude_proxy_stream_subscribers", subscribers, AtomicInteger::get)
+        .description("Readers following a stream they did not start (GET /v1/streams/{id}), open now")
+        .register(registry);
     events = Counter.builder("claude_proxy_events_forwarded").description("SSE events written to clients")
         .register(registry);
     bytes = Counter.builder("claude_proxy_bytes_forwarded").baseUnit("bytes")
@@ -187,6 +192,37 @@ public final class ProxyMetrics {
 
   public void cancelled() {
     cancellations.increment();
+  }
+
+  /**
+   * A request to read a stream ({@code GET /v1/streams/{id}}): {@code result} is {@code ok}, {@code not_found},
+   * {@code ahead} (position beyond the events) or {@code gone} (position no longer kept).
+   */
+  public void resume(String result) {
+    counter("claude_proxy_stream_resumes", "Requests to read a stream from a position, by result", "result", result)
+        .increment();
+  }
+
+  /** A reader of a stream it did not start began ({@code +1}) or ended ({@code -1}). */
+  public void subscriber(int change) {
+    subscribers.addAndGet(change);
+  }
+
+  /** The client of a resumable stream went away, and the stream went on without it. */
+  public void detached() {
+    counter("claude_proxy_stream_detaches", "Resumable streams whose client went away, left running for a reader")
+        .increment();
+  }
+
+  /** A detached stream had no reader back within the grace time, and was cancelled. */
+  public void graceExpired() {
+    counter("claude_proxy_stream_grace_expiries", "Detached streams cancelled because no reader came back in time")
+        .increment();
+  }
+
+  /** A stream stopped on request ({@code DELETE /v1/streams/{id}}). */
+  public void stopped() {
+    counter("claude_proxy_stream_stops", "Streams stopped on request").increment();
   }
 
   /** A request refused before it went upstream: {@code authentication}, or the limit that was hit. */

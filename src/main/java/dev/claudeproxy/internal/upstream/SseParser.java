@@ -49,6 +49,14 @@ public final class SseParser {
   /** Where {@link #forward} reports each {@code content_block_delta}'s bytes; null when nobody counts them. */
   private OutputEstimate content;
   private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] PING = "ping".getBytes(StandardCharsets.US_ASCII);
+  /** How many of the events the last {@link #forward} returned are {@code ping}s. */
+  private int forwardedPings;
+  /**
+   * While not null: where each event the last {@link #forward} returned ends, in its bytes, negated for a
+   * {@code ping} (see {@link #splitEvents}); {@code eventEnds[0, forwardedEvents)} are valid.
+   */
+  private int[] eventEnds;
 
   /** What a scan does with each complete event; false stops the scan (the rest of the chunk is dropped). */
   private interface Sink {
@@ -86,6 +94,7 @@ public final class SseParser {
     forwardOnEvent = onEvent;
     forwardCut = -1;
     forwardedEvents = 0;
+    forwardedPings = 0;
     scan(chunk, forwardSink);
     Buffer out;
     if (forwardedEvents == 0) {
@@ -111,7 +120,12 @@ public final class SseParser {
   }
 
   private boolean forwardEvent(int start, int end, int nStart, int nEnd) {
+    boolean ping = false;
     if (nStart >= 0) {
+      if (nEnd - nStart == PING.length && Arrays.equals(bytes, nStart, nEnd, PING, 0, PING.length)) {
+        ping = true;
+        forwardedPings++;
+      }
       if (content != null && nEnd - nStart == CONTENT_DELTA.length
           && Arrays.equals(bytes, nStart, nEnd, CONTENT_DELTA, 0, CONTENT_DELTA.length)) {
         content.delta(bytes, start, end);
@@ -120,9 +134,40 @@ public final class SseParser {
         return false;
       }
     }
+    if (eventEnds != null) {
+      if (forwardedEvents == eventEnds.length) {
+        eventEnds = Arrays.copyOf(eventEnds, eventEnds.length * 2);
+      }
+      eventEnds[forwardedEvents] = ping ? -end : end;
+    }
     forwardedEvents++;
     forwardCut = end;
     return true;
+  }
+
+  /** How many of the events the last {@link #forward} returned are {@code ping}s. */
+  public int forwardedPings() {
+    return forwardedPings;
+  }
+
+  /** Has {@link #forward} note where each event it returns ends, for {@link #splitEvents}: for replay buffers. */
+  void recordEventEnds() {
+    if (eventEnds == null) {
+      eventEnds = new int[16];
+    }
+  }
+
+  /**
+   * Hands each event of {@code forwarded}, the bytes the last {@link #forward} returned, to {@code onEvent} as a slice,
+   * with whether it is a {@code ping}. Needs {@link #recordEventEnds} before that forward.
+   */
+  void splitEvents(Buffer forwarded, java.util.function.ObjIntConsumer<Buffer> onEvent) {
+    int from = 0;
+    for (int i = 0; i < forwardedEvents; i++) {
+      int end = Math.abs(eventEnds[i]);
+      onEvent.accept(forwarded.slice(from, end), eventEnds[i] < 0 ? 0 : 1);
+      from = end;
+    }
   }
 
   /** How many events the last {@link #forward} returned. */

@@ -9,7 +9,10 @@ import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.StreamEventSender;
 import dev.claudeproxy.internal.bus.WorkerChecks;
+import dev.claudeproxy.internal.config.ResumePolicy;
 import dev.claudeproxy.internal.config.UpstreamPolicy;
+import io.vertx.core.MultiMap;
+import java.util.List;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -45,9 +48,17 @@ import java.util.UUID;
 public final class StreamWorkerVerticle extends VerticleBase {
   private final UpstreamTarget target;
   private final UpstreamPolicy policy;
+  private final ResumePolicy resume;
   private final ProxyMetrics metrics;
   private final BusAddresses bus;
   private final Map<String, UpstreamCall> calls = new HashMap<>();
+  /**
+   * The streams readers can find here: the open ones, and those that ended but are still read, or kept for readers
+   * who come back (a resumable stream, until its time to live is over: the value's {@code keptUntil}).
+   */
+  private final Map<String, UpstreamCall> held = new HashMap<>();
+  private final Map<String, Long> keptUntil = new HashMap<>();
+  private long lastPurge;
   private final String controlAddress;
   private final long ownerCheckMs;
   private final long drainMs;
@@ -67,8 +78,9 @@ public final class StreamWorkerVerticle extends VerticleBase {
    * @param ownerCheckMs how often the owners of open streams are checked
    * @param drainMs on stop, how long open streams may run on before they are ended
    */
-  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ProxyMetrics metrics, BusAddresses bus,
-      long ownerCheckMs, long drainMs) {
+  public StreamWorkerVerticle(UpstreamTarget target, UpstreamPolicy policy, ResumePolicy resume, ProxyMetrics metrics,
+      BusAddresses bus, long ownerCheckMs, long drainMs) {
+    this.resume = resume;
     this.bus = bus;
     this.controlAddress = bus.worker(UUID.randomUUID().toString());
     this.target = target;
@@ -86,20 +98,26 @@ public final class StreamWorkerVerticle extends VerticleBase {
     localStart = LocalBus.localStartAddress(bus, Thread.currentThread().getName());
     local = vertx.eventBus().localConsumer(localStart, this::onStart);
     MessageConsumer<Buffer> control = vertx.eventBus().consumer(controlAddress, this::onControl);
+    MessageConsumer<Buffer> find = vertx.eventBus().consumer(bus.find(), this::onFind);
     // Only an owner with no consumer left is gone: one that is slow to answer (or a client of the contract that does
     // not answer pings) keeps its streams, whose credits bound what they hold.
     owners = new WorkerChecks(vertx, ownerCheckMs, Integer.MAX_VALUE, this::ownerLost);
     sweep = vertx.setPeriodic(policy.sweepIntervalMs(), id -> {
       long now = System.currentTimeMillis();
       new ArrayList<>(calls.values()).forEach(call -> call.checkDeadlines(now));
-      if (now - lastOwnerCheck >= ownerCheckMs && !calls.isEmpty()) {
+      if (now - lastOwnerCheck >= ownerCheckMs && !held.isEmpty()) {
         lastOwnerCheck = now;
         Set<String> inboxes = new HashSet<>();
         calls.values().forEach(call -> inboxes.add(call.owner()));
+        held.values().forEach(call -> call.readerInboxes(inboxes));
         owners.check(inboxes);
       }
+      if (now - lastPurge >= 1_000 && held.size() > calls.size()) {
+        lastPurge = now;
+        purge(now);
+      }
     });
-    return Future.all(starts.completion(), local.completion(), control.completion())
+    return Future.all(List.of(starts.completion(), local.completion(), control.completion(), find.completion()))
         .onSuccess(v -> LocalBus.addLocalStart(vertx, bus, localStart));
   }
 
@@ -122,6 +140,8 @@ public final class StreamWorkerVerticle extends VerticleBase {
           vertx.cancelTimer(sweep);
           new ArrayList<>(calls.values()).forEach(call ->
               call.fail(Outcome.WORKER_STOPPED, ApiError.overloaded("the stream worker stopped; please retry")));
+          held.keySet().forEach(id -> LocalBus.removeStream(vertx, bus, id));
+          held.clear();
           return client.close();
         });
   }
@@ -132,11 +152,22 @@ public final class StreamWorkerVerticle extends VerticleBase {
     }
   }
 
+  /** An inbox has no consumer left: its readers are gone, and the streams it started are cancelled or detached. */
   private void ownerLost(String inbox) {
-    new ArrayList<>(calls.values()).forEach(call -> {
-      if (inbox.equals(call.owner())) {
-        call.cancel();
+    new ArrayList<>(held.values()).forEach(call -> call.inboxGone(inbox));
+  }
+
+  /** Forgets the ended streams that no reader reads any more and that are not kept, or whose time to live is over. */
+  private void purge(long now) {
+    held.entrySet().removeIf(e -> {
+      UpstreamCall call = e.getValue();
+      Long until = keptUntil.get(e.getKey());
+      boolean gone = call.done() && (until == null ? call.readers() == 0 : now > until);
+      if (gone) {
+        keptUntil.remove(e.getKey());
+        LocalBus.removeStream(vertx, bus, e.getKey());
       }
+      return gone;
     });
   }
 
@@ -158,8 +189,10 @@ public final class StreamWorkerVerticle extends VerticleBase {
       return;
     }
     StreamEventSender sender = StreamEventSender.to(vertx, bus, start.replyTo(), start.streamId());
-    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, start, sender, this::onDone, metrics);
+    UpstreamCall call = new UpstreamCall(vertx, client, target, policy, resume, start, sender, this::onDone, metrics);
     calls.put(start.streamId(), call);
+    held.put(start.streamId(), call);
+    LocalBus.addStream(vertx, bus, start.streamId(), controlAddress);
     if (local != null) {
       local.accepted().accept(controlAddress);
     } else {
@@ -177,7 +210,13 @@ public final class StreamWorkerVerticle extends VerticleBase {
   }
 
   private void onDone(UpstreamCall.Ended outcome) {
-    calls.remove(outcome.streamId());
+    UpstreamCall call = calls.remove(outcome.streamId());
+    if (call != null && call.resumable() && resume.ttlMs() > 0 && !stopping) {
+      keptUntil.put(outcome.streamId(), System.currentTimeMillis() + resume.ttlMs());
+    } else if (call != null && call.readers() == 0) {
+      held.remove(outcome.streamId());
+      LocalBus.removeStream(vertx, bus, outcome.streamId());
+    }
     checkDrained();
     StartRequest start = outcome.start();
     JsonObject record = outcome.facts().summary(outcome.outcome()).put("stream", outcome.streamId());
@@ -190,28 +229,96 @@ public final class StreamWorkerVerticle extends VerticleBase {
     if (record.getString("model") == null && outcome.model() != null) {
       record.put("model", outcome.model());
     }
-    outcome.sender().usage(record);
+    if (outcome.sender() != null) {
+      outcome.sender().usage(record);
+    }
     LocalBus.publishUsage(vertx, bus, outcome.streamId(), record);
   }
 
   private void onControl(Message<Buffer> message) {
-    String op = message.headers().get(StreamBus.H_OP);
+    MultiMap h = message.headers();
+    String op = h.get(StreamBus.H_OP);
     if (StreamBus.OP_PING.equals(op)) {
       message.reply(Buffer.buffer(), workerHeaders());
       return;
     }
-    UpstreamCall call = calls.get(message.headers().get(StreamBus.H_STREAM));
+    String id = h.get(StreamBus.H_STREAM);
+    UpstreamCall call = id == null ? null : held.get(id);
+    if (StreamBus.CTL_FOLLOW.equals(op) || StreamBus.CTL_STOP.equals(op)) {
+      if (call == null || !call.readableBy(h.get(StreamBus.H_USER), "true".equals(h.get(StreamBus.H_ADMIN)))) {
+        message.fail(StreamBus.NO_SUCH_STREAM, "no such stream");
+      } else if (StreamBus.CTL_STOP.equals(op)) {
+        call.stop();
+        message.reply(Buffer.buffer(), workerHeaders());
+      } else {
+        follow(message, call);
+      }
+      return;
+    }
     if (call == null) {
       return; // already finished: a late credit or cancel is harmless
     }
+    // A reader other than the stream's own client names itself; the own client is the stream.
+    String reader = h.get(StreamBus.H_READER);
     if (StreamBus.CTL_CANCEL.equals(op)) {
-      call.cancel();
+      if (reader == null) {
+        call.cancel();
+      } else {
+        call.leave(reader);
+      }
+    } else if (StreamBus.CTL_DETACH.equals(op)) {
+      call.detach();
     } else if (StreamBus.CTL_CREDIT.equals(op)) {
       try {
-        call.grant(Long.parseLong(message.headers().get(StreamBus.H_CREDITS)));
+        call.grant(reader == null ? id : reader, Long.parseLong(h.get(StreamBus.H_CREDITS)));
       } catch (NumberFormatException e) {
         // A malformed grant from a foreign client: ignore it rather than guess.
       }
+    }
+  }
+
+  /** Adds a reader to {@code call} and answers where it starts, or why it cannot. */
+  private void follow(Message<Buffer> message, UpstreamCall call) {
+    MultiMap h = message.headers();
+    String reader = h.get(StreamBus.H_READER);
+    String inbox = h.get(StreamBus.H_REPLY_TO);
+    Long after;
+    long credits;
+    try {
+      after = h.get(StreamBus.H_AFTER) == null ? null : Long.valueOf(h.get(StreamBus.H_AFTER));
+      credits = Long.parseLong(h.get(StreamBus.H_CREDITS));
+    } catch (NumberFormatException e) {
+      message.fail(StreamBus.REFUSED_BAD_REQUEST, "cp-after and cp-credits must be numbers");
+      return;
+    }
+    if (reader == null || inbox == null || (after != null && after < 0)) {
+      message.fail(StreamBus.REFUSED_BAD_REQUEST, "a follow needs cp-reader, cp-reply-to and a position of 0 or more");
+      return;
+    }
+    long from = call.follow(reader, StreamEventSender.to(vertx, bus, inbox, reader), after, credits);
+    if (from < 0) {
+      int code = (int) -from;
+      message.fail(code, code == StreamBus.POSITION_AHEAD ? "the position is beyond the stream's events"
+          : code == StreamBus.POSITION_GONE ? "the events after that position are no longer kept" : "no such stream");
+      return;
+    }
+    message.reply(Buffer.buffer(), workerHeaders()
+        .addHeader(StreamBus.H_ENDPOINT, call.endpoint().wire())
+        .addHeader(StreamBus.H_AFTER, Long.toString(from))
+        .addHeader(StreamBus.H_RESUMABLE, Boolean.toString(call.resumable())));
+  }
+
+  /** Someone looks for a stream: the worker that holds it says so, to the inbox that asked; the others say nothing. */
+  private void onFind(Message<Buffer> message) {
+    String id = message.headers().get(StreamBus.H_STREAM);
+    String inbox = message.headers().get(StreamBus.H_REPLY_TO);
+    String reader = message.headers().get(StreamBus.H_READER);
+    if (id != null && inbox != null && reader != null && held.containsKey(id)) {
+      vertx.eventBus().send(inbox, Buffer.buffer(), new DeliveryOptions()
+          .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
+          .addHeader(StreamBus.H_OP, StreamBus.EV_FOUND)
+          .addHeader(StreamBus.H_STREAM, reader)
+          .addHeader(StreamBus.H_WORKER, controlAddress));
     }
   }
 

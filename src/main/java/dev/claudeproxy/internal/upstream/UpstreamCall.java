@@ -6,6 +6,9 @@ import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.bus.PassBatch;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.internal.bus.StreamEventSender;
+import dev.claudeproxy.internal.bus.StreamErrors;
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.internal.config.ResumePolicy;
 import dev.claudeproxy.internal.config.UpstreamPolicy;
 import dev.claudeproxy.internal.observe.ProxyMetrics;
 import io.vertx.core.Future;
@@ -55,7 +58,10 @@ final class UpstreamCall {
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
   private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
-  /** How a call ended, for usage accounting. */
+  /**
+   * How a call ended, for usage accounting; {@code sender} is where its usage is reported, or null when no one is
+   * left to hear it.
+   */
   record Ended(String streamId, Outcome outcome, StreamFacts facts, StartRequest start, StreamEventSender sender) {
     /** The model the stream named, or for a call that failed before it started, the one the request asked for. */
     String model() {
@@ -87,6 +93,17 @@ final class UpstreamCall {
   private final Predicate<SseEvent> observeFact = this::observeFact;
   private final ChatTranslator chat;
   private final long startedAt;
+  private final ResumePolicy resume;
+  /** What the readers are sent from, once the stream is resumable or has more than its own reader; else null. */
+  private StreamLog log;
+  /** The counted events so far (pings not counted): where a log begun mid-stream starts. */
+  private long position;
+  /** The head event as sent ({@code status}, {@code headers}), for a log begun after it. */
+  private JsonObject head;
+  /** While a detached stream waits for a reader: when it is cancelled; else 0. */
+  private long graceUntil;
+  /** The inbox of the client that started the stream has no consumer left (its node is gone). */
+  private boolean ownerGone;
 
   private int attempt;
   /** The attempt whose callbacks still count; -1 while none does (between attempts, after a timeout). */
@@ -107,8 +124,9 @@ final class UpstreamCall {
   private Buffer wholeMessage;
   private static final int MAX_MESSAGE_FOR_USAGE = 4 * 1024 * 1024;
 
-  UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, StartRequest start,
-      StreamEventSender sender, Consumer<Ended> onDone, ProxyMetrics metrics) {
+  UpstreamCall(Vertx vertx, HttpClient client, UpstreamTarget target, UpstreamPolicy policy, ResumePolicy resume,
+      StartRequest start, StreamEventSender sender, Consumer<Ended> onDone, ProxyMetrics metrics) {
+    this.resume = resume;
     this.vertx = vertx;
     this.client = client;
     this.target = target;
@@ -122,6 +140,22 @@ final class UpstreamCall {
     this.startedAt = System.currentTimeMillis();
     this.unsent = new PassBatch(vertx.getOrCreateContext(), this::sendUnsent);
     facts.countContentOf(parser);
+    if (start.resumable()) {
+      beginLog(true);
+    }
+  }
+
+  /**
+   * From now on every reader, the own client first, is sent the stream's events from a {@link StreamLog}; what was
+   * sent to the own client before is not in it.
+   */
+  private void beginLog(boolean resumable) {
+    parser.recordEventEnds();
+    log = new StreamLog(start.endpoint().wire(), resume.bufferBytes(), resumable, position, facts::progress);
+    if (head != null) {
+      log.head(head);
+    }
+    log.add(new StreamLog.Reader(start.streamId(), sender, true, credits), 0, head != null);
   }
 
   void begin() {
@@ -194,7 +228,13 @@ final class UpstreamCall {
     if (retryable) {
       spentRetries(headers);
     }
-    sender.head(status, headers);
+    head = new JsonObject().put("status", status).put("headers", headers);
+    if (log == null) {
+      sender.head(status, headers);
+    } else {
+      log.head(head);
+      log.sendAll();
+    }
     unsent.schedule();
     resp.exceptionHandler(this::onStreamFailure);
     resp.handler(sse ? this::onSseChunk : this::onRawChunk);
@@ -212,8 +252,9 @@ final class UpstreamCall {
     // what happened in the API's terms.
     LOG.warning(() -> "stream " + start.streamId() + ": upstream request failed after " + attempt + " attempt(s): "
         + reason(failure));
-    finish(Outcome.FAILED, () -> sender.error(new ApiError(502, "api_error", "The upstream API could not be reached after "
-        + attempt + (attempt == 1 ? " attempt" : " attempts")), spentRetries(new JsonObject())));
+    finish(Outcome.FAILED, StreamBus.EV_ERROR, StreamErrors.encode(new ApiError(502, "api_error",
+        "The upstream API could not be reached after " + attempt + (attempt == 1 ? " attempt" : " attempts")))
+        .put("headers", spentRetries(new JsonObject())));
   }
 
   /**
@@ -255,7 +296,13 @@ final class UpstreamCall {
       // only the events that carry usage, the stop or an error are built and decoded.
       Buffer whole = parser.forward(chunk, FACT_EVENTS, observeFact);
       if (whole != null) {
-        forward(whole, parser.forwardedEvents());
+        position += parser.forwardedEvents() - parser.forwardedPings();
+        if (log == null) {
+          forward(whole, parser.forwardedEvents());
+        } else {
+          parser.splitEvents(whole, log::append);
+          logged();
+        }
       }
     } else {
       Buffer batch = Buffer.buffer(chunk.length() + 64);
@@ -266,10 +313,21 @@ final class UpstreamCall {
           facts.output().delta(bytes, 0, bytes.length);
         }
         if (!facts.malformed() && observeFact(event)) {
-          events[0] += chat.translate(event, batch);
+          if (log == null) {
+            events[0] += chat.translate(event, batch);
+          } else {
+            // One upstream event makes at most one chat event: each is kept on its own.
+            Buffer one = Buffer.buffer(128);
+            if (chat.translate(event, one) > 0) {
+              log.append(one, 1);
+            }
+          }
         }
       });
-      if (batch.length() > 0) {
+      position = chat.nextId() - 1;
+      if (log != null) {
+        logged();
+      } else if (batch.length() > 0) {
         forward(batch, events[0]);
       }
     }
@@ -300,17 +358,52 @@ final class UpstreamCall {
    * event loop has delivered the read, so a burst costs one message and one client write rather than one a delta.
    */
   private void forward(Buffer bytes, int events) {
+    if (log != null) {
+      // A raw body is one piece; bytes after the last SSE event go to the own client only, like a ping.
+      log.append(bytes, sse ? Math.min(events, 1) : 1);
+      logged();
+      return;
+    }
     unsent.add(bytes, events);
     credits -= bytes.length();
-    if (credits <= 0 && !paused && response != null) {
-      paused = true;
-      response.pause();
+    if (credits <= 0 && !paused) {
+      updateFlow();
     }
   }
 
+  /** Events were added to the log: they go to the readers at the end of this pass, and the upstream may wait. */
+  private void logged() {
+    unsent.schedule();
+    updateFlow();
+  }
+
   private void sendUnsent() {
-    takeUnsent();
+    if (log != null) {
+      log.sendAll();
+      updateFlow();
+    } else {
+      takeUnsent();
+    }
     sender.flush();
+  }
+
+  /**
+   * Pauses the upstream while the readers cannot take more (the own client's credits are spent, or with a log, it is
+   * full), and resumes it once they can.
+   */
+  private void updateFlow() {
+    if (response == null || done) {
+      return;
+    }
+    boolean wait = log != null ? log.full() : credits <= 0;
+    if (wait && !paused) {
+      paused = true;
+      response.pause();
+    } else if (!wait && paused) {
+      paused = false;
+      lastByteAt = System.currentTimeMillis();
+      response.resume();
+    }
   }
 
   private void takeUnsent() {
@@ -338,21 +431,23 @@ final class UpstreamCall {
           // Passed on as it came; only its usage is unknown.
         }
       }
-      finish(Outcome.COMPLETED, () -> sender.end(facts.summary(Outcome.COMPLETED)));
+      finish(Outcome.COMPLETED, StreamBus.EV_END, facts.summary(Outcome.COMPLETED));
       return;
     }
     Buffer rest = parser.remainder();
     if (parser.hasPartialEvent()) {
-      finish(Outcome.FAILED, () -> sender.error(ApiError.api("upstream stream was cut off in the middle of an event")));
+      finish(Outcome.FAILED, StreamBus.EV_ERROR,
+          StreamErrors.encode(ApiError.api("upstream stream was cut off in the middle of an event")));
     } else if (facts.upstreamError() != null) {
-      finish(Outcome.UPSTREAM_ERROR, () -> sender.end(facts.summary(Outcome.UPSTREAM_ERROR)));
+      finish(Outcome.UPSTREAM_ERROR, StreamBus.EV_END, facts.summary(Outcome.UPSTREAM_ERROR));
     } else if (!facts.sawStop()) {
-      finish(Outcome.FAILED, () -> sender.error(ApiError.api("upstream stream ended before message_stop")));
+      finish(Outcome.FAILED, StreamBus.EV_ERROR,
+          StreamErrors.encode(ApiError.api("upstream stream ended before message_stop")));
     } else {
       if (rest.length() > 0 && chat == null) {
         forward(rest, 0);
       }
-      finish(Outcome.COMPLETED, () -> sender.end(facts.summary(Outcome.COMPLETED)));
+      finish(Outcome.COMPLETED, StreamBus.EV_END, facts.summary(Outcome.COMPLETED));
     }
   }
 
@@ -368,6 +463,12 @@ final class UpstreamCall {
     if (done) {
       return;
     }
+    if (graceUntil != 0 && now > graceUntil) {
+      metrics.graceExpired();
+      cancelWith(Outcome.CANCELLED, ApiError.api("no reader came back to the stream within "
+          + resume.graceMs() + " ms"), false);
+      return;
+    }
     if (now - startedAt > policy.totalTimeoutMs()) {
       fail(Outcome.TIMEOUT, ApiError.timeout("the stream took longer than " + policy.totalTimeoutMs() + " ms in all"));
     } else if (response == null && current != -1 && now - attemptStartedAt > policy.firstByteTimeoutMs()) {
@@ -377,38 +478,176 @@ final class UpstreamCall {
         timedOut.reset();
       }
       if (!scheduleRetry(null)) {
-        finish(Outcome.TIMEOUT, () -> sender.error(ApiError.timeout("upstream did not answer within "
-            + policy.firstByteTimeoutMs() + " ms"), spentRetries(new JsonObject())));
+        finish(Outcome.TIMEOUT, StreamBus.EV_ERROR, StreamErrors.encode(ApiError.timeout(
+            "upstream did not answer within " + policy.firstByteTimeoutMs() + " ms"))
+            .put("headers", spentRetries(new JsonObject())));
       }
     } else if (response != null && !paused && now - lastByteAt > policy.idleTimeoutMs()) {
       fail(Outcome.TIMEOUT, ApiError.timeout("upstream sent nothing for " + policy.idleTimeoutMs() + " ms"));
     }
   }
 
-  /** Adds credit; resumes the upstream socket if it was paused for lack of it. */
-  void grant(long bytes) {
-    credits += bytes;
-    if (paused && credits > 0 && response != null && !done) {
-      paused = false;
-      lastByteAt = System.currentTimeMillis();
-      response.resume();
+  /** Adds credit to a reader ({@code readerId}, or the stream's own id for its own client); the upstream may go on. */
+  void grant(String readerId, long bytes) {
+    if (log == null) {
+      if (readerId.equals(start.streamId())) {
+        credits += bytes;
+        updateFlow();
+      }
+      return;
+    }
+    StreamLog.Reader reader = log.reader(readerId);
+    if (reader != null) {
+      log.grant(reader, bytes);
+      updateFlow();
     }
   }
 
-  /** The client went away: stop the upstream call now. */
   /** The inbox this call's events go to. */
   String owner() {
     return start.replyTo();
   }
 
+  /** The inboxes of the readers other than the own client. */
+  void readerInboxes(java.util.Set<String> into) {
+    if (log != null) {
+      for (StreamLog.Reader reader : log.allReaders()) {
+        if (!reader.own) {
+          into.add(reader.sender.address());
+        }
+      }
+    }
+  }
+
+  /** An inbox has no consumer left: its readers are gone; if it was the own client's, the stream goes on without it. */
+  void inboxGone(String inbox) {
+    if (log != null) {
+      for (StreamLog.Reader reader : log.allReaders()) {
+        if (!reader.own && reader.sender.address().equals(inbox)) {
+          leave(reader.id);
+        }
+      }
+    }
+    if (!done && inbox.equals(start.replyTo())) {
+      ownerGone = true;
+      if (start.resumable()) {
+        detach();
+      } else {
+        cancel();
+      }
+    }
+  }
+
+  /** Whether a reader of {@code user} (an admin, if {@code admin}) may read this stream. */
+  boolean readableBy(String user, boolean admin) {
+    return admin || java.util.Objects.equals(start.user(), user);
+  }
+
+  Endpoint endpoint() {
+    return start.endpoint();
+  }
+
+  boolean resumable() {
+    return start.resumable();
+  }
+
+  boolean done() {
+    return done;
+  }
+
+  /** Readers still being sent events. */
+  int readers() {
+    return log == null ? 0 : log.readers();
+  }
+
+  /**
+   * Adds a reader, sent the head, the events after {@code after} (null: from the oldest kept) and then the live
+   * ones.
+   *
+   * @return the position it starts after, or a failure code ({@link StreamBus#POSITION_AHEAD},
+   *     {@link StreamBus#POSITION_GONE}) negated
+   */
+  long follow(String readerId, StreamEventSender to, Long after, long readerCredits) {
+    if (log == null) {
+      if (done) {
+        return -StreamBus.NO_SUCH_STREAM;
+      }
+      sendUnsent();
+      beginLog(false);
+    }
+    long index = log.startAfter(after);
+    if (index < 0) {
+      return index;
+    }
+    graceUntil = 0;
+    StreamLog.Reader reader = log.add(new StreamLog.Reader(readerId, to, false, 0), index, false);
+    log.grant(reader, readerCredits);
+    updateFlow();
+    return log.positionAt(index);
+  }
+
+  /** A reader other than the own client left; on a resumable stream with no reader left, the grace begins. */
+  void leave(String readerId) {
+    if (log != null && log.remove(readerId) != null) {
+      waitForReader();
+      updateFlow();
+    }
+  }
+
+  /** The own client of a resumable stream went away: the stream goes on with its other readers, or for the grace. */
+  void detach() {
+    if (log == null || done) {
+      cancel();
+      return;
+    }
+    log.remove(start.streamId());
+    metrics.detached();
+    waitForReader();
+    updateFlow();
+  }
+
+  private void waitForReader() {
+    if (!done && log.resumable() && log.readers() == 0 && graceUntil == 0) {
+      graceUntil = System.currentTimeMillis() + resume.graceMs();
+    }
+  }
+
+  /** The own client went away from a stream that is not resumable: stop the upstream call now. */
   void cancel() {
+    cancelWith(Outcome.CANCELLED, ApiError.api("the stream was cancelled: its client went away"), false);
+  }
+
+  /** Stopped on request: the upstream call stops now, and every reader, the own client too, gets an error event. */
+  void stop() {
+    if (!done) {
+      metrics.stopped();
+      cancelWith(Outcome.STOPPED, ApiError.api("the stream was stopped (DELETE /v1/streams/" + start.streamId()
+          + ")"), true);
+    }
+  }
+
+  /** Ends the call without the upstream's end: the readers left (and the own client, if {@code toOwn}) get {@code why}. */
+  private void cancelWith(Outcome outcome, ApiError why, boolean toOwn) {
     if (done) {
       return;
     }
-    done = true;
-    stopUpstream();
     sender.hold();
-    onDone.accept(outcome(Outcome.CANCELLED));
+    if (toOwn && log == null) {
+      takeUnsent();
+    }
+    done = true;
+    graceUntil = 0;
+    stopUpstream();
+    if (log != null) {
+      if (!toOwn) {
+        log.remove(start.streamId());
+      }
+      log.end(StreamBus.EV_ERROR, StreamErrors.encode(why));
+      log.sendAll();
+    } else if (toOwn) {
+      sender.last(StreamBus.EV_ERROR, StreamErrors.encode(why));
+    }
+    onDone.accept(outcome(outcome));
     sender.flush();
   }
 
@@ -417,7 +656,7 @@ final class UpstreamCall {
     if (done) {
       return;
     }
-    finish(outcome, () -> sender.error(error));
+    finish(outcome, StreamBus.EV_ERROR, StreamErrors.encode(error));
     stopUpstream();
   }
 
@@ -431,18 +670,39 @@ final class UpstreamCall {
     }
   }
 
-  /** Sends what is unsent, then the last event and (through {@code onDone}) the usage: as one message, in one JVM. */
-  private void finish(Outcome outcome, Runnable last) {
+  /**
+   * Sends what is unsent, then the last event ({@code kind}: end or error) and (through {@code onDone}) the usage: as
+   * one message, in one JVM.
+   */
+  private void finish(Outcome outcome, String kind, JsonObject last) {
     sender.hold();
     takeUnsent();
     done = true;
-    last.run();
+    graceUntil = 0;
+    if (log != null) {
+      log.end(kind, last);
+      log.sendAll();
+    } else {
+      sender.last(kind, last);
+    }
     onDone.accept(outcome(outcome));
     sender.flush();
   }
 
   private Ended outcome(Outcome how) {
-    return new Ended(start.streamId(), how, facts, start, sender);
+    return new Ended(start.streamId(), how, facts, start, usageTo());
+  }
+
+  /**
+   * Where the usage is reported: the own client's inbox, or once that has gone, the inbox of the latest reader, so
+   * that it is counted once, by someone; null when no one is left.
+   */
+  private StreamEventSender usageTo() {
+    if (!ownerGone) {
+      return sender;
+    }
+    StreamEventSender latest = log == null ? null : log.latestFollower();
+    return latest == null ? null : latest.about(start.streamId());
   }
 
   private static String reason(Throwable failure) {
