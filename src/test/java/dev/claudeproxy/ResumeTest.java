@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.anthropic.client.AnthropicClient;
 import com.anthropic.core.http.HttpResponseFor;
 import com.anthropic.core.http.StreamResponse;
 import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import dev.claudeproxy.StreamCut.Endpoint;
 import dev.claudeproxy.StreamCut.Where;
-import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
@@ -30,6 +30,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -168,22 +169,22 @@ class ResumeTest {
   /** The official SDK counts the events it was given (pings are not among them): that count is where it resumes. */
   @Test
   void anSdkClientThatLostItsStreamResumesAfterTheEventsItCounted() throws Exception {
-    String prompt = "The SDK drops out";
-    MessageCreateParams params = MessageCreateParams.builder().model(MODEL).maxTokens(1000)
-        .addUserMessage(prompt).putAdditionalHeader("x-stream-resumable", "true")
-        .putAdditionalHeader("x-sim-output-tokens", "30").putAdditionalHeader("x-sim-tokens-per-second", "20").build();
+    AnthropicClient sdk = TestStack.sdk(stack.proxyUrl(), ALICE, 0);
+    MessageCreateParams whole = MessageCreateParams.builder().model(MODEL).maxTokens(1000)
+        .addUserMessage("The SDK drops out").putAdditionalHeader("x-sim-output-tokens", "30").build();
+    MessageCreateParams cut = whole.toBuilder().putAdditionalHeader("x-stream-resumable", "true")
+        .putAdditionalHeader("x-sim-tokens-per-second", "20").build();
     StringBuilder text = new StringBuilder();
     int counted = 0;
     String id;
-    try (HttpResponseFor<StreamResponse<RawMessageStreamEvent>> raw = TestStack.sdk(stack.proxyUrl(), ALICE, 0)
-        .messages().withRawResponse().createStreaming(params);
+    try (HttpResponseFor<StreamResponse<RawMessageStreamEvent>> raw = sdk.messages().withRawResponse()
+        .createStreaming(cut);
         StreamResponse<RawMessageStreamEvent> events = raw.parse()) {
       id = raw.headers().values("x-stream-id").get(0);
       Iterator<RawMessageStreamEvent> it = events.stream().iterator();
       for (int deltas = 0; deltas < 3; ) {
-        RawMessageStreamEvent event = it.next();
         counted++;
-        if (event.contentBlockDelta().flatMap(d -> d.delta().text()).map(t -> text.append(t.text())).isPresent()) {
+        if (textOf(it.next()).map(text::append).isPresent()) {
           deltas++;
         }
       }
@@ -200,7 +201,15 @@ class ResumeTest {
       }
     }
     assertTrue(last(rest).startsWith("event: message_stop\n"), last(rest));
-    assertEquals(ReplyPlan.of(new JsonObject(textBody(prompt)), 30).text(), text.toString());
+    StringBuilder uninterrupted = new StringBuilder();
+    try (StreamResponse<RawMessageStreamEvent> events = sdk.messages().createStreaming(whole)) {
+      events.stream().forEach(e -> textOf(e).ifPresent(uninterrupted::append));
+    }
+    assertEquals(uninterrupted.toString(), text.toString());
+  }
+
+  private static Optional<String> textOf(RawMessageStreamEvent event) {
+    return event.contentBlockDelta().flatMap(d -> d.delta().text()).map(t -> t.text());
   }
 
   @Test
@@ -532,20 +541,31 @@ class ResumeTest {
         .orElse(new JsonObject().put("requests", 0L).put("output_tokens", 0L));
   }
 
-  /** The proxy's meters of resumable streams, as {@code /metrics} names them. */
+  /** The proxy's meters of resumable streams, as {@code /metrics} names them (ProxyMetrics). */
   private static final class Metrics {
-    static final String RESUMES = "claude_proxy_stream_resumes_total";
+    /** Reads of a stream that began, {@code result="ok"}; refused ones carry their reason. */
+    static final String RESUMES = "claude_proxy_stream_resumes_total{result=\"ok\"}";
+    static final String RESUMES_AHEAD = "claude_proxy_stream_resumes_total{result=\"ahead\"}";
+    static final String RESUMES_NOT_FOUND = "claude_proxy_stream_resumes_total{result=\"not_found\"}";
     static final String DETACHES = "claude_proxy_stream_detaches_total";
     static final String GRACE_EXPIRIES = "claude_proxy_stream_grace_expiries_total";
+    static final String STOPS = "claude_proxy_stream_stops_total";
+    /** Readers of streams they did not start, reading now. */
     static final String SUBSCRIBERS = "claude_proxy_stream_subscribers";
   }
 
-  /** The sum of a meter's samples on {@code /metrics}, over all its labels; 0 when it has none. */
-  private static double metric(String name) {
+  /**
+   * The sum of a meter's samples on {@code /metrics}: {@code series} is its name, or its name and the labels the
+   * samples must have ({@code name{result="ok"}}); 0 when there is none.
+   */
+  private static double metric(String series) {
     String text = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/metrics")).build()).body();
+    int brace = series.indexOf('{');
+    String name = brace < 0 ? series : series.substring(0, brace);
+    List<String> labels = brace < 0 ? List.of() : List.of(series.substring(brace + 1, series.length() - 1).split(","));
     double sum = 0;
     for (String line : text.split("\n")) {
-      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+      if ((line.startsWith(name + " ") || line.startsWith(name + "{")) && labels.stream().allMatch(line::contains)) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }
