@@ -247,6 +247,7 @@ class ResumeTest {
         textBody("the very end"));
     List<String> events = whole.received();
     String id = whole.id();
+    double ahead = metric(Metrics.RESUMES_AHEAD);
     try (SseSocket atEnd = StreamCut.follow(stack.proxyUrl(), id, "?after=" + events.size(), auth(ALICE))) {
       assertEquals(200, atEnd.status(), () -> body(atEnd));
       assertEquals(List.of(), Wire.withoutPings(atEnd.rest()));
@@ -255,6 +256,7 @@ class ResumeTest {
     assertError(400, "invalid_request_error",
         get(ALICE, id, "", Map.of("last-event-id", Integer.toString(events.size() + 1))));
     assertError(400, "invalid_request_error", get(ALICE, id, "?after=ten", Map.of()));
+    assertEquals(ahead + 2, metric(Metrics.RESUMES_AHEAD), "the two positions beyond the end");
   }
 
   @Test
@@ -296,8 +298,10 @@ class ResumeTest {
 
   @Test
   void anUnknownStreamIs404() {
+    double notFound = metric(Metrics.RESUMES_NOT_FOUND);
     assertError(404, "not_found_error", get(ALICE, "req_011CNoSuchStreamAtAll0000", "", Map.of()));
     assertError(404, "not_found_error", delete(ALICE, "req_011CNoSuchStreamAtAll0000"));
+    assertEquals(notFound + 1, metric(Metrics.RESUMES_NOT_FOUND));
   }
 
   @Test
@@ -425,6 +429,7 @@ class ResumeTest {
   @Test
   void anExplicitStopCancelsAtOnceAndEveryReaderGetsAnErrorEvent() throws Exception {
     long cancelled = stats.streamsCancelled();
+    double stops = metric(Metrics.STOPS);
     ExecutorService pool = Executors.newCachedThreadPool();
     try (SseSocket own = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, LONG),
         textBody("stop me"))) {
@@ -436,6 +441,7 @@ class ResumeTest {
         long stoppedAt = System.nanoTime();
         HttpResponse<String> stop = delete(ALICE, id);
         assertEquals(204, stop.statusCode(), stop.body());
+        assertEquals(stops + 1, metric(Metrics.STOPS));
         Wire.waitFor(() -> stats.streamsCancelled() == cancelled + 1, "the upstream cancel", Duration.ofSeconds(10));
         long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt);
         assertTrue(waited < GRACE_MS, "cancelled " + waited + " ms after the stop: not at once");
