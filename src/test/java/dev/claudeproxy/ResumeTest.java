@@ -427,6 +427,28 @@ class ResumeTest {
   }
 
   @Test
+  void aStreamThatDidNotOptInCanBeFollowedFromItsLivePositionOnly() throws Exception {
+    try (SseSocket own = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", headers(ALICE, PACED),
+        textBody("followed live"))) {
+      List<String> seen = new ArrayList<>();
+      while (seen.stream().filter(Endpoint.MESSAGES::isText).count() < 3) {
+        String event = own.next();
+        if (!Wire.isPing(event)) {
+          seen.add(event);
+        }
+      }
+      assertError(410, null, get(ALICE, own.header("x-stream-id"), "?after=0", Map.of()));
+      try (SseSocket live = StreamCut.follow(stack.proxyUrl(), own.header("x-stream-id"), "", auth(ALICE))) {
+        assertEquals(200, live.status(), () -> body(live));
+        int from = Integer.parseInt(live.header("x-stream-position"));
+        assertTrue(from >= seen.size(), "from the live position: " + from);
+        seen.addAll(Wire.withoutPings(own.rest()));
+        assertEquals(seen.subList(from, seen.size()), Wire.withoutPings(live.rest()));
+      }
+    }
+  }
+
+  @Test
   void anExplicitStopCancelsAtOnceAndEveryReaderGetsAnErrorEvent() throws Exception {
     long cancelled = stats.streamsCancelled();
     double stops = metric(Metrics.STOPS);
