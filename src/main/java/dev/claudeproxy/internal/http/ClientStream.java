@@ -500,6 +500,17 @@ final class ClientStream {
     }
   }
 
+  /**
+   * The proxy is stopping: the client gets {@code error}, and the stream is cancelled, but for a resumable one, which
+   * goes on for a reader on another node.
+   */
+  void shutDown(ApiError error) {
+    if (!finished) {
+      leave();
+      fail(error, false, Outcome.SHUTDOWN);
+    }
+  }
+
   private void clientClosed() {
     if (!finished) {
       leave();

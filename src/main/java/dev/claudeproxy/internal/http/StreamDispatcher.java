@@ -116,8 +116,7 @@ final class StreamDispatcher {
     drained = Promise.promise();
     if (!sessions.isEmpty()) {
       vertx.setTimer(Math.max(1, drainMs), id -> new ArrayList<>(sessions.values())
-          .forEach(s -> s.fail(ApiError.overloaded("the proxy is shutting down; please retry"), true,
-              Outcome.SHUTDOWN)));
+          .forEach(s -> s.shutDown(ApiError.overloaded("the proxy is shutting down; please retry"))));
     }
     // The streams ended at the drain's end are cancelled upstream; their usage comes back from the worker shortly.
     long waitForUsage = vertx.setTimer(Math.max(1, drainMs) + DRAIN_USAGE_WAIT_MS, id -> {

@@ -191,8 +191,11 @@ public final class StreamWorkerVerticle extends VerticleBase {
     StreamEventSender sender = StreamEventSender.to(vertx, bus, start.replyTo(), start.streamId());
     UpstreamCall call = new UpstreamCall(vertx, client, target, policy, resume, start, sender, this::onDone, metrics);
     calls.put(start.streamId(), call);
-    held.put(start.streamId(), call);
-    LocalBus.addStream(vertx, bus, start.streamId(), controlAddress);
+    if (start.streaming()) {
+      // Only a stream can be followed (GET /v1/streams/{id}); a plain answer is its request's alone.
+      held.put(start.streamId(), call);
+      LocalBus.addStream(vertx, bus, start.streamId(), controlAddress);
+    }
     if (local != null) {
       local.accepted().accept(controlAddress);
     } else {
@@ -213,8 +216,7 @@ public final class StreamWorkerVerticle extends VerticleBase {
     UpstreamCall call = calls.remove(outcome.streamId());
     if (call != null && call.resumable() && resume.ttlMs() > 0 && !stopping) {
       keptUntil.put(outcome.streamId(), System.currentTimeMillis() + resume.ttlMs());
-    } else if (call != null && call.readers() == 0) {
-      held.remove(outcome.streamId());
+    } else if (call != null && call.readers() == 0 && held.remove(outcome.streamId()) != null) {
       LocalBus.removeStream(vertx, bus, outcome.streamId());
     }
     checkDrained();

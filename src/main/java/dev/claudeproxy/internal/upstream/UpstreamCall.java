@@ -230,7 +230,7 @@ final class UpstreamCall {
     }
     head = new JsonObject().put("status", status).put("headers", headers);
     if (log == null) {
-      sender.head(status, headers);
+      sender.head(head);
     } else {
       log.head(head);
       log.sendAll();
