@@ -12,9 +12,13 @@ import com.anthropic.client.okhttp.AnthropicOkHttpClient;
 import com.anthropic.core.http.StreamResponse;
 import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
+import dev.claudeproxy.StreamCut.Endpoint;
+import dev.claudeproxy.StreamCut.Where;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +58,7 @@ class ClusterTest {
   @BeforeAll
   static void start() throws Exception {
     JsonArray users = new JsonArray();
-    for (String user : List.of("sdk", "solo", "reader", "dying", "orphaned", "drainer")) {
+    for (String user : List.of("sdk", "solo", "reader", "resumer", "dying", "orphaned", "drainer")) {
       String key = ApiKeys.generate();
       KEYS.put(user, key);
       JsonObject u = new JsonObject().put("id", user).put("keys", new JsonArray().add(ApiKeys.hash(key)));
@@ -181,6 +185,57 @@ class ClusterTest {
 
   @Test
   @Order(5)
+  void aStreamCutOnOneHttpNodeResumesOnTheOtherToTheBytesOfAnUninterruptedRun() throws Exception {
+    String key = KEYS.get("resumer");
+    Map<String, String> paced = Map.of("x-sim-output-tokens", "30", "x-sim-tokens-per-second", "20");
+    Map<String, String> fast = Map.of("x-sim-output-tokens", "30");
+
+    String body = streamingBody("resume me elsewhere");
+    StreamCut cut = StreamCut.cut(httpA.url(), "/v1/messages", StreamCut.resumable(key, paced), body,
+        Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
+    List<String> rest;
+    try (SseSocket resumed = StreamCut.follow(httpB.url(), cut.id(), "?after=" + cut.position(),
+        Map.of("x-api-key", key))) {
+      assertEquals(200, resumed.status(), () -> cluster.log("http-b"));
+      assertEquals(Integer.toString(cut.position()), resumed.header("x-stream-position"));
+      rest = Wire.withoutPings(resumed.rest());
+    }
+    List<String> reference = StreamCut.whole(httpB.url(), "/v1/messages", StreamCut.headers(key, fast), body);
+    assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)), "/v1/messages, from A to B");
+
+    String chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"chat elsewhere\"}]}";
+    StreamCut chatCut = StreamCut.cut(httpB.url(), "/v1/chat", StreamCut.headers(key, paced), chat,
+        Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.CHAT));
+    try (SseSocket resumed = StreamCut.follow(httpA.url(), chatCut.id(), "",
+        Map.of("x-api-key", key, "last-event-id", Integer.toString(chatCut.position())))) {
+      assertEquals(200, resumed.status(), () -> cluster.log("http-a"));
+      rest = Wire.withoutPings(resumed.rest());
+    }
+    reference = StreamCut.whole(httpA.url(), "/v1/chat", StreamCut.headers(key, fast), chat);
+    assertEquals(StreamCut.text(reference), StreamCut.text(chatCut.then(rest)), "/v1/chat, from B to A");
+  }
+
+  @Test
+  @Order(6)
+  void aStreamStartedOnOneHttpNodeIsStoppedFromTheOther() throws Exception {
+    String key = KEYS.get("resumer");
+    long cancelled = cluster.simulatorStats().getLong("streamsCancelled");
+    try (SseSocket own = SseSocket.open(httpA.url(), "POST", "/v1/messages", StreamCut.resumable(key,
+        Map.of("x-sim-output-tokens", "300", "x-sim-tokens-per-second", "10")), streamingBody("stop me elsewhere"))) {
+      assertEquals(200, own.status());
+      HttpResponse<String> stop = ClusterProcesses.HTTP.send(HttpRequest.newBuilder(
+              URI.create(httpB.url() + "/v1/streams/" + own.header("x-stream-id")))
+          .header("x-api-key", key).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(204, stop.statusCode(), stop.body());
+      waitFor(() -> cluster.simulatorStats().getLong("streamsCancelled") == cancelled + 1, 10,
+          "the upstream to be cancelled");
+      String end = StreamCut.last(own.rest());
+      assertTrue(end.startsWith("event: error\n"), end);
+    }
+  }
+
+  @Test
+  @Order(7)
   void aWorkerKilledMidStreamEndsItsStreamsWithAnErrorAndNewStreamsSoonSucceed() throws Exception {
     List<ClusterProcesses.SseCall> calls = openStreams(6, httpA, "dying",
         Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "150"));
@@ -223,7 +278,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(6)
+  @Order(8)
   void anHttpNodeKilledMidStreamHasItsUpstreamCallsCancelled() throws Exception {
     long cancelledBefore = cluster.simulatorStats().getLong("streamsCancelled");
     List<ClusterProcesses.SseCall> calls = openStreams(2, httpB, "orphaned",
@@ -242,7 +297,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(7)
+  @Order(9)
   void aWorkerStoppedWithSigtermFinishesItsStreamsWhileNewOnesGoElsewhere() throws Exception {
     waitForWorkers(2);
     List<ClusterProcesses.SseCall> open = openStreams(4, httpA, "drainer", SLOW);
@@ -263,7 +318,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(8)
+  @Order(10)
   void anHttpNodeStoppedWithSigtermIsNotReadyAtOnceAndStillServesMeanwhile() throws Exception {
     assertEquals(200, httpA.ready());
     httpA.terminate();

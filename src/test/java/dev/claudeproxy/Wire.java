@@ -9,7 +9,12 @@ final class Wire {
 
   /** Polls {@code condition} (a counter the system under test keeps) until it holds, for up to 5 seconds. */
   static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    waitFor(condition, what, Duration.ofSeconds(5));
+  }
+
+  /** Polls {@code condition} until it holds, for up to {@code limit}. */
+  static void waitFor(BooleanSupplier condition, String what, Duration limit) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what);
@@ -35,6 +40,18 @@ final class Wire {
   static String lastEvent(String body) {
     String trimmed = body.substring(0, body.length() - 2);
     return trimmed.substring(trimmed.lastIndexOf("\n\n") + 2) + "\n\n";
+  }
+
+  /**
+   * SSE events without the keepalives: {@code ping} events on {@code /v1/messages} (the upstream's and the proxy's),
+   * {@code : ping} comments on {@code /v1/chat}. Positions count neither, and a resumed stream replays neither.
+   */
+  static java.util.List<String> withoutPings(java.util.List<String> events) {
+    return events.stream().filter(e -> !isPing(e)).toList();
+  }
+
+  static boolean isPing(String event) {
+    return event.startsWith("event: ping\n") || event.startsWith(":");
   }
 
   static int count(String haystack, String needle) {
