@@ -257,6 +257,9 @@ public final class StreamWorkerVerticle extends VerticleBase {
       }
       return;
     }
+    if (call == null && id != null) {
+      call = calls.get(id); // a plain answer is not held, but its own client still cancels it and grants credits
+    }
     if (call == null) {
       return; // already finished: a late credit or cancel is harmless
     }

@@ -12,6 +12,7 @@ const state = {
   history: [],        // {role, content} turns sent with the next request
   turns: [],          // what the log shows, as data, so that a reload can draw it again
   controller: null,   // AbortController of the answer in flight
+  streamId: null,     // the proxy's id of the answer in flight (x-stream-id), which Stop ends
   lastRequest: null,  // what Retry sends again
   totals: { input: 0, output: 0 },
   stick: true,        // follow the stream while the reader is at the bottom
@@ -65,6 +66,7 @@ async function streamChat(body, signal, onEvent) {
     throw new ApiError(response.status, error?.error?.type ?? 'api_error',
       error?.error?.message ?? `the proxy answered ${response.status}`);
   }
+  state.streamId = response.headers.get('x-stream-id');
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -392,6 +394,7 @@ async function ask(messages, userText) {
   } finally {
     if (turns === state.turns) saveConversation();
     state.controller = null;
+    state.streamId = null;
     setBusy(false);
     $('message').focus();
   }
@@ -425,7 +428,15 @@ function send() {
   ask([...state.history, { role: 'user', content: text }], text);
 }
 
+/**
+ * Chat answers outlive a dropped connection (the proxy keeps them for a reconnect), so Stop says so explicitly:
+ * DELETE /v1/streams/{id} cancels the upstream at once, and the abort ends this page's read.
+ */
 function stop() {
+  if (state.controller && state.streamId) {
+    fetch(`v1/streams/${encodeURIComponent(state.streamId)}`,
+      { method: 'DELETE', headers: authHeaders(), keepalive: true }).catch(() => {});
+  }
   state.controller?.abort();
 }
 
