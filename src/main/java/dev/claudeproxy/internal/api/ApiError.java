@@ -59,6 +59,14 @@ public record ApiError(int status, String type, String message) {
     return new ApiError(529, "overloaded_error", message);
   }
 
+  /**
+   * The proxy itself is at capacity: 503 with the API's {@code overloaded_error}, which clients and SDKs retry (with the
+   * {@code retry-after} sent beside it).
+   */
+  public static ApiError atCapacity(String message) {
+    return new ApiError(503, "overloaded_error", message);
+  }
+
   /** The inner {@code error} object. */
   public JsonObject errorObject() {
     return new JsonObject().put("type", type).put("message", message);

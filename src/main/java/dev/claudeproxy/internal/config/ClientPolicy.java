@@ -1,5 +1,7 @@
 package dev.claudeproxy.internal.config;
 
+import java.lang.management.ManagementFactory;
+
 /**
  * How the HTTP side treats its clients.
  *
@@ -14,6 +16,10 @@ package dev.claudeproxy.internal.config;
  * @param requestTimeoutMs a request body must arrive whole within this time ({@code PROXY_REQUEST_TIMEOUT_MS})
  * @param idleTimeoutMs a connection with no traffic either way for this long is closed
  *     ({@code PROXY_IDLE_TIMEOUT_MS})
+ * @param maxStreams the most requests one proxy node relays at once, streams or not ({@code PROXY_MAX_STREAMS}); 0 for
+ *     no limit
+ * @param maxPendingStarts the most starts one proxy node has sent to workers and not yet seen taken
+ *     ({@code PROXY_MAX_PENDING_STARTS}); 0 for no limit
  */
 public record ClientPolicy(
     long keepaliveMs,
@@ -22,9 +28,20 @@ public record ClientPolicy(
     int workerMissedChecks,
     long drainMs,
     long requestTimeoutMs,
-    long idleTimeoutMs) {
+    long idleTimeoutMs,
+    int maxStreams,
+    int maxPendingStarts) {
 
-  public static ClientPolicy from(Settings s) {
+  /** Descriptors kept for what is not a stream (the jar, event loops, listeners, upstream and cluster connections). */
+  static final long RESERVED_DESCRIPTORS = 1_000;
+
+  /**
+   * Settings read from {@code s}.
+   *
+   * @param descriptorsPerStream the file descriptors one stream holds in this process: 2 when it also holds the
+   *     stream's upstream connection (workers in this process, HTTP/1.1 upstream), else 1 (the client's socket)
+   */
+  public static ClientPolicy from(Settings s, int descriptorsPerStream) {
     return new ClientPolicy(
         s.longInRange("PROXY_KEEPALIVE_MS", 10_000, 10, 3_600_000),
         s.longInRange("PROXY_CLIENT_STALL_TIMEOUT_MS", 60_000, 10, 3_600_000),
@@ -32,7 +49,35 @@ public record ClientPolicy(
         (int) s.longInRange("PROXY_WORKER_MISSED_CHECKS", 3, 1, 100),
         s.longInRange("PROXY_DRAIN_MS", 30_000, 0, 3_600_000),
         s.longInRange("PROXY_REQUEST_TIMEOUT_MS", 30_000, 10, 3_600_000),
-        s.longInRange("PROXY_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000L));
+        s.longInRange("PROXY_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000L),
+        (int) s.longInRange("PROXY_MAX_STREAMS", streamsForDescriptors(openFileLimit(), descriptorsPerStream), 0,
+            Integer.MAX_VALUE),
+        (int) s.longInRange("PROXY_MAX_PENDING_STARTS", 2_000, 0, Integer.MAX_VALUE));
+  }
+
+  /** {@link #from(Settings, int)} for a node whose streams hold one descriptor each. */
+  public static ClientPolicy from(Settings s) {
+    return from(s, 1);
+  }
+
+  /**
+   * The default of {@code PROXY_MAX_STREAMS}: as many streams as the process's open-file limit leaves room for, once
+   * {@link #RESERVED_DESCRIPTORS} (a tenth of a small limit) are kept for everything else. A stream past that would
+   * find no descriptor for its socket, and the node would fail accepts and upstream connections for everyone instead
+   * of refusing the one stream too many. 0 (no limit) where the limit cannot be read.
+   */
+  static int streamsForDescriptors(long openFileLimit, int descriptorsPerStream) {
+    if (openFileLimit <= 0) {
+      return 0;
+    }
+    long room = openFileLimit - Math.min(RESERVED_DESCRIPTORS, openFileLimit / 10);
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, room / Math.max(1, descriptorsPerStream)));
+  }
+
+  /** This process's limit on open files (the JVM raises its soft limit to the hard one at start), or -1. */
+  static long openFileLimit() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix
+        ? unix.getMaxFileDescriptorCount() : -1;
   }
 
   /** How often the HTTP side sweeps its streams for keepalives, stalls and lost workers. */

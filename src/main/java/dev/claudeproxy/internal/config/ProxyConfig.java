@@ -84,7 +84,7 @@ public record ProxyConfig(
         s.bool("PROXY_FORWARD_SIM_HEADERS", key == null
             && !ClusterConfig.HTTP.equalsIgnoreCase(s.string("PROXY_ROLE", ClusterConfig.ALL))),
         UpstreamPolicy.from(s),
-        ClientPolicy.from(s),
+        ClientPolicy.from(s, descriptorsPerStream(s, key)),
         ResumePolicy.from(s),
         HttpEdges.from(s),
         busAddresses(s.string("PROXY_BUS_PREFIX", BusAddresses.DEFAULT_PREFIX)));
@@ -99,6 +99,21 @@ public record ProxyConfig(
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
         forwardSimHeaders, upstreamPolicy, clientPolicy, resumePolicy, edges, bus);
+  }
+
+  /**
+   * The file descriptors one stream holds in this process: its client's socket, and its own upstream connection too
+   * when this process runs workers that speak HTTP/1.1 upstream (HTTP/2 streams share a few connections).
+   */
+  private static int descriptorsPerStream(Settings s, String key) {
+    if (!ClusterConfig.ALL.equalsIgnoreCase(s.string("PROXY_ROLE", ClusterConfig.ALL))) {
+      return 1;
+    }
+    String protocol = protocol(s.string("UPSTREAM_PROTOCOL", "auto"));
+    boolean tls = s.string("ANTHROPIC_BASE_URL", DEFAULT_BASE_URL).regionMatches(true, 0, "https:", 0, 6);
+    // "auto" speaks HTTP/2 over TLS (ALPN) and to the built-in simulator, HTTP/1.1 to any other clear-text upstream.
+    boolean http1 = protocol.equals("http1") || protocol.equals("auto") && !tls && key != null;
+    return http1 ? 2 : 1;
   }
 
   private static String protocol(String value) {

@@ -71,6 +71,8 @@ final class ClientStream {
   private String worker;
   /** Until when a worker must accept the stream, for a start sent without a reply; 0 when not waiting. */
   private long acceptBy;
+  /** Gives back the stream's place among the node's starts waiting for a worker; null once given back. */
+  private Runnable waitingForWorker;
   private boolean cancelWhenKnown;
   private boolean detachWhenKnown;
   private long expectedSeq;
@@ -189,8 +191,24 @@ final class ClientStream {
     return worker;
   }
 
+  /**
+   * The stream's start has been sent: {@code waiting} gives back its place among the starts waiting for a worker,
+   * once a worker takes it or the stream ends, whichever comes first.
+   */
+  void awaitsWorker(Runnable waiting) {
+    waitingForWorker = waiting;
+  }
+
+  private void workerAnswered() {
+    if (waitingForWorker != null) {
+      waitingForWorker.run();
+      waitingForWorker = null;
+    }
+  }
+
   /** The worker accepted the stream; credits and cancels go to {@code address} from now on. */
   void accepted(String address) {
+    workerAnswered();
     worker = address;
     acceptBy = 0;
     if (detachWhenKnown) {
@@ -545,6 +563,7 @@ final class ClientStream {
 
   private void finish(Outcome outcome) {
     finished = true;
+    workerAnswered();
     if (follower) {
       metrics.subscriber(-1);
     }

@@ -27,12 +27,19 @@ public final class Dispatchers {
   private final NodeServices services;
   private final String key = "claude-proxy.http." + UUID.randomUUID();
   private final Set<Local> all = ConcurrentHashMap.newKeySet();
+  private final NodeCapacity capacity;
   private volatile boolean closing;
 
   public Dispatchers(Vertx vertx, ProxyConfig config, NodeServices services) {
     this.vertx = vertx;
     this.config = config;
     this.services = services;
+    this.capacity = new NodeCapacity(config.clientPolicy(), services.metrics());
+  }
+
+  /** What the node takes on at once, over all its contexts. */
+  NodeCapacity capacity() {
+    return capacity;
   }
 
   /**

@@ -10,6 +10,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
@@ -46,6 +47,14 @@ public final class ProxyRoutes {
   /** Set on a request handed to a stream, whose access line the stream writes once its usage is known. */
   private static final String STREAMED = "claude-proxy.streamed";
   private static final int USAGE_DAYS_DEFAULT = 30;
+  private static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
+  /**
+   * When a client refused for capacity should try again: open streams end at their own pace (a slow one lasts
+   * minutes), so a client that comes back at once would most likely be refused again.
+   */
+  static final long CAPACITY_RETRY_AFTER_S = 5;
+  /** When a client refused for the starts waiting for a worker should try again: that queue drains in moments. */
+  static final long PENDING_RETRY_AFTER_S = 1;
 
   private final Vertx vertx;
   private final ProxyConfig config;
@@ -237,17 +246,27 @@ public final class ProxyRoutes {
     if (!modelAllowed(ctx, caller, model)) {
       return;
     }
+    // The node's own capacity first: a request it cannot carry does not count against its user's limits.
+    Runnable place = place(ctx);
+    if (place == null) {
+      return;
+    }
     services.limiter().decide(caller).onComplete(ar -> {
       Limiter.Decision decision = ar.succeeded() ? ar.result() : new Limiter.Refusal(
           ApiError.unavailable("the proxy cannot check this user's limits right now; please retry"), "limits", 2);
       if (decision instanceof Limiter.Refusal refusal) {
+        place.run();
         services.metrics().rejected(refusal.limit());
         access(ctx).put("limit", refusal.limit());
         ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
         fail(ctx, refusal.error());
         return;
       }
-      Runnable release = ((Limiter.Admission) decision)::close;
+      Limiter.Admission admission = (Limiter.Admission) decision;
+      Runnable release = () -> {
+        admission.close();
+        place.run();
+      };
       if (ctx.response().closed()) {
         // The client left while the cluster's limits were consulted.
         release.run();
@@ -274,9 +293,13 @@ public final class ProxyRoutes {
     if (!modelAllowed(ctx, caller, request.getString("model"))) {
       return;
     }
+    Runnable place = place(ctx);
+    if (place == null) {
+      return;
+    }
     Buffer upstream = RequestShaper.upstreamBody(body, caller, services.userIdSecret(), false);
     dispatch(ctx, caller, Endpoint.MESSAGES, "POST", "/v1/messages/count_tokens", false, false, upstream,
-        request.getString("model"), () -> { });
+        request.getString("model"), place);
   }
 
   private void passThrough(RoutingContext ctx) {
@@ -293,7 +316,11 @@ public final class ProxyRoutes {
         return;
       }
     }
-    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", upstreamUri(ctx), false, false, Buffer.buffer(), null, () -> { });
+    Runnable place = place(ctx);
+    if (place == null) {
+      return;
+    }
+    dispatch(ctx, caller, Endpoint.MESSAGES, "GET", upstreamUri(ctx), false, false, Buffer.buffer(), null, place);
   }
 
   private void chat(RoutingContext ctx) {
@@ -379,11 +406,38 @@ public final class ProxyRoutes {
     return false;
   }
 
+  /**
+   * A place among the requests this node relays ({@code PROXY_MAX_STREAMS}), given back by running it; null, with the
+   * request answered at once, when the node holds as many as it may.
+   */
+  private Runnable place(RoutingContext ctx) {
+    Runnable place = dispatchers.capacity().openStream();
+    if (place == null) {
+      overloaded(ctx, "capacity", "the proxy is at capacity (it holds as many streams as it may); please retry",
+          CAPACITY_RETRY_AFTER_S);
+    }
+    return place;
+  }
+
+  /**
+   * Refuses a request this node cannot take now: 503 {@code overloaded_error} with {@code retry-after}, counted by
+   * {@code reason}. An HTTP/1.x connection is closed after the answer, so that a refused client holds no descriptor
+   * here while it waits to retry.
+   */
+  private void overloaded(RoutingContext ctx, String reason, String message, long retryAfterSeconds) {
+    services.metrics().rejected(reason);
+    access(ctx).put("limit", reason);
+    ctx.response().putHeader(RETRY_AFTER, Long.toString(retryAfterSeconds));
+    if (ctx.request().version() != HttpVersion.HTTP_2) {
+      ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+    fail(ctx, ApiError.atCapacity(message));
+  }
+
   private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,
       boolean streaming, boolean resumable, Buffer body, String model, Runnable release) {
     AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint",
         endpoint.wire()).put("streaming", streaming).put("model", model);
-    ctx.put(STREAMED, true);
     Dispatchers.Local local = dispatchers.current();
     if (local == null) {
       release.run();
@@ -391,8 +445,21 @@ public final class ProxyRoutes {
       return;
     }
     Map<String, String> forward = forwarded(ctx);
-    whenReady(ctx, local, () -> local.dispatcher().start(ctx.response(), endpoint, method, path, streaming,
-        resumable, forward, body, entry, caller.userId(), caller.tier(), release), release);
+    whenReady(ctx, local, () -> {
+      // Starts that no worker has taken yet are work queued on the event loops: past the bound, a new one is refused
+      // at once rather than left to wait out the start timeout behind the others.
+      Runnable waiting = dispatchers.capacity().startSent();
+      if (waiting == null) {
+        release.run();
+        overloaded(ctx, "pending_starts", "the proxy is overloaded (too many streams are waiting for a stream"
+            + " worker); please retry", PENDING_RETRY_AFTER_S);
+        return;
+      }
+      // From here the stream writes the request's access line, once its usage is known.
+      ctx.put(STREAMED, true);
+      local.dispatcher().start(ctx.response(), endpoint, method, path, streaming, resumable, forward, body, entry,
+          caller.userId(), caller.tier(), release, waiting);
+    }, release);
   }
 
   /**
@@ -439,15 +506,20 @@ public final class ProxyRoutes {
     String streamId = ctx.pathParam("id");
     AccessLog.Entry entry = access(ctx).user(caller.userId(), caller.tier(), caller.via()).put("endpoint", "streams")
         .put("stream", streamId).put("after", after);
-    ctx.put(STREAMED, true);
     Dispatchers.Local local = dispatchers.current();
     if (local == null) {
       fail(ctx, ApiError.unavailable("the proxy is shutting down; please retry"));
       return;
     }
+    Runnable place = place(ctx);
+    if (place == null) {
+      return;
+    }
     Long from = after;
-    whenReady(ctx, local, () -> local.dispatcher().follow(ctx.response(), streamId, from, entry, caller.userId(),
-        caller.admin()), () -> { });
+    whenReady(ctx, local, () -> {
+      ctx.put(STREAMED, true);
+      local.dispatcher().follow(ctx.response(), streamId, from, entry, caller.userId(), caller.admin(), place);
+    }, place);
   }
 
   /** {@code DELETE /v1/streams/{id}}: stops the stream at once, whoever reads it. */

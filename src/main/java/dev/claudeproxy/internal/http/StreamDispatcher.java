@@ -143,14 +143,18 @@ final class StreamDispatcher {
   /**
    * Starts a stream whose answer goes to {@code response}.
    *
-   * @param release gives back the stream's place in its user's concurrency limit when it ends
+   * @param release gives back the stream's places in its user's concurrency limit and the node's when it ends
+   * @param waiting gives back the stream's place among the starts waiting for a worker, once one takes it (or the
+   *     stream ends first)
    */
   void start(HttpServerResponse response, Endpoint endpoint, String method, String path, boolean streaming,
       boolean resumable, Map<String, String> forward, Buffer body, AccessLog.Entry access, String user, String tier,
-      Runnable release) {
+      Runnable release, Runnable waiting) {
     if (draining) {
       release.run();
+      waiting.run();
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
+      access.responded(response.getStatusCode());
       return;
     }
     // The stream is named by its request id: the HTTP node's and the worker's lines of one request share it.
@@ -158,6 +162,7 @@ final class StreamDispatcher {
     ClientStream session = new ClientStream(id, response, endpoint, streaming, vertx.eventBus(), creditBytes,
         () -> closed(id), access, services.metrics(), release);
     session.owner(user, tier);
+    session.awaitsWorker(waiting);
     if (resumable) {
       session.resumable();
     }
@@ -370,16 +375,20 @@ final class StreamDispatcher {
   /**
    * Sends {@code response} the events of stream {@code streamId} after position {@code after} (null: from the oldest
    * kept), then the live ones: a new reader, named on the bus by its request's id.
+   *
+   * @param release gives back the reader's place in the node's capacity when it ends
    */
   void follow(HttpServerResponse response, String streamId, Long after, AccessLog.Entry access, String user,
-      boolean admin) {
+      boolean admin, Runnable release) {
     if (draining) {
+      release.run();
       ErrorResponses.send(response, ApiError.unavailable("the proxy is shutting down; please retry"));
+      access.responded(response.getStatusCode());
       return;
     }
     String id = access.requestId();
     ClientStream session = new ClientStream(id, response, Endpoint.MESSAGES, true, vertx.eventBus(), creditBytes,
-        () -> closed(id), access, services.metrics(), () -> { });
+        () -> closed(id), access, services.metrics(), release);
     session.follows(streamId);
     sessions.put(id, session);
     locate(streamId, id).onComplete(found -> {

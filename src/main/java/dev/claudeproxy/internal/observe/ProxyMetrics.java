@@ -225,9 +225,19 @@ public final class ProxyMetrics {
     counter("claude_proxy_stream_stops", "Streams stopped on request").increment();
   }
 
-  /** A request refused before it went upstream: {@code authentication}, or the limit that was hit. */
+  /**
+   * A request refused before it went upstream: {@code authentication}, the user's limit that was hit, or the node's
+   * own ({@code capacity}: {@code PROXY_MAX_STREAMS}; {@code pending_starts}: {@code PROXY_MAX_PENDING_STARTS}).
+   */
   public void rejected(String reason) {
-    counter("claude_proxy_rejections", "Requests refused by authentication or limits", "reason", reason).increment();
+    counter("claude_proxy_rejections", "Requests refused by authentication, limits or the node's capacity", "reason",
+        reason).increment();
+  }
+
+  /** Shows {@code count}, the starts sent to workers and not taken yet, as {@code claude_proxy_pending_starts}. */
+  public void pendingStarts(AtomicInteger count) {
+    Gauge.builder("claude_proxy_pending_starts", count, AtomicInteger::get).strongReference(true)
+        .description("Streams sent to a stream worker that no worker has taken yet").register(registry);
   }
 
   /** Tokens of a finished call, from its usage counters. */

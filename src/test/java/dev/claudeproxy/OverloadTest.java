@@ -1,0 +1,157 @@
+package dev.claudeproxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.internal.bus.LocalStart;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryContext;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Overload degrades, never kills: a node that holds as many streams as it may ({@code PROXY_MAX_STREAMS}), or has as
+ * many starts waiting for a worker as it may ({@code PROXY_MAX_PENDING_STARTS}), refuses new requests at once with a
+ * 503 {@code overloaded_error} and {@code retry-after}, while the streams it holds go on to their end.
+ */
+class OverloadTest {
+  private static final String STREAM = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":100,\"stream\":true,"
+      + "\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}";
+  private static final String PLAIN = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":100,"
+      + "\"messages\":[{\"role\":\"user\",\"content\":\"plain\"}]}";
+  /** A slow stream: 10 tokens, 10 a second, so about a second long. */
+  private static final Map<String, String> SLOW = Map.of("x-sim-tokens-per-second", "10", "x-sim-output-tokens", "10");
+
+  @Test
+  void streamsBeyondTheNodesCapacityAreRefusedAndTheOpenOnesCompleteWhole() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_MAX_STREAMS", 3))) {
+      List<CompletableFuture<HttpResponse<String>>> open = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        open.add(stack.http().sendAsync(post(stack, String.format(STREAM, "open " + i), SLOW),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      Wire.waitFor(() -> gauge(stack, "claude_proxy_active_streams") == 3, "three open streams");
+
+      HttpResponse<String> refused = stack.send(post(stack, String.format(STREAM, "one too many"), SLOW));
+      assertOverloaded(refused, "5");
+      // A plain (non-streaming) call holds a worker's call and a client's connection as well: it counts too.
+      HttpResponse<String> plain = stack.send(post(stack, PLAIN, Map.of()));
+      assertOverloaded(plain, "5");
+
+      for (CompletableFuture<HttpResponse<String>> f : open) {
+        assertWhole(f.get(20, TimeUnit.SECONDS), 10);
+      }
+      Wire.waitFor(() -> gauge(stack, "claude_proxy_active_streams") == 0, "the open streams to end");
+      assertWhole(stack.send(post(stack, String.format(STREAM, "room again"), SLOW)), 10);
+      assertEquals(2, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
+      assertEquals(0, gauge(stack, "claude_proxy_active_streams"));
+    }
+  }
+
+  /**
+   * Workers slow to take starts (their starts held back on the bus, as when their event loops are busy): once as many
+   * starts wait as the bound allows, a new stream is refused at once rather than queued behind them for the start
+   * timeout; the waiting ones, taken late, still complete whole.
+   */
+  @Test
+  void startsBeyondThePendingBoundAreRefusedAtOnceAndTheWaitingOnesComplete() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_MAX_PENDING_STARTS", 2, "PROXY_START_TIMEOUT_MS", 20_000))) {
+      AtomicBoolean holding = new AtomicBoolean(true);
+      List<Runnable> held = new ArrayList<>();
+      stack.vertx.eventBus().addInboundInterceptor(dc -> {
+        if (holding.get() && isStart(dc)) {
+          Context context = Vertx.currentContext();
+          synchronized (held) {
+            held.add(() -> context.runOnContext(v -> dc.next()));
+          }
+        } else {
+          dc.next();
+        }
+      });
+      List<CompletableFuture<HttpResponse<String>>> waiting = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        waiting.add(stack.http().sendAsync(post(stack, String.format(STREAM, "waiting " + i), SLOW),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      Wire.waitFor(() -> {
+        synchronized (held) {
+          return held.size() == 2;
+        }
+      }, "two starts held");
+      assertEquals(2, gauge(stack, "claude_proxy_pending_starts"));
+
+      long sent = System.nanoTime();
+      HttpResponse<String> refused = stack.send(post(stack, String.format(STREAM, "one too many"), SLOW));
+      long millis = (System.nanoTime() - sent) / 1_000_000;
+      assertOverloaded(refused, "1");
+      assertTrue(millis < 2_000, "refused at once, not after the start timeout: " + millis + " ms");
+
+      holding.set(false);
+      synchronized (held) {
+        held.forEach(Runnable::run);
+      }
+      for (CompletableFuture<HttpResponse<String>> f : waiting) {
+        assertWhole(f.get(20, TimeUnit.SECONDS), 10);
+      }
+      assertEquals(0, gauge(stack, "claude_proxy_pending_starts"));
+      assertWhole(stack.send(post(stack, String.format(STREAM, "taken again"), SLOW)), 10);
+      assertEquals(1, counter(stack, "claude_proxy_rejections_total{reason=\"pending_starts\"}"));
+      assertEquals(0, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
+    }
+  }
+
+  /** A start on its way to a worker: the node-local form, or the contract's. */
+  private static boolean isStart(DeliveryContext<?> dc) {
+    return dc.message().body() instanceof LocalStart
+        || StreamBus.OP_START.equals(dc.message().headers().get(StreamBus.H_OP));
+  }
+
+  private static void assertOverloaded(HttpResponse<String> r, String retryAfter) {
+    assertEquals(503, r.statusCode(), r.body());
+    assertEquals(retryAfter, r.headers().firstValue("retry-after").orElse(null), r.headers().toString());
+    JsonObject body = new JsonObject(r.body());
+    assertEquals("error", body.getString("type"), r.body());
+    assertEquals("overloaded_error", body.getJsonObject("error").getString("type"), r.body());
+    Wire.assertNoLibraryWords(body.getJsonObject("error").getString("message"));
+  }
+
+  /** A stream that reached its end: 200, every delta, {@code message_stop} last, no error event. */
+  private static void assertWhole(HttpResponse<String> r, int deltas) {
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals(deltas, Wire.count(r.body(), "event: content_block_delta"), r.body());
+    assertTrue(Wire.lastEvent(r.body()).startsWith("event: message_stop\n"), Wire.lastEvent(r.body()));
+    assertEquals(0, Wire.count(r.body(), "event: error"), r.body());
+  }
+
+  private static HttpRequest post(TestStack stack, String body, Map<String, String> headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/messages"))
+        .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(body));
+    stack.jsonHeaders(headers).forEach(b::header);
+    return b.build();
+  }
+
+  private static double gauge(TestStack stack, String series) {
+    return counter(stack, series);
+  }
+
+  /** The value of one series of the proxy's {@code /metrics}, 0 when it is not there. */
+  private static double counter(TestStack stack, String series) {
+    String scrape = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/metrics")).GET().build()).body();
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(scrape);
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+}
