@@ -51,13 +51,20 @@ class OverloadTest {
       // A plain (non-streaming) call holds a worker's call and a client's connection as well: it counts too.
       HttpResponse<String> plain = stack.send(post(stack, PLAIN, Map.of()));
       assertOverloaded(plain, "5");
+      // Over HTTP/1.1 the refused client's connection is closed, so that it holds no descriptor while it waits.
+      try (SseSocket socket = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", stack.jsonHeaders(SLOW),
+          String.format(STREAM, "HTTP/1.1"))) {
+        assertEquals(503, socket.status());
+        assertEquals("close", socket.header("connection"));
+        assertTrue(socket.closedByServer(), "the connection is closed after the refusal");
+      }
 
       for (CompletableFuture<HttpResponse<String>> f : open) {
         assertWhole(f.get(20, TimeUnit.SECONDS), 10);
       }
       Wire.waitFor(() -> gauge(stack, "claude_proxy_active_streams") == 0, "the open streams to end");
       assertWhole(stack.send(post(stack, String.format(STREAM, "room again"), SLOW)), 10);
-      assertEquals(2, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
+      assertEquals(3, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
       assertEquals(0, gauge(stack, "claude_proxy_active_streams"));
     }
   }

@@ -135,6 +135,17 @@ final class SseSocket implements AutoCloseable {
     return all;
   }
 
+  /** Whether the server closes the connection once its answer is read (false if it keeps it open for 5 s). */
+  boolean closedByServer() throws IOException {
+    body();
+    socket.setSoTimeout(5_000);
+    try {
+      return in.read() == -1;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    }
+  }
+
   /** Cuts the connection, whatever is still unread. */
   @Override
   public void close() throws IOException {

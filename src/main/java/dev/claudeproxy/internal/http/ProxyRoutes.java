@@ -429,7 +429,9 @@ public final class ProxyRoutes {
     access(ctx).put("limit", reason);
     ctx.response().putHeader(RETRY_AFTER, Long.toString(retryAfterSeconds));
     if (ctx.request().version() != HttpVersion.HTTP_2) {
-      ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+      // Said, and done: the server does not close a connection on the response's header alone.
+      ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE)
+          .bodyEndHandler(v -> ctx.request().connection().close());
     }
     fail(ctx, ApiError.atCapacity(message));
   }
