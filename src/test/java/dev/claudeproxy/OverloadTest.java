@@ -111,10 +111,12 @@ class OverloadTest {
       synchronized (held) {
         held.forEach(Runnable::run);
       }
+      // Taken, the starts wait no more, while their streams still run.
+      Wire.waitFor(() -> gauge(stack, "claude_proxy_pending_starts") == 0, "the held starts to be taken");
+      assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the streams are still under way");
       for (CompletableFuture<HttpResponse<String>> f : waiting) {
         assertWhole(f.get(20, TimeUnit.SECONDS), 10);
       }
-      assertEquals(0, gauge(stack, "claude_proxy_pending_starts"));
       assertWhole(stack.send(post(stack, String.format(STREAM, "taken again"), SLOW)), 10);
       assertEquals(1, counter(stack, "claude_proxy_rejections_total{reason=\"pending_starts\"}"));
       assertEquals(0, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
