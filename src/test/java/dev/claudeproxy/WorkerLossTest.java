@@ -113,6 +113,54 @@ class WorkerLossTest {
     }
   }
 
+  /**
+   * Under a burst a ping waits in the worker's queue behind the burst's work, and comes back late, check after check,
+   * while the worker goes on taking streams and sending their events. Those show it alive: its streams go on to their
+   * end however many pings go unanswered.
+   */
+  @Test
+  void aWorkerWhoseStreamsFlowIsNotLostHoweverLateItsPingAnswers() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_WORKER_CHECK_MS", 100, "PROXY_WORKER_MISSED_CHECKS", 2))) {
+      AtomicInteger unanswered = dropWorkerPings(stack.vertx);
+      HttpResponse<String> r = stack.http().send(request(stack.proxyUrl(), stack.callerKey,
+          String.format(STREAM, "busy, not gone"), Map.of("x-sim-tokens-per-second", "50", "x-sim-output-tokens",
+              "100")), HttpResponse.BodyHandlers.ofString());
+      assertTrue(unanswered.get() > 4, unanswered.get() + " pings went unanswered");
+      assertEquals(200, r.statusCode());
+      assertTrue(Wire.lastEvent(r.body()).startsWith("event: message_stop\n"), Wire.lastEvent(r.body()));
+      assertEquals(100, Wire.count(r.body(), "event: content_block_delta"));
+      assertEquals(0, Wire.count(r.body(), "event: error"), r.body());
+    }
+  }
+
+  /** A worker that answers no ping and sends nothing for its streams is lost after the missed checks, as ever. */
+  @Test
+  void aSilentWorkerIsLostAfterItsMissedChecks() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_WORKER_CHECK_MS", 100, "PROXY_WORKER_MISSED_CHECKS", 2))) {
+      dropWorkerPings(stack.vertx);
+      long started = System.nanoTime();
+      HttpResponse<String> r = stack.http().send(request(stack.proxyUrl(), stack.callerKey,
+          String.format(STREAM, "silence"), Map.of("x-sim-ttft-ms", "8000")), HttpResponse.BodyHandlers.ofString());
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      String last = Wire.lastEvent(r.body());
+      assertTrue(last.startsWith("event: error\n") && last.contains("went away"), last);
+      assertTrue(millis < 5_000, millis + " ms");
+    }
+  }
+
+  /** Drops every liveness ping to a worker before the worker sees it; returns the count dropped. */
+  private static AtomicInteger dropWorkerPings(Vertx vertx) {
+    AtomicInteger dropped = new AtomicInteger();
+    vertx.eventBus().addInboundInterceptor(dc -> {
+      if (isWorkerPing(dc.message())) {
+        dropped.incrementAndGet();
+      } else {
+        dc.next();
+      }
+    });
+    return dropped;
+  }
+
   /** A worker check: a ping to a worker's own address (readiness pings go to the start address). */
   /** A liveness ping from the HTTP side to a worker's control address (not a worker's ping of an inbox). */
   private static boolean isWorkerPing(Message<?> message) {

@@ -16,9 +16,11 @@ import java.util.function.Consumer;
  * Whether the workers of a side's open streams are still there, for the HTTP side and {@code StreamClient} alike:
  * each worker is pinged once per check whatever its number of streams. A worker whose address has no consumer left
  * (undeployed, or its node left the cluster) is lost at once. A worker that is there but slow to answer (its event
- * loop busy or blocked for a while, a long GC pause) is lost only after {@code missedLimit} checks in a row time out,
- * since ending thousands of healthy streams for one late answer does more harm than a few seconds' wait. A worker
- * that answers with a failure is there. Single-threaded: used on its owner's context only.
+ * loop busy or blocked for a while, a long GC pause) is lost only after {@code missedLimit} checks in a row time out
+ * with nothing heard from it in between, since ending thousands of healthy streams for late answers does more harm
+ * than a few seconds' wait. A worker that answers with a failure is there, and so is one whose streams' events keep
+ * coming: under a burst, a ping waits in the worker's queue behind the work of the burst, while that work (streams
+ * taken, events sent) shows the worker alive. Single-threaded: used on its owner's context only.
  */
 public final class WorkerChecks {
   private final Vertx vertx;
@@ -43,7 +45,17 @@ public final class WorkerChecks {
 
   /** Pings each of {@code workers} not already being pinged; forgets the misses of workers no longer named. */
   public void check(Set<String> workers) {
+    check(workers, Set.of());
+  }
+
+  /**
+   * {@link #check(Set)}, where the workers in {@code heard} have been heard from since the last check (they took a
+   * stream, or sent an event of one): they are there, however late their answers to pings, and their missed checks
+   * start again from none.
+   */
+  public void check(Set<String> workers, Set<String> heard) {
     missed.keySet().retainAll(workers);
+    missed.keySet().removeAll(heard);
     for (String worker : workers) {
       if (!beingChecked.add(worker)) {
         continue;

@@ -34,6 +34,8 @@ public final class ClaudeStreamImpl implements ClaudeStream {
   private String worker;
   private boolean cancelWhenKnown;
   private long expectedSeq;
+  /** What the worker had sent for this stream (its acceptance, then each event) at the last worker check. */
+  private long heardAtCheck;
   private boolean headSeen;
   private int status;
   private JsonObject headers = new JsonObject();
@@ -67,6 +69,14 @@ public final class ClaudeStreamImpl implements ClaudeStream {
 
   String worker() {
     return worker;
+  }
+
+  /** Whether the worker has sent anything for this stream (its acceptance, an event) since the last call. */
+  boolean heardSinceLastCheck() {
+    long heard = expectedSeq + (worker == null ? 0 : 1);
+    boolean news = heard != heardAtCheck;
+    heardAtCheck = heard;
+    return news;
   }
 
   /** The worker took the stream; credits and cancels go to {@code address}. */

@@ -181,12 +181,16 @@ public final class StreamClientImpl implements StreamClient {
       return;
     }
     Set<String> workers = new HashSet<>();
+    Set<String> heard = new HashSet<>();
     streams.values().forEach(s -> {
       if (s.worker() != null) {
         workers.add(s.worker());
+        if (s.heardSinceLastCheck()) {
+          heard.add(s.worker());
+        }
       }
     });
-    workerChecks.check(workers);
+    workerChecks.check(workers, heard);
   }
 
   private void workerLost(String worker) {

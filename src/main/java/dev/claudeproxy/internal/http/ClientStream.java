@@ -73,6 +73,8 @@ final class ClientStream {
   private long acceptBy;
   /** Gives back the stream's place among the node's starts waiting for a worker; null once given back. */
   private Runnable waitingForWorker;
+  /** What the worker had sent for this stream (its acceptance, then each event) at the last worker check. */
+  private long heardAtCheck;
   private boolean cancelWhenKnown;
   private boolean detachWhenKnown;
   private long expectedSeq;
@@ -220,6 +222,18 @@ final class ClientStream {
       // Events came before the worker's answer: the credit they earned goes now.
       grant();
     }
+  }
+
+  /**
+   * Whether the stream's worker has sent anything for it (its acceptance, an event) since the last call: a sign of
+   * life that a late answer to a ping does not outweigh. Counted from what arrives anyway, so a stream pays nothing
+   * for it between checks.
+   */
+  boolean heardSinceLastCheck() {
+    long heard = expectedSeq + (worker == null ? 0 : 1);
+    boolean news = heard != heardAtCheck;
+    heardAtCheck = heard;
+    return news;
   }
 
   /** The stream is refused if no worker has accepted it by {@code deadline} (see {@link #notAcceptedBy}). */

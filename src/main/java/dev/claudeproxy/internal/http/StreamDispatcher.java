@@ -319,12 +319,16 @@ final class StreamDispatcher {
   /** Checks the workers of the open streams (see {@link WorkerChecks}). */
   private void checkWorkers() {
     Set<String> workers = new HashSet<>();
+    Set<String> heard = new HashSet<>();
     sessions.values().forEach(s -> {
       if (s.worker() != null) {
         workers.add(s.worker());
+        if (s.heardSinceLastCheck()) {
+          heard.add(s.worker());
+        }
       }
     });
-    workerChecks.check(workers);
+    workerChecks.check(workers, heard);
   }
 
   private void workerLost(String worker) {
