@@ -253,6 +253,8 @@ class WorkerLossTest {
       long millis = (System.nanoTime() - started) / 1_000_000;
       assertEquals(503, silent.statusCode(), silent.body());
       assertTrue(silent.body().contains("no stream worker answered in time"), silent.body());
+      assertTrue(silent.body().contains("overloaded_error"), silent.body());
+      assertEquals("1", silent.headers().firstValue("retry-after").orElse(null));
       assertTrue(millis >= 300 && millis < 3_000, millis + " ms");
       assertEquals(1, starts.get());
 

@@ -115,6 +115,7 @@ final class ClientStream {
   /** The stream is resumable and this is its own client: going away detaches it rather than cancelling it. */
   private boolean resumable;
   private static final CharSequence X_STREAM_ID = HttpHeaders.createOptimized("x-stream-id");
+  private static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
   private static final CharSequence X_STREAM_POSITION = HttpHeaders.createOptimized("x-stream-position");
 
   ClientStream(String id, HttpServerResponse response, Endpoint endpoint, boolean streaming, EventBus bus,
@@ -246,8 +247,11 @@ final class ClientStream {
     return acceptBy != 0 && worker == null && !finished && now > acceptBy;
   }
 
-  /** No worker took the stream. */
+  /** No worker took the stream; an overloaded node says when to retry. */
   void refused(ApiError error) {
+    if ("overloaded_error".equals(error.type()) && !response.headWritten() && !committedEarly) {
+      response.putHeader(RETRY_AFTER, Long.toString(NodeCapacity.PENDING_RETRY_AFTER_S));
+    }
     fail(error, false, Outcome.NO_WORKER);
   }
 

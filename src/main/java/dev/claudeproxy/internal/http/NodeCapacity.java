@@ -12,6 +12,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * gets clean refusals while the streams already open go on untouched.
  */
 final class NodeCapacity {
+  /**
+   * When a client refused for capacity should try again: open streams end at their own pace (a slow one lasts
+   * minutes), so a client that came back at once would most likely be refused again.
+   */
+  static final long CAPACITY_RETRY_AFTER_S = 5;
+  /**
+   * When a client refused because starts wait for a worker (too many, or its own for too long) should try again: that
+   * queue drains in moments.
+   */
+  static final long PENDING_RETRY_AFTER_S = 1;
   private final int maxStreams;
   private final int maxPendingStarts;
   private final AtomicInteger open = new AtomicInteger();

@@ -48,13 +48,6 @@ public final class ProxyRoutes {
   private static final String STREAMED = "claude-proxy.streamed";
   private static final int USAGE_DAYS_DEFAULT = 30;
   private static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
-  /**
-   * When a client refused for capacity should try again: open streams end at their own pace (a slow one lasts
-   * minutes), so a client that comes back at once would most likely be refused again.
-   */
-  static final long CAPACITY_RETRY_AFTER_S = 5;
-  /** When a client refused for the starts waiting for a worker should try again: that queue drains in moments. */
-  static final long PENDING_RETRY_AFTER_S = 1;
 
   private final Vertx vertx;
   private final ProxyConfig config;
@@ -414,7 +407,7 @@ public final class ProxyRoutes {
     Runnable place = dispatchers.capacity().openStream();
     if (place == null) {
       overloaded(ctx, "capacity", "the proxy is at capacity (it holds as many streams as it may); please retry",
-          CAPACITY_RETRY_AFTER_S);
+          NodeCapacity.CAPACITY_RETRY_AFTER_S);
     }
     return place;
   }
@@ -454,7 +447,7 @@ public final class ProxyRoutes {
       if (waiting == null) {
         release.run();
         overloaded(ctx, "pending_starts", "the proxy is overloaded (too many streams are waiting for a stream"
-            + " worker); please retry", PENDING_RETRY_AFTER_S);
+            + " worker); please retry", NodeCapacity.PENDING_RETRY_AFTER_S);
         return;
       }
       // From here the stream writes the request's access line, once its usage is known.

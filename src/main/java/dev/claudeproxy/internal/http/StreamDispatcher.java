@@ -493,7 +493,8 @@ final class StreamDispatcher {
     if (failure instanceof ReplyException re) {
       return switch (re.failureType()) {
         case NO_HANDLERS -> ApiError.unavailable("no stream worker is available");
-        case TIMEOUT -> ApiError.unavailable("no stream worker answered in time");
+        // The workers are there but behind (a burst): the node is overloaded, and the client is told when to retry.
+        case TIMEOUT -> ApiError.atCapacity("no stream worker answered in time; please retry");
         default -> switch (re.failureCode()) {
           case StreamBus.REFUSED_SHUTTING_DOWN -> ApiError.unavailable("the stream worker is shutting down");
           case StreamBus.NO_SUCH_STREAM -> ApiError.notFound("no such stream (it may have ended and expired)");
