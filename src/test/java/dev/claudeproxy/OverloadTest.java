@@ -3,13 +3,20 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StreamBus;
 import dev.claudeproxy.internal.bus.LocalStart;
+import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryContext;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -17,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -78,17 +86,7 @@ class OverloadTest {
   void startsBeyondThePendingBoundAreRefusedAtOnceAndTheWaitingOnesComplete() throws Exception {
     try (TestStack stack = TestStack.start(Map.of("PROXY_MAX_PENDING_STARTS", 2, "PROXY_START_TIMEOUT_MS", 20_000))) {
       AtomicBoolean holding = new AtomicBoolean(true);
-      List<Runnable> held = new ArrayList<>();
-      stack.vertx.eventBus().addInboundInterceptor(dc -> {
-        if (holding.get() && isStart(dc)) {
-          Context context = Vertx.currentContext();
-          synchronized (held) {
-            held.add(() -> context.runOnContext(v -> dc.next()));
-          }
-        } else {
-          dc.next();
-        }
-      });
+      List<Runnable> held = holdStarts(stack.vertx, holding);
       List<CompletableFuture<HttpResponse<String>>> waiting = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
         waiting.add(stack.http().sendAsync(post(stack, String.format(STREAM, "waiting " + i), SLOW),
@@ -121,6 +119,80 @@ class OverloadTest {
       assertEquals(1, counter(stack, "claude_proxy_rejections_total{reason=\"pending_starts\"}"));
       assertEquals(0, counter(stack, "claude_proxy_rejections_total{reason=\"capacity\"}"));
     }
+  }
+
+  /**
+   * A start that waits in a worker's queue past the start timeout (the workers are behind a burst): its client is
+   * refused as overload, with {@code retry-after}, and the worker that reaches the start later drops it rather than
+   * call the upstream for nobody.
+   */
+  @Test
+  void aStartGivenUpInTheQueueIsRefusedAsOverloadAndNeverGoesUpstream() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_START_TIMEOUT_MS", 300, "PROXY_HTTP_INSTANCES", 1,
+        "PROXY_WORKER_INSTANCES", VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE))) {
+      List<Runnable> held = holdStarts(stack.vertx, new AtomicBoolean(true));
+      long upstreamBefore = stack.simulator.stats().requests();
+      long sent = System.nanoTime();
+      HttpResponse<String> refused = stack.send(post(stack, String.format(STREAM, "too late"), SLOW));
+      long millis = (System.nanoTime() - sent) / 1_000_000;
+      assertOverloaded(refused, "1");
+      assertTrue(refused.body().contains("no stream worker answered in time"), refused.body());
+      assertTrue(millis >= 300 && millis < 3_000, millis + " ms");
+      synchronized (held) {
+        assertEquals(1, held.size());
+        held.forEach(Runnable::run);
+      }
+      Thread.sleep(500);
+      assertEquals(upstreamBefore, stack.simulator.stats().requests(), "the given-up start went upstream");
+      assertEquals(0, gauge(stack, "claude_proxy_pending_starts"));
+    }
+  }
+
+  /**
+   * The same over the bus contract (a worker on another node): the client is refused at the start timeout, and a
+   * worker that takes the start later still gets its reply through, and with it a cancel.
+   */
+  @Test
+  void aWorkerThatTakesAStartAfterItsTimeoutIsToldToCancel() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      String key = ApiKeys.generate();
+      int port = WorkerLossTest.deployHttpOnly(vertx, key, Map.of("PROXY_START_TIMEOUT_MS", 300));
+      List<String> controls = new CopyOnWriteArrayList<>();
+      String control = "test.late-worker";
+      TestStack.await(vertx.eventBus().<Buffer>consumer(control, m -> controls.add(
+          m.headers().get(StreamBus.H_OP) + " " + m.headers().get(StreamBus.H_STREAM))).completion());
+      List<Message<Object>> starts = new CopyOnWriteArrayList<>();
+      TestStack.await(vertx.eventBus().consumer(BusAddresses.DEFAULT.start(), starts::add).completion());
+
+      HttpResponse<String> refused = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + port + "/v1/messages")).header("content-type", "application/json")
+          .header("x-api-key", key).POST(HttpRequest.BodyPublishers.ofString(String.format(STREAM, "late")))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertOverloaded(refused, "1");
+      assertEquals(1, starts.size());
+      String stream = starts.get(0).headers().get(StreamBus.H_STREAM);
+      starts.get(0).reply(Buffer.buffer(), new DeliveryOptions().addHeader(StreamBus.H_WORKER, control));
+      Wire.waitFor(() -> controls.contains(StreamBus.CTL_CANCEL + " " + stream), "a cancel for the late start");
+    } finally {
+      TestStack.await(vertx.close());
+    }
+  }
+
+  /** Holds back every start on its way to a worker while {@code holding}; the list releases them, each once. */
+  private static List<Runnable> holdStarts(Vertx vertx, AtomicBoolean holding) {
+    List<Runnable> held = new ArrayList<>();
+    vertx.eventBus().addInboundInterceptor(dc -> {
+      if (holding.get() && isStart(dc)) {
+        Context context = Vertx.currentContext();
+        synchronized (held) {
+          held.add(() -> context.runOnContext(v -> dc.next()));
+        }
+      } else {
+        dc.next();
+      }
+    });
+    return held;
   }
 
   /** A start on its way to a worker: the node-local form, or the contract's. */

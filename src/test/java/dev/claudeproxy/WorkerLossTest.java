@@ -270,7 +270,7 @@ class WorkerLossTest {
   }
 
   /** One HTTP verticle and no worker on {@code vertx}, with these settings, for a user with {@code key}; its port. */
-  private static int deployHttpOnly(Vertx vertx, String key, Map<String, Object> settings) {
+  static int deployHttpOnly(Vertx vertx, String key, Map<String, Object> settings) {
     Map<String, Object> all = new HashMap<>(settings);
     all.put("PROXY_HTTP_INSTANCES", 1);
     ProxyConfig config = ProxyConfig.from(TestStack.settings(all));

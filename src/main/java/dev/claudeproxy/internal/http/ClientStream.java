@@ -202,6 +202,11 @@ final class ClientStream {
     waitingForWorker = waiting;
   }
 
+  /** Whether the stream still waits for a worker to take it: not once one has, nor once it has ended. */
+  boolean waitsForWorker() {
+    return worker == null && !finished;
+  }
+
   private void workerAnswered() {
     if (waitingForWorker != null) {
       waitingForWorker.run();

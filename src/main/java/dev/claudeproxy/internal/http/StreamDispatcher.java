@@ -46,6 +46,12 @@ final class StreamDispatcher {
   private static final long DRAIN_USAGE_WAIT_MS = 2_000;
   /** How many draining workers a start may be refused by before the client is told no worker is available. */
   private static final int MAX_DRAINING_REFUSALS = 8;
+  /**
+   * How much longer than the start timeout the bus waits for a start's reply: the client is refused at the start
+   * timeout (by the sweep), while a worker that took the stream later, behind a burst, still gets its reply through,
+   * and with it a cancel, rather than running a call upstream that nobody reads.
+   */
+  private static final long LATE_ACCEPTANCE_MS = 60_000;
 
   private final Vertx vertx;
   private final BusAddresses bus;
@@ -174,12 +180,11 @@ final class StreamDispatcher {
       session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
       vertx.eventBus().send(localStart, new LocalStart(start, session::accepted, (code, reason) -> {
         if (code == StreamBus.REFUSED_SHUTTING_DOWN) {
-          session.awaitAcceptanceUntil(Long.MAX_VALUE);
           startElsewhere(id, session, start, 1);
         } else {
           startFailed(id, session, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, code, reason));
         }
-      }), LOCAL_ONLY);
+      }, session::waitsForWorker), LOCAL_ONLY);
     } else {
       startElsewhere(id, session, start, 0);
     }
@@ -190,6 +195,7 @@ final class StreamDispatcher {
    * another try, which the bus's round robin gives to the next worker.
    */
   private void startElsewhere(String id, ClientStream session, StartRequest start, int refusals) {
+    session.awaitAcceptanceUntil(System.currentTimeMillis() + startTimeoutMs);
     startAnywhere(start)
         .onSuccess(reply -> session.accepted(reply.headers().get(StreamBus.H_WORKER)))
         .onFailure(failure -> {
@@ -213,10 +219,13 @@ final class StreamDispatcher {
     checkDrained();
   }
 
-  /** Sends the start in the contract's form to any worker, on this node or another. */
+  /**
+   * Sends the start in the contract's form to any worker, on this node or another. The client waits for the start
+   * timeout (the sweep's), the reply longer ({@link #LATE_ACCEPTANCE_MS}).
+   */
   private Future<Message<Object>> startAnywhere(StartRequest start) {
     return vertx.eventBus().request(bus.start(), start.body(),
-        start.deliveryOptions().setSendTimeout(startTimeoutMs));
+        start.deliveryOptions().setSendTimeout(startTimeoutMs + LATE_ACCEPTANCE_MS));
   }
 
   private void closed(String id) {
@@ -304,7 +313,8 @@ final class StreamDispatcher {
     }
     for (ClientStream session : new ArrayList<>(sessions.values())) {
       if (session.notAcceptedBy(now)) {
-        // The worker on this event loop never called back (it went away as the start was sent).
+        // No worker took the stream in time: they are behind (a burst), or the one on this event loop went away as
+        // the start was sent.
         startFailed(session.id(), session, new ReplyException(ReplyFailure.TIMEOUT, "no answer to the start"));
         continue;
       }

@@ -177,6 +177,9 @@ public final class StreamWorkerVerticle extends VerticleBase {
       message.reply(Buffer.buffer(), workerHeaders());
       return;
     }
+    if (local != null && !local.wanted().getAsBoolean()) {
+      return; // given up by its sender while it waited in a queue: nobody reads it, nobody should pay for it
+    }
     if (stopping) {
       refuse(message, local, StreamBus.REFUSED_SHUTTING_DOWN, "the stream worker is stopping");
       return;
