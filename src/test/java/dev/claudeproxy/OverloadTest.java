@@ -130,6 +130,8 @@ class OverloadTest {
   void aStartGivenUpInTheQueueIsRefusedAsOverloadAndNeverGoesUpstream() throws Exception {
     try (TestStack stack = TestStack.start(Map.of("PROXY_START_TIMEOUT_MS", 300, "PROXY_HTTP_INSTANCES", 1,
         "PROXY_WORKER_INSTANCES", VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE))) {
+      // A first stream opens the upstream connection, so that a start that went ahead would reach the upstream at once.
+      assertWhole(stack.send(post(stack, String.format(STREAM, "in time"), SLOW)), 10);
       List<Runnable> held = holdStarts(stack.vertx, new AtomicBoolean(true));
       long upstreamBefore = stack.simulator.stats().requests();
       long sent = System.nanoTime();
