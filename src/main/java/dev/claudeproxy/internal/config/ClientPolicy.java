@@ -40,8 +40,9 @@ public record ClientPolicy(
    *
    * @param descriptorsPerStream the file descriptors one stream holds in this process: 2 when it also holds the
    *     stream's upstream connection (workers in this process, HTTP/1.1 upstream), else 1 (the client's socket)
+   * @param pendingStarts the default of {@code PROXY_MAX_PENDING_STARTS}
    */
-  public static ClientPolicy from(Settings s, int descriptorsPerStream) {
+  public static ClientPolicy from(Settings s, int descriptorsPerStream, int pendingStarts) {
     return new ClientPolicy(
         s.longInRange("PROXY_KEEPALIVE_MS", 10_000, 10, 3_600_000),
         s.longInRange("PROXY_CLIENT_STALL_TIMEOUT_MS", 60_000, 10, 3_600_000),
@@ -52,12 +53,7 @@ public record ClientPolicy(
         s.longInRange("PROXY_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000L),
         (int) s.longInRange("PROXY_MAX_STREAMS", streamsForDescriptors(openFileLimit(), descriptorsPerStream), 0,
             Integer.MAX_VALUE),
-        (int) s.longInRange("PROXY_MAX_PENDING_STARTS", 2_000, 0, Integer.MAX_VALUE));
-  }
-
-  /** {@link #from(Settings, int)} for a node whose streams hold one descriptor each. */
-  public static ClientPolicy from(Settings s) {
-    return from(s, 1);
+        (int) s.longInRange("PROXY_MAX_PENDING_STARTS", pendingStarts, 0, Integer.MAX_VALUE));
   }
 
   /**

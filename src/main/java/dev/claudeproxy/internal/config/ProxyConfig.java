@@ -63,6 +63,7 @@ public record ProxyConfig(
   public static ProxyConfig from(Settings s) {
     int cores = Runtime.getRuntime().availableProcessors();
     String key = s.string("ANTHROPIC_API_KEY", null);
+    Duration startTimeout = Duration.ofMillis(s.longInRange("PROXY_START_TIMEOUT_MS", 5_000, 1, 600_000));
     return new ProxyConfig(
         s.string("PROXY_HOST", "0.0.0.0"),
         (int) s.longInRange("PROXY_PORT", 8080, 0, 65535),
@@ -77,14 +78,14 @@ public record ProxyConfig(
         (int) s.longInRange("UPSTREAM_POOL_SIZE", 10_000, 1, 1_000_000),
         Duration.ofMillis(s.longInRange("UPSTREAM_CONNECT_TIMEOUT_MS", 10_000, 1, 600_000)),
         (int) s.longInRange("PROXY_STREAM_CREDIT_BYTES", 256 * 1024, 1024, 64L * 1024 * 1024),
-        Duration.ofMillis(s.longInRange("PROXY_START_TIMEOUT_MS", 5_000, 1, 600_000)),
+        startTimeout,
         s.string("PROXY_CHAT_MODEL", "claude-sonnet-4-6"),
         (int) s.longInRange("PROXY_CHAT_MAX_TOKENS", 1024, 1, 1_000_000),
         // An HTTP node of a cluster has no upstream key of its own (its workers have it): no default to go by there.
         s.bool("PROXY_FORWARD_SIM_HEADERS", key == null
             && !ClusterConfig.HTTP.equalsIgnoreCase(s.string("PROXY_ROLE", ClusterConfig.ALL))),
         UpstreamPolicy.from(s),
-        ClientPolicy.from(s, descriptorsPerStream(s, key)),
+        ClientPolicy.from(s, descriptorsPerStream(s, key), pendingStartsFor(startTimeout, cores)),
         ResumePolicy.from(s),
         HttpEdges.from(s),
         busAddresses(s.string("PROXY_BUS_PREFIX", BusAddresses.DEFAULT_PREFIX)));
@@ -99,6 +100,17 @@ public record ProxyConfig(
     return new ProxyConfig(host, port, httpInstances, workerInstances, upstreamKey, baseUrl, upstreamProtocol, usersFile,
         maxBodyBytes, upstreamPoolSize, connectTimeout, streamCreditBytes, startTimeout, chatModel, chatMaxTokens,
         forwardSimHeaders, upstreamPolicy, clientPolicy, resumePolicy, edges, bus);
+  }
+
+  /**
+   * The default of {@code PROXY_MAX_PENDING_STARTS}: about as many starts as the node's workers take within the start
+   * timeout under a burst (1,000 a second per core: a 2-core node took 2,000 to 3,000 a second at the peak of a burst
+   * of 19,000 streams, sharing its cores with the load generator and the simulator). A start queued behind more than
+   * that would most likely be refused at the start timeout anyway, after its client had waited for nothing, and the
+   * node would spend the burst on starts it then gives up.
+   */
+  private static int pendingStartsFor(Duration startTimeout, int cores) {
+    return (int) Math.max(100, Math.min(Integer.MAX_VALUE, startTimeout.toMillis() * cores));
   }
 
   /**

@@ -34,6 +34,20 @@ class ClientPolicyTest {
     assertEquals(50, maxStreams(new JsonObject().put("PROXY_MAX_STREAMS", 50)));
   }
 
+  @Test
+  void theDefaultBoundOnWaitingStartsIsWhatTheWorkersTakeWithinTheStartTimeout() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(5_000 * cores, pending(new JsonObject()));
+    assertEquals(2_000 * cores, pending(new JsonObject().put("PROXY_START_TIMEOUT_MS", 2_000)));
+    assertEquals(100, pending(new JsonObject().put("PROXY_START_TIMEOUT_MS", 10)), "never fewer than 100");
+    assertEquals(7, pending(new JsonObject().put("PROXY_MAX_PENDING_STARTS", 7)));
+    assertEquals(0, pending(new JsonObject().put("PROXY_MAX_PENDING_STARTS", 0)), "0 turns the bound off");
+  }
+
+  private static int pending(JsonObject settings) {
+    return ProxyConfig.from(new Settings(settings)).clientPolicy().maxPendingStarts();
+  }
+
   private static int maxStreams(JsonObject settings) {
     return ProxyConfig.from(new Settings(settings)).clientPolicy().maxStreams();
   }
