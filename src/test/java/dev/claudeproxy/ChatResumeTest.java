@@ -96,6 +96,13 @@ class ChatResumeTest {
     assertEquals("status", line.getAttribute("role"));
   }
 
+  /** The answer's usage is the simulator's 160 output tokens, and the totals (of this one answer) are its usage. */
+  private static void assertCountedOnce(WebDriver driver, WebElement answer) {
+    String tokens = answer.findElement(By.cssSelector(".meta .tokens")).getText();
+    assertTrue(tokens.matches("[1-9]\\d* in · 160 out"), tokens);
+    assertEquals(tokens, driver.findElement(By.id("totals")).getText(), "usage counted once in the totals");
+  }
+
   @Test
   void aDroppedConnectionReconnectsAndTheAnswerEndsAsTheSimulatorsText() throws Exception {
     long cancelledBefore = stack.simulator.stats().streamsCancelled();
@@ -121,10 +128,7 @@ class ChatResumeTest {
       shot(driver, "21-reconnected-done");
       assertEquals(expected(driver, stack, STACK, "through a tunnel"), html(answer),
           "the answer is the simulator's text, nothing repeated or missing");
-      String meta = answer.findElement(By.className("meta")).getText();
-      assertTrue(meta.matches("(?s).*\\d+ in · 160 out.*"), meta);
-      assertTrue(driver.findElement(By.id("totals")).getText().endsWith(" in · 160 out"),
-          driver.findElement(By.id("totals")).getText());
+      assertCountedOnce(driver, answer);
       assertFalse(driver.findElement(By.id("banner")).isDisplayed());
       assertTrue(relay.count("GET /v1/streams/") >= 1, relay.requests().toString());
       assertEquals(cancelledBefore, stack.simulator.stats().streamsCancelled(), "the upstream was never cancelled");
@@ -155,9 +159,7 @@ class ChatResumeTest {
       assertEquals(1, driver.findElements(By.cssSelector(".turn.user")).size());
       assertEquals(1, driver.findElements(By.cssSelector(".turn.assistant")).size());
       assertEquals(expected(driver, stack, STACK, "reload me"), html(lastAnswer(driver)));
-      assertTrue(lastAnswer(driver).findElement(By.className("meta")).getText().matches("(?s).*\\d+ in · 160 out.*"));
-      assertTrue(driver.findElement(By.id("totals")).getText().endsWith(" in · 160 out"),
-          driver.findElement(By.id("totals")).getText());
+      assertCountedOnce(driver, lastAnswer(driver));
       assertEquals(cancelledBefore, stack.simulator.stats().streamsCancelled(), "the upstream was never cancelled");
       assertNull(pending(driver), "nothing left to pick up");
 

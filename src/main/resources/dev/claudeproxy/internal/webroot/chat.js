@@ -170,7 +170,7 @@ async function pickUp(answer, view, signal, onEvent, atOnce) {
     if (response) {
       if (response.status === 404 || response.status === 410) {
         throw new ApiError(response.status, null,
-          'The answer is no longer available: the connection was lost for too long.');
+          'The answer is no longer available: the proxy no longer has it.');
       }
       // A refused key, or a position the proxy does not know: trying again would not help. 429 and 5xx would.
       if (response.status < 500 && response.status !== 429) throw await apiError(response);
@@ -391,6 +391,9 @@ function addAnswer(model) {
         role: 'assistant', model, text: this.text, thinking: this.thinking, thinkingMs: this.thinkingMs,
         tools: this.tools, usage: this.usage, final: this.final, status: this.status, label: this.label,
         firstToken: this.firstToken, deltas: this.deltas,
+        // How long it has been thinking, while it still is: a reload goes on counting from there.
+        thinkingFor: this.thinkingMs == null && this.thinkingStarted != null
+          ? performance.now() - this.thinkingStarted : null,
       };
     },
     /** Draws a stored answer as far as it had come, to go on from there (a reload during an answer). */
@@ -405,6 +408,8 @@ function addAnswer(model) {
         if (saved.thinkingMs != null) {
           this.thinkingMs = saved.thinkingMs;
           this.thinkingDone();
+        } else if (saved.thinkingFor != null) {
+          this.thinkingStarted = performance.now() - saved.thinkingFor;
         }
       }
       for (const call of saved.tools ?? []) this.addTool(call);
