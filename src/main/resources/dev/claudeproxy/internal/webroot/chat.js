@@ -160,14 +160,18 @@ async function pickUp(answer, view, signal, onEvent, atOnce) {
     }
     if (response?.ok) {
       view.reconnecting(null);
+      const had = answer.lastEventId;
+      const opened = Date.now();
       if (await readEvents(response, signal, onEvent) === 'end') return;
-      // Dropped again: a new spell of reconnecting.
-      since = Date.now();
-      delay = RECONNECT.firstDelayMs;
-      wait = delay;
-      continue;
-    }
-    if (response) {
+      if (answer.lastEventId > had || Date.now() - opened >= 5000) {
+        // Dropped again after more of the answer came (or a while of quiet): a new spell of reconnecting.
+        since = Date.now();
+        delay = RECONNECT.firstDelayMs;
+        wait = delay;
+        continue;
+      }
+      // Dropped again at once with nothing new: counts as a failed attempt.
+    } else if (response) {
       if (response.status === 404 || response.status === 410) {
         throw new ApiError(response.status, null,
           'The answer is no longer available: the proxy no longer has it.');
