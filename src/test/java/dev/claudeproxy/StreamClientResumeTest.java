@@ -131,7 +131,7 @@ class StreamClientResumeTest {
     assertEquals(stream.id(), resumed.id());
     assertEquals(stream.position(), resumed.position(), "a follower starts at the position it asked for");
     Reader rest = new Reader(resumed);
-    rest.ended.get(20, TimeUnit.SECONDS);
+    rest.awaitEnd();
     assertEquals(stream.position() + rest.withoutPings().size(), resumed.position());
     assertEquals("completed", resumed.summary().getString("outcome"), resumed.summary().encode());
     assertTrue(rest.withoutPings().get(0).contains("\"text_delta\""), "the text block goes on: " + rest.events);
@@ -149,7 +149,7 @@ class StreamClientResumeTest {
   private List<String> uninterrupted(String prompt) throws Exception {
     ClaudeStream whole = TestStack.await(client("alice").messages(request(prompt, FAST)));
     Reader reader = new Reader(whole);
-    reader.ended.get(20, TimeUnit.SECONDS);
+    reader.awaitEnd();
     return reader.withoutPings();
   }
 
@@ -161,7 +161,7 @@ class StreamClientResumeTest {
     ClaudeStream all = TestStack.await(client("alice").follow(own.id()));
     assertEquals(0, all.position());
     Reader reader = new Reader(all);
-    reader.ended.get(20, TimeUnit.SECONDS);
+    reader.awaitEnd();
     assertEquals(ownReader.withoutPings(), reader.withoutPings().subList(0, ownReader.withoutPings().size()),
         "the same events the own client had, message id too");
     assertEquals(StreamCut.text(uninterrupted("from the start")), StreamCut.text(reader.withoutPings()));
@@ -183,8 +183,8 @@ class StreamClientResumeTest {
     Reader slowReader = new Reader(slow, events -> events.size() == 1, slow::pause);
     Reader fastReader = new Reader(fast);
     Reader ownReader = new Reader(own);
-    ownReader.ended.get(30, TimeUnit.SECONDS);
-    fastReader.ended.get(30, TimeUnit.SECONDS);
+    ownReader.awaitEnd();
+    fastReader.awaitEnd();
     List<String> expected = ownReader.withoutPings();
     assertTrue(expected.size() > 5000, "every delta: " + expected.size());
     assertEquals(expected, fastReader.withoutPings(), "the fast follower, done while the slow one waits");
@@ -194,7 +194,7 @@ class StreamClientResumeTest {
     long buffered = ((ClaudeStreamImpl) slow).bufferedBytes();
     assertTrue(buffered <= 2 * window, "the paused follower holds no more than its credits: " + buffered);
     slow.resume();
-    slowReader.ended.get(30, TimeUnit.SECONDS);
+    slowReader.awaitEnd();
     assertEquals(expected, slowReader.withoutPings(), "the slow follower gets every event too");
     assertEquals(expected.size(), slow.position());
   }
@@ -206,7 +206,7 @@ class StreamClientResumeTest {
     assertStatus(404, "not_found_error", alice.stop("no-such-stream-at-all"));
     ClaudeStream whole = TestStack.await(alice.messages(request("the very end", FAST).setResumable(true)));
     Reader reader = new Reader(whole);
-    reader.ended.get(20, TimeUnit.SECONDS);
+    reader.awaitEnd();
     long end = whole.position();
     assertEquals(reader.withoutPings().size(), end);
 
@@ -214,11 +214,11 @@ class StreamClientResumeTest {
     assertStatus(400, "invalid_request_error", alice.follow(whole.id(), -1L));
     ClaudeStream atTheEnd = TestStack.await(alice.follow(whole.id(), end));
     Reader nothingMore = new Reader(atTheEnd);
-    nothingMore.ended.get(10, TimeUnit.SECONDS);
+    nothingMore.awaitEnd();
     assertEquals(List.of(), nothingMore.withoutPings(), "a position at the end gives nothing more, then the end");
     ClaudeStream last = TestStack.await(alice.follow(whole.id(), end - 1));
     Reader lastReader = new Reader(last);
-    lastReader.ended.get(10, TimeUnit.SECONDS);
+    lastReader.awaitEnd();
     assertEquals(reader.withoutPings().subList((int) end - 1, (int) end), lastReader.withoutPings());
 
     assertStatus(404, "not_found_error", client("bob").follow(whole.id(), 0L));
@@ -226,7 +226,7 @@ class StreamClientResumeTest {
     ClaudeStream byAdmin = TestStack.await(client(new StreamClientOptions().setUser("ops").setAdmin(true))
         .follow(whole.id(), 0L));
     Reader adminReader = new Reader(byAdmin);
-    adminReader.ended.get(10, TimeUnit.SECONDS);
+    adminReader.awaitEnd();
     assertEquals(reader.withoutPings(), adminReader.withoutPings(), "an admin may read anyone's stream");
   }
 
@@ -238,13 +238,13 @@ class StreamClientResumeTest {
         ClaudeStream whole = TestStack.await(client.messages(request("a buffer too small",
             Map.of("x-sim-output-tokens", "200")).setResumable(true)));
         Reader reader = new Reader(whole);
-        reader.ended.get(20, TimeUnit.SECONDS);
+        reader.awaitEnd();
         assertStatus(410, "invalid_request_error", client.follow(whole.id(), 0L));
         ClaudeStream oldest = TestStack.await(client.follow(whole.id()));
         int from = (int) oldest.position();
         assertTrue(from > 0, "without a position: from the oldest event kept, not the start");
         Reader kept = new Reader(oldest);
-        kept.ended.get(10, TimeUnit.SECONDS);
+        kept.awaitEnd();
         List<String> all = reader.withoutPings();
         assertEquals(all.subList(from, all.size()), kept.withoutPings());
         assertEquals(all.size(), oldest.position());

@@ -72,6 +72,14 @@ class StreamClientTest {
       }).endHandler(v -> ended.complete(null)).exceptionHandler(failed::complete);
     }
 
+    /** Waits for the clean end; a failure instead fails the test with it. */
+    void awaitEnd() throws Exception {
+      CompletableFuture.anyOf(ended, failed).get(30, TimeUnit.SECONDS);
+      if (failed.isDone()) {
+        throw new AssertionError("the stream failed after " + events.size() + " events", failed.get());
+      }
+    }
+
     /** The raw events read, pings left out: what a position counts, as {@code StreamCut} compares them. */
     List<String> withoutPings() {
       synchronized (events) {
