@@ -1,5 +1,7 @@
 package dev.claudeproxy;
 
+import static dev.claudeproxy.StreamClientResumeTest.assertStatus;
+import static dev.claudeproxy.StreamClientResumeTest.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,8 +13,6 @@ import dev.claudeproxy.internal.server.ProxyServer;
 import dev.claudeproxy.internal.simulator.Simulator;
 import dev.claudeproxy.internal.simulator.SimulatorConfig;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -75,8 +75,8 @@ class StreamClientClusterTest {
       assertTrue(stopped.failed.get(10, TimeUnit.SECONDS) instanceof ClaudeStreamException);
       assertEquals(cancelled + 1, sim.stats().streamsCancelled());
 
-      assertNotFound(second.follow("no-such-stream-anywhere", 0L));
-      assertNotFound(second.stop("no-such-stream-anywhere"));
+      assertStatus(404, "not_found_error", second.follow("no-such-stream-anywhere", 0L));
+      assertStatus(404, "not_found_error", second.stop("no-such-stream-anywhere"));
       TestStack.await(first.close());
       TestStack.await(second.close());
     } finally {
@@ -101,22 +101,5 @@ class StreamClientClusterTest {
         Thread.sleep(100);
       }
     }
-  }
-
-  private static StreamRequest request(String prompt, Map<String, String> simulator) {
-    StreamRequest request = StreamRequest.of(new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 1000)
-        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", prompt))));
-    simulator.forEach(request::putHeader);
-    return request;
-  }
-
-  private static void assertNotFound(io.vertx.core.Future<?> refused) throws Exception {
-    try {
-      refused.toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      assertTrue(e.getCause() instanceof ClaudeStreamException c && c.status() == 404, String.valueOf(e.getCause()));
-      return;
-    }
-    throw new AssertionError("found a stream that does not exist");
   }
 }

@@ -75,7 +75,8 @@ class StreamClientResumeTest {
     return client;
   }
 
-  private static StreamRequest request(String prompt, Map<String, String> simulator) {
+  /** A request for {@code prompt}, with the simulator's {@code x-sim-*} headers. */
+  static StreamRequest request(String prompt, Map<String, String> simulator) {
     return request(prompt, 1000, simulator);
   }
 
@@ -329,7 +330,8 @@ class StreamClientResumeTest {
     assertEquals(detaches + 1, stack.metric(Metrics.DETACHES), "one detach, however many owner checks ran");
   }
 
-  private static void assertStatus(int status, String type, io.vertx.core.Future<?> refused)
+  /** Waits for {@code refused} to fail with a {@link ClaudeStreamException} of {@code status} and {@code type}. */
+  static void assertStatus(int status, String type, io.vertx.core.Future<?> refused)
       throws InterruptedException {
     Throwable failure;
     try {
