@@ -23,13 +23,16 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /**
  * The {@link StreamClient}: one inbox for all its streams (never a consumer per stream), registered on the context the
@@ -82,13 +85,13 @@ public final class StreamClientImpl implements StreamClient {
 
   @Override
   public Future<ClaudeStream> follow(String streamId, Long after) {
-    java.util.Objects.requireNonNull(streamId, "streamId");
+    Objects.requireNonNull(streamId, "streamId");
     return whenRegistered(promise -> follow(streamId, after, promise));
   }
 
   @Override
   public Future<Void> stop(String streamId) {
-    java.util.Objects.requireNonNull(streamId, "streamId");
+    Objects.requireNonNull(streamId, "streamId");
     return this.<Void>whenRegistered(promise -> {
       if (closed) {
         promise.fail(closedClient());
@@ -98,12 +101,12 @@ public final class StreamClientImpl implements StreamClient {
           .compose(worker -> vertx.eventBus().request(worker, Buffer.buffer(), readerControl(StreamBus.CTL_STOP,
               streamId).setSendTimeout(options.getStartTimeoutMs())))
           .onSuccess(reply -> promise.complete())
-          .onFailure(failure -> promise.fail(refusal(failure)));
+          .onFailure(failure -> promise.fail(readRefusal(failure)));
     });
   }
 
   /** Runs {@code action} on the client's context once its inbox is registered, or fails as the registration did. */
-  private <T> Future<T> whenRegistered(java.util.function.Consumer<Promise<T>> action) {
+  private <T> Future<T> whenRegistered(Consumer<Promise<T>> action) {
     Promise<T> promise = Promise.promise();
     onContext(() -> registered.onComplete(ar -> {
       if (ar.failed()) {
@@ -177,7 +180,7 @@ public final class StreamClientImpl implements StreamClient {
       // The stream is handed out with its head, which the worker sends before it answers. A refusal lets the reader
       // go all the same: after a timeout, the worker may have added it.
       vertx.eventBus().request(found.result(), Buffer.buffer(), follow)
-          .onFailure(failure -> stream.fail(refusal(failure), true));
+          .onFailure(failure -> stream.fail(readRefusal(failure), true));
     });
   }
 
@@ -206,31 +209,43 @@ public final class StreamClientImpl implements StreamClient {
     return new ClaudeStreamException(404, "not_found_error", "no such stream (it may have ended and expired)");
   }
 
-  /** A refused start, follow or stop in the API's terms. */
+  /** A refused start in the API's terms. */
   private ClaudeStreamException refusal(Throwable failure) {
     if (failure instanceof ReplyException re) {
       return switch (re.failureType()) {
         case NO_HANDLERS -> new ClaudeStreamException(503, "api_error",
             "no stream worker is available at " + bus.start());
         case TIMEOUT -> new ClaudeStreamException(503, "api_error", "no stream worker answered in time");
-        default -> switch (re.failureCode()) {
-          case StreamBus.REFUSED_SHUTTING_DOWN -> new ClaudeStreamException(503, "api_error",
-              "the stream worker is shutting down");
-          case StreamBus.NO_SUCH_STREAM -> noSuchStream();
-          case StreamBus.POSITION_AHEAD -> new ClaudeStreamException(400, "invalid_request_error",
-              "the position is beyond the stream's events");
-          case StreamBus.POSITION_GONE -> new ClaudeStreamException(410, "invalid_request_error",
-              "the events after that position are no longer kept (the replay buffer is bounded)");
-          default -> new ClaudeStreamException(500, "api_error", "the stream worker refused: " + re.getMessage());
-        };
+        default -> re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN
+            ? new ClaudeStreamException(503, "api_error", "the stream worker is shutting down")
+            : new ClaudeStreamException(500, "api_error", "the stream worker refused the stream: "
+                + re.getMessage());
       };
     }
-    if (failure instanceof ClaudeStreamException known) {
-      return known;
-    }
-    // Only the finder fails with something else: no worker answered that it holds the stream.
-    return noSuchStream();
+    return new ClaudeStreamException(500, "api_error", "could not start the stream: " + failure);
   }
+
+  /** A refused follow or stop in the API's terms (docs/event-bus.md, "Control operations"). */
+  private ClaudeStreamException readRefusal(Throwable failure) {
+    if (!(failure instanceof ReplyException re) || re.failureType() == ReplyFailure.NO_HANDLERS) {
+      return noSuchStream(); // no worker said it holds the stream, or the one that did has gone, and its streams
+    }
+    if (re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+      switch (re.failureCode()) {
+        case StreamBus.NO_SUCH_STREAM:
+          return noSuchStream();
+        case StreamBus.POSITION_AHEAD:
+          return new ClaudeStreamException(400, "invalid_request_error", "the position is beyond the stream's events");
+        case StreamBus.POSITION_GONE:
+          return new ClaudeStreamException(410, "invalid_request_error",
+              "the events after that position are no longer kept (the replay buffer is bounded)");
+        default:
+          break;
+      }
+    }
+    return refusal(failure);
+  }
+
 
   private void onMessage(Message<Object> message) {
     if (message.body() instanceof LocalEvents batch) {
