@@ -73,6 +73,8 @@ class StreamClientClusterTest {
       Reader stopped = new Reader(running);
       TestStack.await(second.stop(running.id()));
       assertTrue(stopped.failed.get(10, TimeUnit.SECONDS) instanceof ClaudeStreamException);
+      // The upstream learns of the cancel a moment after the reader has its error.
+      Wire.waitFor(() -> sim.stats().streamsCancelled() >= cancelled + 1, "the upstream cancel");
       assertEquals(cancelled + 1, sim.stats().streamsCancelled());
 
       assertStatus(404, "not_found_error", second.follow("no-such-stream-anywhere", 0L));
