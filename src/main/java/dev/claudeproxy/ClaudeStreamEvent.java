@@ -38,7 +38,9 @@ public interface ClaudeStreamEvent {
   Buffer raw();
 
   /**
-   * The event's position in its stream: 0, 1, 2 ... over every event, pings included.
+   * The event's number in its {@link ClaudeStream}: 0, 1, 2 ... over every event it received, pings included (on a
+   * followed stream, from the first event after the position it was followed from). For the stream's own numbering,
+   * which does not count pings, see {@link ClaudeStream#position()}.
    *
    * @return the sequence number
    */

@@ -22,6 +22,8 @@ public final class StreamClientOptions {
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long workerCheckMs = DEFAULT_WORKER_CHECK_MS;
   private int workerMissedChecks = DEFAULT_WORKER_MISSED_CHECKS;
+  private String user;
+  private boolean admin;
 
   /** The defaults. */
   public StreamClientOptions() {
@@ -38,6 +40,8 @@ public final class StreamClientOptions {
     this.startTimeoutMs = other.startTimeoutMs;
     this.workerCheckMs = other.workerCheckMs;
     this.workerMissedChecks = other.workerMissedChecks;
+    this.user = other.user;
+    this.admin = other.admin;
   }
 
   /**
@@ -157,6 +161,49 @@ public final class StreamClientOptions {
       throw new IllegalArgumentException("at least one missed check, got " + workerMissedChecks);
     }
     this.workerMissedChecks = workerMissedChecks;
+    return this;
+  }
+
+  /**
+   * The user this client acts as: the workers let it {@linkplain StreamClient#follow(String, Long) follow} and
+   * {@linkplain StreamClient#stop(String) stop} only this user's streams (unless it is an {@linkplain #isAdmin()
+   * admin}), and its starts are for this user unless their {@link StreamRequest#setUser} says otherwise.
+   *
+   * @return the user id, or null for none
+   */
+  public String getUser() {
+    return user;
+  }
+
+  /**
+   * Sets the user this client acts as (see {@link #getUser()}); null for none, which can follow only the streams
+   * started with no user.
+   *
+   * @param user the user id, or null
+   * @return these options
+   */
+  public StreamClientOptions setUser(String user) {
+    this.user = user;
+    return this;
+  }
+
+  /**
+   * Whether this client may follow and stop any user's streams ({@code cp-admin: true}).
+   *
+   * @return whether the client acts as an admin
+   */
+  public boolean isAdmin() {
+    return admin;
+  }
+
+  /**
+   * Lets this client follow and stop any user's streams, as the proxy's admins may.
+   *
+   * @param admin whether the client acts as an admin
+   * @return these options
+   */
+  public StreamClientOptions setAdmin(boolean admin) {
+    this.admin = admin;
     return this;
   }
 }

@@ -22,6 +22,7 @@ public final class StreamRequest {
   private final Map<String, String> headers = new LinkedHashMap<>();
   private String user;
   private String tier;
+  private boolean resumable;
 
   private StreamRequest(Buffer body) {
     this.body = body;
@@ -80,6 +81,23 @@ public final class StreamRequest {
   }
 
   /**
+   * Whether the stream outlives its reader (issue 24, "Resumable and shared streams"): its worker keeps a replay buffer
+   * ({@code cp-resumable: true} on the start), and when the stream is let go without an explicit
+   * {@link ClaudeStream#cancel()} ({@link ClaudeStream#detach()}, {@link StreamClient#close()}, or the undeploying of
+   * the verticle that made the client), it is detached rather than cancelled: the upstream call goes on for the
+   * workers' {@code PROXY_RESUME_GRACE_MS}, so that {@link StreamClient#follow(String, Long)} can pick it up again
+   * from {@link ClaudeStream#position()}, on this client or another, on any node. With no reader back by then, the
+   * upstream call is cancelled and its usage recorded. Off by default: a stream that is let go is cancelled at once.
+   *
+   * @param resumable whether the stream is resumable
+   * @return this request
+   */
+  public StreamRequest setResumable(boolean resumable) {
+    this.resumable = resumable;
+    return this;
+  }
+
+  /**
    * Adds a header to send upstream, such as {@code anthropic-beta}; a name given twice keeps the last value.
    * Names are lower-cased. Only {@code anthropic-*} and {@code x-*} headers can be passed, never a key.
    *
@@ -122,6 +140,15 @@ public final class StreamRequest {
    */
   public String tier() {
     return tier;
+  }
+
+  /**
+   * Whether the stream is resumable ({@link #setResumable}).
+   *
+   * @return whether the stream is resumable
+   */
+  public boolean resumable() {
+    return resumable;
   }
 
   /**

@@ -1,11 +1,19 @@
 package dev.claudeproxy;
 
-import dev.claudeproxy.internal.server.ProxyServer;
+import static dev.claudeproxy.ChatBrowser.browser;
+import static dev.claudeproxy.ChatBrowser.label;
+import static dev.claudeproxy.ChatBrowser.lastAnswer;
+import static dev.claudeproxy.ChatBrowser.request;
+import static dev.claudeproxy.ChatBrowser.requireBrowser;
+import static dev.claudeproxy.ChatBrowser.shot;
+import static dev.claudeproxy.ChatBrowser.signIn;
+import static dev.claudeproxy.ChatBrowser.waiting;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.internal.server.ProxyServer;
 import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.simulator.SimulatorConfig;
 import dev.claudeproxy.internal.users.ApiKeys;
@@ -19,31 +27,22 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.Map;
-import java.util.logging.Level;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
-import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.Select;
-import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The chat page in a real headless Chromium (Debian's, driven through its chromedriver), against the real proxy and
@@ -51,9 +50,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 @Tag("browser")
 class ChatPageTest {
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path SHOTS = Path.of("target", "screenshots");
   private static final Map<String, Object> STACK = Map.of("SIM_TTFT_MS", 500, "SIM_TOKENS_PER_SECOND", 40,
       "SIM_OUTPUT_TOKENS", 80);
   private static TestStack stack;
@@ -61,12 +57,7 @@ class ChatPageTest {
 
   @BeforeAll
   static void start() throws Exception {
-    boolean present = Files.isExecutable(CHROMEDRIVER) && Files.isExecutable(CHROMIUM);
-    if (!present && System.getenv("CSP_REQUIRE_BROWSER") != null) {
-      throw new IllegalStateException("CSP_REQUIRE_BROWSER is set but chromium or chromedriver is missing");
-    }
-    Assumptions.assumeTrue(present, "Debian's chromium and chromium-driver are not installed");
-    Files.createDirectories(SHOTS);
+    requireBrowser();
     stack = TestStack.start(STACK);
     failing = TestStack.start(Map.of("SIM_TTFT_MS", 100, "SIM_TOKENS_PER_SECOND", 40, "SIM_OUTPUT_TOKENS", 80,
         "SIM_SCENARIO", "midstream_error", "SIM_FAULT_AFTER_DELTAS", 12));
@@ -80,53 +71,6 @@ class ChatPageTest {
     if (failing != null) {
       failing.close();
     }
-  }
-
-  private static WebDriver browser() throws Exception {
-    return browser("1200,860");
-  }
-
-  private static WebDriver browser(String size) throws Exception {
-    ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-quic", "--window-size=" + size,
-        "--user-data-dir=" + Files.createTempDirectory("csp-chromium"));
-    // The browser's console, where Content-Security-Policy violations are reported.
-    LoggingPreferences logs = new LoggingPreferences();
-    logs.enable(LogType.BROWSER, Level.ALL);
-    options.setCapability(ChromeOptions.LOGGING_PREFS, logs);
-    // A driver service per browser: quitting a driver stops its service.
-    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-        .usingAnyFreePort().build();
-    return new ChromeDriver(service, options);
-  }
-
-  private static WebDriverWait waiting(WebDriver driver, int seconds) {
-    return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(20));
-  }
-
-  private static void signIn(WebDriver driver, TestStack target, String key) {
-    driver.get(target.proxyUrl() + "/");
-    WebElement field = driver.findElement(By.cssSelector("input[aria-label='API key'], #api-key"));
-    assertEquals("API key", label(driver, field));
-    field.sendKeys(key, Keys.ENTER);
-    waiting(driver, 10).until(d -> d.findElement(By.id("account")).isDisplayed()
-        && !d.findElements(By.cssSelector("#model option")).isEmpty());
-  }
-
-  private static String label(WebDriver driver, WebElement field) {
-    return (String) ((JavascriptExecutor) driver).executeScript(
-        "return document.querySelector(`label[for='${arguments[0].id}']`).textContent.trim()", field);
-  }
-
-  private static WebElement lastAnswer(WebDriver driver) {
-    List<WebElement> answers = driver.findElements(By.cssSelector(".turn.assistant"));
-    return answers.get(answers.size() - 1);
-  }
-
-  private static void shot(WebDriver driver, String name) throws Exception {
-    Files.write(SHOTS.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
   }
 
   @Test
@@ -407,10 +351,6 @@ class ChatPageTest {
     } finally {
       driver.quit();
     }
-  }
-
-  private static JsonObject request(String model, JsonArray messages) {
-    return new JsonObject().put("model", model).put("max_tokens", 1024).put("stream", true).put("messages", messages);
   }
 
   @Test

@@ -319,13 +319,38 @@ class ClusterTest {
 
   @Test
   @Order(10)
-  void anHttpNodeStoppedWithSigtermIsNotReadyAtOnceAndStillServesMeanwhile() throws Exception {
+  void anHttpNodeStoppedWithSigtermIsNotReadyAtOnceServesMeanwhileAndDetachesResumableStreams() throws Exception {
     assertEquals(200, httpA.ready());
-    httpA.terminate();
-    waitFor(() -> httpA.ready() == 503, 2, "readiness to go down");
-    // PROXY_SHUTDOWN_DELAY_MS: requests that reach it before the load balancer has noticed are still served.
-    HttpResponse<String> r = post(httpA.url(), KEYS.get("sdk"), streamingBody("late"), Map.of());
-    assertEquals(200, r.statusCode(), r.body());
+    // A resumable stream longer than the drain: when the drain ends, it is detached, not cancelled, and goes on
+    // through the other HTTP node.
+    String key = KEYS.get("resumer");
+    String body = streamingBody("outlive my node");
+    Map<String, String> paced = Map.of("x-sim-output-tokens", "300", "x-sim-tokens-per-second", "10");
+    List<String> received = new ArrayList<>();
+    String id;
+    try (SseSocket own = SseSocket.open(httpA.url(), "POST", "/v1/messages", StreamCut.resumable(key, paced), body)) {
+      assertEquals(200, own.status());
+      id = own.header("x-stream-id");
+      httpA.terminate();
+      waitFor(() -> httpA.ready() == 503, 2, "readiness to go down");
+      // PROXY_SHUTDOWN_DELAY_MS: requests that reach it before the load balancer has noticed are still served.
+      HttpResponse<String> r = post(httpA.url(), KEYS.get("sdk"), streamingBody("late"), Map.of());
+      assertEquals(200, r.statusCode(), r.body());
+      for (String event = own.next(); event != null && !event.startsWith("event: error\n"); event = own.next()) {
+        if (!Wire.isPing(event)) {
+          received.add(event);
+        }
+      }
+    }
+    StreamCut cut = new StreamCut(id, List.copyOf(received));
+    List<String> rest;
+    try (SseSocket resumed = StreamCut.follow(httpB.url(), id, "?after=" + cut.position(), Map.of("x-api-key", key))) {
+      assertEquals(200, resumed.status(), () -> cluster.log("http-b"));
+      rest = Wire.withoutPings(resumed.rest());
+    }
+    List<String> reference = StreamCut.whole(httpB.url(), "/v1/messages",
+        StreamCut.headers(key, Map.of("x-sim-output-tokens", "300")), body);
+    assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)), "drained on A, resumed on B");
     assertTrue(httpA.exited(30), "the HTTP node did not exit");
     assertEquals(0, httpA.process.exitValue(), cluster.log("http-a"));
   }

@@ -81,7 +81,7 @@ class ClusteredStreamTest {
   }
 
   /** A node as the server makes one (Hazelcast on loopback), without the server around it. */
-  private static Future<Vertx> clustered(String clusterName) {
+  static Future<Vertx> clustered(String clusterName) {
     ClusterConfig config = ClusterConfig.from(new Settings(new JsonObject().put("PROXY_CLUSTER_MEMBERS", "127.0.0.1")
         .put("PROXY_CLUSTER_HOST", "127.0.0.1").put("PROXY_CLUSTER_PORT", 5701).put("PROXY_CLUSTER_NAME", clusterName)));
     return ClusterNode.start(config, Vertx.builder(), new VertxOptions());

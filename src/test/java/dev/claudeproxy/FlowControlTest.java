@@ -3,14 +3,23 @@ package dev.claudeproxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.claudeproxy.internal.simulator.ReplyPlan;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -52,6 +61,35 @@ class FlowControlTest {
         assertEquals(1, Wire.count(body, "event: message_stop"));
       }
       Wire.waitFor(() -> stats.streamsOpen() == 0, "the stream to finish");
+    }
+  }
+
+  /**
+   * A plain (non-streaming) answer goes over the bus with credits like a stream: one larger than the credit window
+   * needs the grants of its own client to reach the worker, though only streams are held there for readers.
+   */
+  @Test
+  void aWholeAnswerLargerThanTheCreditWindowArrivesWhole() throws Exception {
+    int window = 4096;
+    try (TestStack stack = TestStack.start(Map.of("PROXY_STREAM_CREDIT_BYTES", window))) {
+      JsonObject request = new JsonObject().put("model", "claude-sonnet-4-6").put("max_tokens", 16000)
+          .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Whole, please")));
+      HttpRequest.Builder post = HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/v1/messages"))
+          .timeout(Duration.ofSeconds(15)).POST(HttpRequest.BodyPublishers.ofString(request.encode()));
+      stack.jsonHeaders(Map.of("x-sim-output-tokens", "8000")).forEach(post::header);
+      HttpResponse<String> answer;
+      try {
+        // The request's own timeout ends at the head; the body is what waits when credits are lost.
+        answer = stack.http().sendAsync(post.build(), HttpResponse.BodyHandlers.ofString()).get(15, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        throw new AssertionError("the answer never came whole: its worker waits for credits that never reached it");
+      }
+      assertEquals(200, answer.statusCode(), answer.body());
+      assertTrue(answer.body().length() > 4 * window, "larger than the window: " + answer.body().length());
+      JsonObject message = new JsonObject(answer.body());
+      assertEquals(ReplyPlan.of(request, 8000).text(),
+          message.getJsonArray("content").getJsonObject(0).getString("text"), "the simulator's whole text");
+      assertEquals(8000, message.getJsonObject("usage").getInteger("output_tokens"));
     }
   }
 

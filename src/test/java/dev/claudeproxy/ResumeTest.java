@@ -570,7 +570,7 @@ class ResumeTest {
   }
 
   /** The proxy's meters of resumable streams, as {@code /metrics} names them (ProxyMetrics). */
-  private static final class Metrics {
+  static final class Metrics {
     /** Reads of a stream that began, {@code result="ok"}; refused ones carry their reason. */
     static final String RESUMES = "claude_proxy_stream_resumes_total{result=\"ok\"}";
     static final String RESUMES_AHEAD = "claude_proxy_stream_resumes_total{result=\"ahead\"}";
@@ -582,21 +582,7 @@ class ResumeTest {
     static final String SUBSCRIBERS = "claude_proxy_stream_subscribers";
   }
 
-  /**
-   * The sum of a meter's samples on {@code /metrics}: {@code series} is its name, or its name and the labels the
-   * samples must have ({@code name{result="ok"}}); 0 when there is none.
-   */
   private static double metric(String series) {
-    String text = stack.send(HttpRequest.newBuilder(URI.create(stack.proxyUrl() + "/metrics")).build()).body();
-    int brace = series.indexOf('{');
-    String name = brace < 0 ? series : series.substring(0, brace);
-    List<String> labels = brace < 0 ? List.of() : List.of(series.substring(brace + 1, series.length() - 1).split(","));
-    double sum = 0;
-    for (String line : text.split("\n")) {
-      if ((line.startsWith(name + " ") || line.startsWith(name + "{")) && labels.stream().allMatch(line::contains)) {
-        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return sum;
+    return stack.metric(series);
   }
 }

@@ -53,13 +53,38 @@ class StreamClientTest {
   }
 
   /** What a reader saw of a stream: its events, and how it ended. */
-  private static final class Reader {
+  static final class Reader {
     final List<ClaudeStreamEvent> events = Collections.synchronizedList(new ArrayList<>());
     final CompletableFuture<Void> ended = new CompletableFuture<>();
     final CompletableFuture<Throwable> failed = new CompletableFuture<>();
 
     Reader(ClaudeStream stream) {
-      stream.handler(events::add).endHandler(v -> ended.complete(null)).exceptionHandler(failed::complete);
+      this(stream, events -> false, () -> { });
+    }
+
+    /** Reads {@code stream}; on the stream's context, runs {@code then} once {@code at} holds for the events read. */
+    Reader(ClaudeStream stream, java.util.function.Predicate<List<ClaudeStreamEvent>> at, Runnable then) {
+      stream.handler(event -> {
+        events.add(event);
+        if (at.test(events)) {
+          then.run();
+        }
+      }).endHandler(v -> ended.complete(null)).exceptionHandler(failed::complete);
+    }
+
+    /** Waits for the clean end; a failure instead fails the test with it. */
+    void awaitEnd() throws Exception {
+      CompletableFuture.anyOf(ended, failed).get(30, TimeUnit.SECONDS);
+      if (failed.isDone()) {
+        throw new AssertionError("the stream failed after " + events.size() + " events", failed.get());
+      }
+    }
+
+    /** The raw events read, pings left out: what a position counts, as {@code StreamCut} compares them. */
+    List<String> withoutPings() {
+      synchronized (events) {
+        return events.stream().filter(e -> !"ping".equals(e.name())).map(e -> e.raw().toString()).toList();
+      }
     }
 
     String text() {

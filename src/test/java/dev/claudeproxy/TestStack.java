@@ -177,6 +177,25 @@ public final class TestStack implements AutoCloseable {
     }
   }
 
+  /**
+   * The sum of a meter's samples on the proxy's {@code /metrics}: {@code series} is its name, or its name and the
+   * labels the samples must have ({@code name{result="ok"}}); 0 when there is none.
+   */
+  public double metric(String series) {
+    String text = send(HttpRequest.newBuilder(URI.create(proxyUrl() + "/metrics")).build()).body();
+    int brace = series.indexOf('{');
+    String name = brace < 0 ? series : series.substring(0, brace);
+    java.util.List<String> labels = brace < 0 ? java.util.List.of()
+        : java.util.List.of(series.substring(brace + 1, series.length() - 1).split(","));
+    double sum = 0;
+    for (String line : text.split("\n")) {
+      if ((line.startsWith(name + " ") || line.startsWith(name + "{")) && labels.stream().allMatch(line::contains)) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
   /** The usage journal of the proxy. */
   public Path usageFile() {
     return dir.resolve("usage.jsonl");

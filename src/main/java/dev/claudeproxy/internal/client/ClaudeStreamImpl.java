@@ -16,15 +16,22 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
 
 /**
- * One stream of a {@link StreamClientImpl}: checks the order of its bus events, splits their data into SSE events,
- * queues them for a reader that honours demand, grants credit for what the reader has taken, and cancels.
- * Everything runs on the client's context.
+ * One stream of a {@link StreamClientImpl}, started by it or followed: checks the order of its bus events, splits their
+ * data into SSE events, queues them for a reader that honours demand, grants credit for what the reader has taken,
+ * counts its position, and cancels, detaches or leaves. Everything runs on the client's context.
+ *
+ * <p>A stream the client started is named on the bus by its id; a followed one by its reader id ({@code cp-reader}),
+ * which its events carry as {@code cp-stream} and its credits and leaving as {@code cp-reader}.
  */
 public final class ClaudeStreamImpl implements ClaudeStream {
   /** The most of an upstream error answer's body kept, to read its error from. */
   private static final int MAX_ERROR_BODY = 64 * 1024;
 
   private final String id;
+  /** The reader's id on the bus for a followed stream; null for one this client started. */
+  private final String reader;
+  /** A stream this client started with a replay buffer: letting it go detaches it. */
+  private final boolean resumable;
   private final StreamClientImpl client;
   private final Promise<ClaudeStream> started;
   private final long window;
@@ -32,7 +39,8 @@ public final class ClaudeStreamImpl implements ClaudeStream {
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
 
   private String worker;
-  private boolean cancelWhenKnown;
+  /** The control operation to send once the worker is known (a start not answered yet); null for none. */
+  private String whenKnown;
   private long expectedSeq;
   /** What the worker had sent for this stream (its acceptance, then each event) at the last worker check. */
   private long heardAtCheck;
@@ -42,6 +50,10 @@ public final class ClaudeStreamImpl implements ClaudeStream {
   /** The body of an upstream error answer (a head other than 200), gathered until its end. */
   private Buffer errorBody;
   private long eventSeq;
+  /** The position the stream was followed after (0 for one this client started). */
+  private long after;
+  /** The counted events (pings not) handed to the handler: written on the context, read from anywhere. */
+  private volatile long delivered;
   /** Bytes the reader has taken and the worker has not been granted yet. */
   private long ungranted;
   /** Bytes received and not yet taken by the reader. */
@@ -60,11 +72,33 @@ public final class ClaudeStreamImpl implements ClaudeStream {
 
   private record Queued(ClaudeStreamEvent event, int credit) {}
 
-  ClaudeStreamImpl(String id, StreamClientImpl client, Promise<ClaudeStream> started, long window) {
+  private ClaudeStreamImpl(String id, String reader, boolean resumable, StreamClientImpl client,
+      Promise<ClaudeStream> started, long window) {
     this.id = id;
+    this.reader = reader;
+    this.resumable = resumable;
     this.client = client;
     this.started = started;
     this.window = window;
+  }
+
+  /** A stream this client starts; its worker is known once it accepts the start ({@link #accepted}). */
+  static ClaudeStreamImpl started(String id, boolean resumable, StreamClientImpl client,
+      Promise<ClaudeStream> started, long window) {
+    return new ClaudeStreamImpl(id, null, resumable, client, started, window);
+  }
+
+  /** A reader {@code reader} of stream {@code id}, held by {@code worker}, which is asked to add it. */
+  static ClaudeStreamImpl follower(String id, String reader, String worker, StreamClientImpl client,
+      Promise<ClaudeStream> started, long window) {
+    ClaudeStreamImpl stream = new ClaudeStreamImpl(id, reader, false, client, started, window);
+    stream.worker = worker;
+    return stream;
+  }
+
+  /** The id its events arrive under: the stream's, or for a followed stream the reader's. */
+  String busId() {
+    return reader == null ? id : reader;
   }
 
   String worker() {
@@ -85,8 +119,8 @@ public final class ClaudeStreamImpl implements ClaudeStream {
     if (address == null) {
       return;
     }
-    if (cancelWhenKnown) {
-      client.control(worker, id, StreamBus.CTL_CANCEL, 0);
+    if (whenKnown != null) {
+      client.control(worker, id, null, whenKnown, 0);
     } else if (!finished && ungranted >= window / 2) {
       grant();
     }
@@ -117,6 +151,9 @@ public final class ClaudeStreamImpl implements ClaudeStream {
 
   private void head(JsonObject head) {
     headSeen = true;
+    if (reader != null) {
+      after = head.getLong("after", 0L); // a follower's head says where it starts
+    }
     status = head.getInteger("status", 502);
     JsonObject passed = head.getJsonObject("headers");
     if (passed != null) {
@@ -169,7 +206,7 @@ public final class ClaudeStreamImpl implements ClaudeStream {
       return;
     }
     finished = true;
-    client.forget(id);
+    client.forget(busId());
     deliver();
   }
 
@@ -203,27 +240,38 @@ public final class ClaudeStreamImpl implements ClaudeStream {
   /**
    * Ends the stream with {@code error}: the start fails with it if the stream was not handed out yet, else the
    * reader gets it after the events already queued.
+   *
+   * @param letGo whether the worker is told this reader is gone ({@link #letGo()}), as when the worker still sends
    */
-  void fail(ClaudeStreamException error, boolean cancelUpstream) {
+  void fail(ClaudeStreamException error, boolean letGo) {
     if (finished) {
       return;
     }
-    if (cancelUpstream) {
-      cancelUpstream();
+    if (letGo) {
+      letGo();
     }
     finished = true;
     failure = error;
-    client.forget(id);
+    client.forget(busId());
     if (!started.tryFail(error)) {
       deliver();
     }
   }
 
-  private void cancelUpstream() {
+  /**
+   * Tells the worker this reader is gone: a resumable stream this client started is detached, a plain one cancelled,
+   * and a followed stream loses this reader only ({@code cancel} with {@code cp-reader}).
+   */
+  private void letGo() {
+    send(resumable ? StreamBus.CTL_DETACH : StreamBus.CTL_CANCEL);
+  }
+
+  /** Sends {@code op} about this stream (as its reader, if followed) to its worker, now or once it is known. */
+  private void send(String op) {
     if (worker == null) {
-      cancelWhenKnown = true;
+      whenKnown = op;
     } else {
-      client.control(worker, id, StreamBus.CTL_CANCEL, 0);
+      client.control(worker, id, reader, op, 0);
     }
   }
 
@@ -245,6 +293,9 @@ public final class ClaudeStreamImpl implements ClaudeStream {
           }
           queuedBytes -= next.credit();
           credit(next.credit());
+          if (!"ping".equals(next.event().name())) {
+            delivered++;
+          }
           handler.handle(next.event());
           continue;
         }
@@ -274,7 +325,7 @@ public final class ClaudeStreamImpl implements ClaudeStream {
 
   private void grant() {
     if (worker != null && !finished && ungranted > 0) {
-      client.control(worker, id, StreamBus.CTL_CREDIT, ungranted);
+      client.control(worker, id, reader, StreamBus.CTL_CREDIT, ungranted);
       ungranted = 0;
     }
   }
@@ -290,6 +341,11 @@ public final class ClaudeStreamImpl implements ClaudeStream {
   }
 
   @Override
+  public long position() {
+    return after + delivered;
+  }
+
+  @Override
   public JsonObject headers() {
     return headers;
   }
@@ -301,6 +357,17 @@ public final class ClaudeStreamImpl implements ClaudeStream {
 
   @Override
   public void cancel() {
+    // A follower stops the stream for everyone (stop); the stream's own client cancels it.
+    release(reader != null ? () -> client.stopOn(worker, id) : () -> send(StreamBus.CTL_CANCEL));
+  }
+
+  @Override
+  public void detach() {
+    release(this::letGo);
+  }
+
+  /** Delivers nothing more; if the worker still sends, {@code tell} says so. */
+  private void release(Runnable tell) {
     client.onContext(() -> {
       if (closed) {
         return;
@@ -310,9 +377,9 @@ public final class ClaudeStreamImpl implements ClaudeStream {
       queuedBytes = 0;
       if (!finished) {
         finished = true;
-        failure = new ClaudeStreamException(499, "api_error", "the stream was cancelled");
-        client.forget(id);
-        cancelUpstream();
+        failure = new ClaudeStreamException(499, "api_error", "the stream was let go");
+        client.forget(busId());
+        tell.run();
       }
     });
   }

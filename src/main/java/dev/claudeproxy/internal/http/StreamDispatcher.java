@@ -7,6 +7,7 @@ import dev.claudeproxy.internal.api.ApiError;
 import dev.claudeproxy.bus.Endpoint;
 import dev.claudeproxy.internal.bus.LocalEvents;
 import dev.claudeproxy.internal.bus.LocalStart;
+import dev.claudeproxy.internal.bus.StreamFinder;
 import dev.claudeproxy.bus.BusAddresses;
 import dev.claudeproxy.bus.StartRequest;
 import dev.claudeproxy.bus.StreamBus;
@@ -69,8 +70,8 @@ final class StreamDispatcher {
    * out to be alive after all and report, its report is not counted again. Forgotten after a minute.
    */
   private final Map<String, Long> countedForLostWorker = new HashMap<>();
-  /** Searches for the worker of a stream in the cluster ({@link #locate}), by the id the answer comes back under. */
-  private final Map<String, Promise<String>> finds = new HashMap<>();
+  /** Finds the worker of a stream to follow or stop. */
+  private final StreamFinder finder;
   private MessageConsumer<Object> consumer;
   private String localStart;
   private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
@@ -90,6 +91,7 @@ final class StreamDispatcher {
     this.workerChecks = new WorkerChecks(vertx, policy.workerCheckMs(), policy.workerMissedChecks(),
         this::workerLost);
     this.services = services;
+    this.finder = new StreamFinder(vertx, bus, inbox, startTimeoutMs);
   }
 
   Future<Void> listen() {
@@ -252,11 +254,7 @@ final class StreamDispatcher {
       message.reply(Buffer.buffer());
       return;
     }
-    if (StreamBus.EV_FOUND.equals(op)) {
-      Promise<String> finding = finds.remove(message.headers().get(StreamBus.H_STREAM));
-      if (finding != null) {
-        finding.tryComplete(message.headers().get(StreamBus.H_WORKER));
-      }
+    if (finder.found(message)) {
       return;
     }
     String usage = message.headers().get(StreamBus.H_USAGE);
@@ -405,7 +403,7 @@ final class StreamDispatcher {
         () -> closed(id), access, services.metrics(), release);
     session.follows(streamId);
     sessions.put(id, session);
-    locate(streamId, id).onComplete(found -> {
+    finder.locate(streamId, id).onComplete(found -> {
       if (sessions.get(id) != session) {
         return; // the client left meanwhile
       }
@@ -441,7 +439,7 @@ final class StreamDispatcher {
 
   /** Stops stream {@code streamId} at once, whoever reads it; fails with 404 when there is no such stream. */
   Future<Void> stop(String streamId, String requestId, String user, boolean admin) {
-    return locate(streamId, requestId).compose(worker -> vertx.eventBus()
+    return finder.locate(streamId, requestId).compose(worker -> vertx.eventBus()
         .request(worker, Buffer.buffer(), control(StreamBus.CTL_STOP, streamId, user, admin)
             .setSendTimeout(startTimeoutMs))
         .<Void>mapEmpty());
@@ -459,33 +457,6 @@ final class StreamDispatcher {
       options.addHeader(StreamBus.H_ADMIN, "true");
     }
     return options;
-  }
-
-  /**
-   * The control address of the worker that holds {@code streamId}: from the node-local map, or in a cluster, from
-   * the worker that answers a published {@code find} within the start timeout. Nothing is written cluster-wide.
-   */
-  private Future<String> locate(String streamId, String askId) {
-    String here = LocalBus.streamWorker(vertx, bus, streamId);
-    if (here != null) {
-      return Future.succeededFuture(here);
-    }
-    if (!vertx.isClustered()) {
-      return Future.failedFuture("no such stream");
-    }
-    Promise<String> finding = Promise.promise();
-    finds.put(askId, finding);
-    long timer = vertx.setTimer(startTimeoutMs, t -> {
-      finds.remove(askId);
-      finding.tryFail("no such stream");
-    });
-    vertx.eventBus().publish(bus.find(), Buffer.buffer(), new DeliveryOptions()
-        .addHeader(StreamBus.H_VERSION, StreamBus.VERSION)
-        .addHeader(StreamBus.H_OP, StreamBus.OP_FIND)
-        .addHeader(StreamBus.H_STREAM, streamId)
-        .addHeader(StreamBus.H_READER, askId)
-        .addHeader(StreamBus.H_REPLY_TO, inbox));
-    return finding.future().onComplete(v -> vertx.cancelTimer(timer));
   }
 
   int openStreams() {

@@ -12,9 +12,10 @@ import io.vertx.core.MultiMap;
  * @param outputTokens reply length when max_tokens allows it
  * @param scenario the fault to inject ({@link Scenario#NONE} for none)
  * @param shouldRetry the value echoed as {@code x-should-retry} on error responses, or null for no header
+ * @param write how a stream's events are written: each on its own, or packed together
  */
 record RequestKnobs(long ttftMs, double tokensPerSecond, double jitter, int outputTokens, Scenario scenario,
-    Boolean shouldRetry) {
+    Boolean shouldRetry, WriteMode write) {
 
   static final String SCENARIO = "x-sim-scenario";
   static final String TTFT_MS = "x-sim-ttft-ms";
@@ -22,6 +23,7 @@ record RequestKnobs(long ttftMs, double tokensPerSecond, double jitter, int outp
   static final String OUTPUT_TOKENS = "x-sim-output-tokens";
   static final String JITTER = "x-sim-jitter";
   static final String SHOULD_RETRY = "x-sim-should-retry";
+  static final String WRITE = "x-sim-write";
 
   /** A bad override header; carries the 400 to send. */
   static final class Invalid extends Exception {
@@ -58,7 +60,16 @@ record RequestKnobs(long ttftMs, double tokensPerSecond, double jitter, int outp
         default -> throw new Invalid(SHOULD_RETRY + ": must be true or false, got \"" + r + "\"");
       }
     }
-    return new RequestKnobs(ttft, tps, jitter, outputTokens, scenario, shouldRetry);
+    WriteMode write = config.write();
+    String w = headers.get(WRITE);
+    if (w != null) {
+      try {
+        write = WriteMode.parse(w);
+      } catch (IllegalArgumentException e) {
+        throw new Invalid(WRITE + ": " + e.getMessage());
+      }
+    }
+    return new RequestKnobs(ttft, tps, jitter, outputTokens, scenario, shouldRetry, write);
   }
 
   private static long wholeHeader(MultiMap headers, String name, long fallback, long min, long max) throws Invalid {

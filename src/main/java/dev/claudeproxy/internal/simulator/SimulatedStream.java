@@ -15,10 +15,17 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Streams are woken by their event loop's {@link TokenClock} (one periodic timer for all of them); token due
  * times are kept in nanoseconds, so the clock's tick does not drift the rate, jitter varies each delay, and every
- * token that is due when the stream wakes goes out in the same write. At 0 tokens per second the stream is
- * written in batches of events as fast as the socket drains, pausing on {@code writeQueueFull} until the drain
- * handler fires and yielding the event loop between bursts. A client that closes the connection is noticed by the
- * response close handler, which cancels the timer at once.
+ * token that is due when the stream wakes is stepped at that wake-up. At 0 tokens per second the stream is stepped
+ * in batches of events as fast as the socket drains, pausing on {@code writeQueueFull} until the drain handler fires
+ * and yielding the event loop between bursts. A client that closes the connection is noticed by the response close
+ * handler, which cancels the timer at once.
+ *
+ * <p>How the stepped events reach the socket is the {@link WriteMode}: with {@code event} each event is a write of
+ * its own (a slice of the buffer the cursor stepped into), so its own flush, HTTP/1.1 chunk or HTTP/2 DATA frame, as
+ * Claude's API sends them; with {@code batch} the events stepped together go out in one write. The bytes are the
+ * same. A write made while the server is still reading the request is flushed only when the read is over (and on
+ * HTTP/2 its DATA merges with the next), so with {@code event} a stream with no TTFT starts on the next turn of the
+ * event loop rather than inside the request handler.
  */
 final class SimulatedStream implements TokenClock.Task {
   private static final int BATCH_BYTES = 16 * 1024;
@@ -40,6 +47,7 @@ final class SimulatedStream implements TokenClock.Task {
   private final double jitter;
   private final Scenario.Kind fault;
   private final int faultAfter;
+  private final boolean perEvent;
 
   private long nextDue;
   private int state = OPEN;
@@ -58,6 +66,7 @@ final class SimulatedStream implements TokenClock.Task {
     this.jitter = knobs.jitter();
     this.fault = knobs.scenario().isMidStream() ? knobs.scenario().kind() : null;
     this.faultAfter = faultAfter;
+    this.perEvent = knobs.write() == WriteMode.EVENT;
   }
 
   /** Sends the head and message_start now; the content follows after {@code ttftMs}. */
@@ -71,7 +80,9 @@ final class SimulatedStream implements TokenClock.Task {
     plan.appendMessageStart(head, messageId);
     response.write(head);
     nextDue = System.nanoTime() + ttftMs * 1_000_000L;
-    if (ttftMs == 0) {
+    if (ttftMs == 0 && perEvent) {
+      context.runOnContext(resume);
+    } else if (ttftMs == 0) {
       pump();
     } else {
       clock.schedule(this, nextDue);
@@ -125,7 +136,7 @@ final class SimulatedStream implements TokenClock.Task {
       nextDue += nextDelay();
       if (out.length() >= BATCH_BYTES) {
         written += out.length();
-        response.write(out);
+        send(out, false);
         out = Buffer.buffer(BATCH_BYTES + 512);
         if (response.writeQueueFull() || written >= BURST_BYTES) {
           break;
@@ -134,7 +145,7 @@ final class SimulatedStream implements TokenClock.Task {
     }
     stats.deltas(cursor.deltas() - deltasBefore);
     if (out.length() > 0) {
-      response.write(out);
+      send(out, false);
     }
     if (response.writeQueueFull()) {
       response.drainHandler(resume);
@@ -156,10 +167,34 @@ final class SimulatedStream implements TokenClock.Task {
     return (long) (intervalNanos * f);
   }
 
+  /**
+   * Writes the events in {@code out}: in one write, or with {@link WriteMode#EVENT} each in a write of its own; with
+   * {@code end}, the last write ends the response.
+   */
+  private void send(Buffer out, boolean end) {
+    int n = out.length();
+    int from = 0;
+    while (true) {
+      int to = perEvent ? Sse.eventEnd(out, from) : n;
+      Buffer event = from == 0 && to == n ? out : out.slice(from, to);
+      if (to < n) {
+        response.write(event);
+        from = to;
+      } else {
+        if (end) {
+          response.end(event);
+        } else if (to > from) {
+          response.write(event);
+        }
+        return;
+      }
+    }
+  }
+
   private void finish(Buffer last) {
     state = DONE;
     stats.streamCompleted();
-    response.end(last);
+    send(last, true);
   }
 
   private void injectFault(Buffer pending) {
@@ -168,13 +203,13 @@ final class SimulatedStream implements TokenClock.Task {
         state = DONE;
         stats.streamFaulted();
         pending.appendBuffer(ApiError.overloaded("Overloaded").toSseEvent());
-        response.end(pending);
+        send(pending, true);
       }
       case DISCONNECT -> {
         state = DONE;
         stats.streamFaulted();
         if (pending.length() > 0) {
-          response.write(pending);
+          send(pending, false);
         }
         // No chunked terminator: the body just stops, as when the upstream connection dies.
         if (request.version() == HttpVersion.HTTP_2) {
@@ -187,7 +222,7 @@ final class SimulatedStream implements TokenClock.Task {
         // STALL: keep the connection open and silent until the client gives up.
         state = STALLED;
         if (pending.length() > 0) {
-          response.write(pending);
+          send(pending, false);
         }
       }
     }

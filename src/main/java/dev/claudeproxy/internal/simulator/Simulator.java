@@ -19,8 +19,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * go out at once, the first content block after the TTFT.
  *
  * <p>Per-request headers: {@code x-sim-scenario}, {@code x-sim-ttft-ms}, {@code x-sim-tokens-per-second},
- * {@code x-sim-output-tokens}, {@code x-sim-jitter} override the configuration; {@code x-sim-should-retry:
- * true|false} is echoed as {@code x-should-retry} on error responses. Bad values get a 400 naming the header.
+ * {@code x-sim-output-tokens}, {@code x-sim-jitter}, {@code x-sim-write} override the configuration;
+ * {@code x-sim-should-retry: true|false} is echoed as {@code x-should-retry} on error responses. Bad values get a
+ * 400 naming the header.
  *
  * <p>Scenarios ({@link Scenario}):
  * <ul>

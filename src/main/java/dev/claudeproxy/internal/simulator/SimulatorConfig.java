@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * <p>Flat keys (the same names work as environment variables): {@code SIM_HOST}, {@code SIM_PORT},
  * {@code SIM_API_KEY}, {@code SIM_TTFT_MS}, {@code SIM_TOKENS_PER_SECOND}, {@code SIM_JITTER},
  * {@code SIM_OUTPUT_TOKENS}, {@code SIM_SCENARIO}, {@code SIM_SLOW_FIRST_TOKEN_MS}, {@code SIM_RETRY_AFTER_S},
- * {@code SIM_FAULT_AFTER_DELTAS}, {@code SIM_INSTANCES}, {@code SIM_MODELS}, {@code SIM_STRICT_MODELS}.
+ * {@code SIM_FAULT_AFTER_DELTAS}, {@code SIM_INSTANCES}, {@code SIM_MODELS}, {@code SIM_STRICT_MODELS},
+ * {@code SIM_WRITE}.
  *
  * @param host the interface to bind
  * @param port the port to bind; 0 picks a free one
@@ -27,6 +28,8 @@ import java.nio.file.Path;
  * @param models the model catalog: the built-in one, or the file {@code SIM_MODELS} names
  * @param strictModels when true, a model not in the catalog gets the real API's 404; otherwise any other
  *     {@code claude-*} id is accepted (with a warning once per id) under the catalog's unknown-model limits
+ * @param write how a stream's events are written: each on its own ({@link WriteMode#EVENT}, as Claude's API does)
+ *     or packed together ({@link WriteMode#BATCH}); the bytes are the same
  */
 public record SimulatorConfig(
     String host,
@@ -42,7 +45,8 @@ public record SimulatorConfig(
     int faultAfterDeltas,
     int instances,
     ModelCatalog models,
-    boolean strictModels) {
+    boolean strictModels,
+    WriteMode write) {
 
   public static final String HOST = "SIM_HOST";
   public static final String PORT = "SIM_PORT";
@@ -58,6 +62,7 @@ public record SimulatorConfig(
   public static final String INSTANCES = "SIM_INSTANCES";
   public static final String MODELS = "SIM_MODELS";
   public static final String STRICT_MODELS = "SIM_STRICT_MODELS";
+  public static final String WRITE = "SIM_WRITE";
 
   /** Upper bound for a configured reply; keeps a typo from asking for a stream that never ends. */
   public static final int MAX_OUTPUT_TOKENS = 10_000_000;
@@ -87,6 +92,9 @@ public record SimulatorConfig(
     if (models == null) {
       throw new ConfigException(MODELS + ": no model catalog");
     }
+    if (write == null) {
+      throw new ConfigException(WRITE + " must be event or batch");
+    }
   }
 
   private static void check(String key, long value, long min, long max) {
@@ -97,7 +105,7 @@ public record SimulatorConfig(
 
   public static SimulatorConfig defaults() {
     return new SimulatorConfig("127.0.0.1", 9000, null, 300, 60, 0.2, 60, null, 5000, 1, 3,
-        Runtime.getRuntime().availableProcessors(), ModelCatalog.builtIn(), false);
+        Runtime.getRuntime().availableProcessors(), ModelCatalog.builtIn(), false, WriteMode.EVENT);
   }
 
   /** Reads the flat keys; absent keys keep their defaults. */
@@ -113,6 +121,15 @@ public record SimulatorConfig(
       }
     }
     String modelsFile = s.string(MODELS, null);
+    WriteMode write = d.write;
+    String writeName = s.string(WRITE, null);
+    if (writeName != null) {
+      try {
+        write = WriteMode.parse(writeName);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(WRITE + " " + e.getMessage());
+      }
+    }
     return new SimulatorConfig(
         s.string(HOST, d.host),
         s.integer(PORT, d.port),
@@ -127,68 +144,74 @@ public record SimulatorConfig(
         s.integer(FAULT_AFTER_DELTAS, d.faultAfterDeltas),
         s.integer(INSTANCES, d.instances),
         modelsFile == null || modelsFile.isBlank() ? d.models : ModelCatalog.fromFile(Path.of(modelsFile.trim())),
-        s.bool(STRICT_MODELS, d.strictModels));
+        s.bool(STRICT_MODELS, d.strictModels),
+        write);
   }
 
   public SimulatorConfig withHost(String v) {
     return new SimulatorConfig(v, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withPort(int v) {
     return new SimulatorConfig(host, v, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withApiKey(String v) {
     return new SimulatorConfig(host, port, v, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   /** TTFT, rate and jitter together, since tests nearly always set all three. */
   public SimulatorConfig withTiming(long ttft, double tps, double jit) {
     return new SimulatorConfig(host, port, apiKey, ttft, tps, jit, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withOutputTokens(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, v, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withScenario(Scenario v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, v,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withSlowFirstTokenMs(long v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        v, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels);
+        v, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withRetryAfterSeconds(double v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, v, faultAfterDeltas, instances, models, strictModels);
+        slowFirstTokenMs, v, faultAfterDeltas, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withFaultAfterDeltas(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, v, instances, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, v, instances, models, strictModels, write);
   }
 
   public SimulatorConfig withModels(ModelCatalog v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, v, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, v, strictModels, write);
   }
 
   public SimulatorConfig withStrictModels(boolean v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, v);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, v, write);
   }
 
   public SimulatorConfig withInstances(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v, models, strictModels);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v, models, strictModels, write);
+  }
+
+  public SimulatorConfig withWrite(WriteMode v) {
+    return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, v);
   }
 
   /** Never prints the key itself. */
@@ -199,6 +222,6 @@ public record SimulatorConfig(
         + ", outputTokens=" + outputTokens + ", scenario=" + (scenario == null ? "none" : scenario.text())
         + ", slowFirstTokenMs=" + slowFirstTokenMs + ", retryAfterSeconds=" + retryAfterSeconds
         + ", faultAfterDeltas=" + faultAfterDeltas + ", instances=" + instances + ", models="
-        + models.models().size() + ", strictModels=" + strictModels + "]";
+        + models.models().size() + ", strictModels=" + strictModels + ", write=" + write.wireName() + "]";
   }
 }

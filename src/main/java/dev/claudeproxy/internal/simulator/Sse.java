@@ -101,6 +101,21 @@ final class Sse {
     index(out.appendBytes(STOP_PREFIX), index).appendBytes(OBJECT_END);
   }
 
+  /**
+   * Where the event starting at {@code from} ends: just past its blank line, or at the end of {@code b} when no
+   * blank line follows. Every event's data is one line of JSON (a newline in a string is escaped), so the first
+   * {@code \n\n} after {@code from} is the event's own end.
+   */
+  static int eventEnd(Buffer b, int from) {
+    int n = b.length();
+    for (int i = from + 1; i < n; i++) {
+      if (b.getByte(i) == '\n' && b.getByte(i - 1) == '\n') {
+        return i + 1;
+      }
+    }
+    return n;
+  }
+
   /** Any other event, from a JSON object; used for the once-per-stream events where speed does not matter. */
   static void event(Buffer out, String name, JsonObject data) {
     out.appendString("event: ").appendString(name).appendString("\ndata: ").appendString(data.encode())

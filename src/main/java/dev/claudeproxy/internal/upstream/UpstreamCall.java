@@ -594,14 +594,18 @@ final class UpstreamCall {
     }
   }
 
-  /** The own client of a resumable stream went away: the stream goes on with its other readers, or for the grace. */
+  /**
+   * The own client of a resumable stream went away: the stream goes on with its other readers, or for the grace.
+   * Counted once, however often it is said (a {@code detach}, then the owner check finding its inbox gone).
+   */
   void detach() {
     if (log == null || done) {
       cancel();
       return;
     }
-    log.remove(start.streamId());
-    metrics.detached();
+    if (log.remove(start.streamId()) != null) {
+      metrics.detached();
+    }
     waitForReader();
     updateFlow();
   }

@@ -13,6 +13,8 @@ const state = {
   turns: [],          // what the log shows, as data, so that a reload can draw it again
   controller: null,   // AbortController of the answer in flight
   streamId: null,     // the proxy's id of the answer in flight (x-stream-id), which Stop ends
+  answer: null,       // the answer in flight: what a reconnect or a reload needs to pick it up again
+  leaving: false,     // the page is being unloaded (a reload): the answer is left for the next page to pick up
   lastRequest: null,  // what Retry sends again
   totals: { input: 0, output: 0 },
   stick: true,        // follow the stream while the reader is at the bottom
@@ -50,41 +52,139 @@ function parseEvent(block) {
   return data.length ? { event, id, data: data.join('\n') } : null;
 }
 
-/**
- * Streams POST /v1/chat, calling onEvent for each complete event. Network chunks are buffered and split on the
- * blank line that ends an event, so an event cut across chunks (or a character cut across bytes) arrives whole.
- */
-async function streamChat(body, signal, onEvent) {
+/** The proxy's error answer as an ApiError. */
+async function apiError(response) {
+  const error = await response.json().catch(() => null);
+  return new ApiError(response.status, error?.error?.type ?? 'api_error',
+    error?.error?.message ?? `the proxy answered ${response.status}`);
+}
+
+/** POSTs a turn to /v1/chat; the answer's events are read with readEvents. */
+async function postChat(body, signal) {
   const response = await fetch('v1/chat', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(body),
     signal,
   });
-  if (!response.ok) {
-    const error = await response.json().catch(() => null);
-    throw new ApiError(response.status, error?.error?.type ?? 'api_error',
-      error?.error?.message ?? `the proxy answered ${response.status}`);
-  }
-  state.streamId = response.headers.get('x-stream-id');
+  if (!response.ok) throw await apiError(response);
+  return response;
+}
+
+/**
+ * Reads an SSE answer, calling onEvent for each complete event. Network chunks are buffered and split on the blank
+ * line that ends an event, so an event cut across chunks (or a character cut across bytes) arrives whole. Gives 'end'
+ * once onEvent said the answer ended, or 'dropped' when the connection broke or closed before that; an abort (Stop)
+ * and whatever onEvent throws (an error event) are thrown.
+ */
+async function readEvents(response, signal, onEvent) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   let ended = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    buffer = buffer.replace(/\r\n/g, '\n');
-    let boundary;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const event = parseEvent(buffer.slice(0, boundary));
-      buffer = buffer.slice(boundary + 2);
-      if (event && onEvent(event) === 'end') ended = true;
+  let closed = false;
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) throw error;
+        closed = true;
+        break;
+      }
+      if (chunk.done) {
+        closed = true;
+        break;
+      }
+      buffer += decoder.decode(chunk.value, { stream: true });
+      buffer = buffer.replace(/\r\n/g, '\n');
+      let boundary;
+      while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+        const event = parseEvent(buffer.slice(0, boundary));
+        buffer = buffer.slice(boundary + 2);
+        if (event && onEvent(event) === 'end') ended = true;
+      }
     }
+  } finally {
+    if (!closed) reader.cancel().catch(() => {});
   }
-  if (!ended) {
-    throw new ApiError(0, 'api_error', 'The connection ended before the answer was complete.');
+  return ended ? 'end' : 'dropped';
+}
+
+/** How the page picks a dropped answer up again (GET v1/streams/{id}); tests may shorten these. */
+const RECONNECT = { firstDelayMs: 500, maxDelayMs: 8000, giveUpMs: 60000 };
+
+/** Waits ms, or less when the browser comes back online; an abort (Stop) ends the wait with its error. */
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const end = (settle) => {
+      clearTimeout(timer);
+      window.removeEventListener('online', wake);
+      signal.removeEventListener('abort', aborted);
+      settle();
+    };
+    const wake = () => end(resolve);
+    const aborted = () => end(() => reject(signal.reason ?? new DOMException('Aborted', 'AbortError')));
+    const timer = setTimeout(wake, ms);
+    window.addEventListener('online', wake);
+    signal.addEventListener('abort', aborted);
+    if (signal.aborted) aborted();
+  });
+}
+
+/**
+ * Follows the answer's stream again from after the last event this page has (Last-Event-ID), until it ends: after a
+ * dropped connection, backing off from RECONNECT.firstDelayMs doubling to maxDelayMs and giving up after giveUpMs
+ * without a connection; after a reload, at once. The proxy keeps a detached answer going for its grace time.
+ */
+async function pickUp(answer, view, signal, onEvent, atOnce) {
+  let since = Date.now();
+  let delay = RECONNECT.firstDelayMs;
+  let wait = atOnce ? 0 : delay;
+  for (;;) {
+    if (wait > 0) {
+      view.reconnecting('Connection lost — reconnecting…');
+      await pause(wait, signal);
+    }
+    if (state.leaving) throw new ApiError(0, null, 'The page is closing.');
+    let response = null;
+    try {
+      response = await fetch(`v1/streams/${encodeURIComponent(answer.streamId)}`, {
+        headers: { ...authHeaders(), 'last-event-id': String(answer.lastEventId) },
+        cache: 'no-store',
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+    }
+    if (response?.ok) {
+      view.reconnecting(null);
+      const had = answer.lastEventId;
+      const opened = Date.now();
+      if (await readEvents(response, signal, onEvent) === 'end') return;
+      if (answer.lastEventId > had || Date.now() - opened >= 5000) {
+        // Dropped again after more of the answer came (or a while of quiet): a new spell of reconnecting.
+        since = Date.now();
+        delay = RECONNECT.firstDelayMs;
+        wait = delay;
+        continue;
+      }
+      // Dropped again at once with nothing new: counts as a failed attempt.
+    } else if (response) {
+      if (response.status === 404 || response.status === 410) {
+        throw new ApiError(response.status, null,
+          'The answer is no longer available: the proxy no longer has it.');
+      }
+      // A refused key, or a position the proxy does not know: trying again would not help. 429 and 5xx would.
+      if (response.status < 500 && response.status !== 429) throw await apiError(response);
+    }
+    const elapsed = Date.now() - since;
+    if (elapsed >= RECONNECT.giveUpMs) {
+      throw new ApiError(0, null, 'The connection was lost and could not be restored.');
+    }
+    delay = wait === 0 ? delay : Math.min(delay * 2, RECONNECT.maxDelayMs);
+    wait = Math.min(delay, RECONNECT.giveUpMs - elapsed);
   }
 }
 
@@ -110,13 +210,37 @@ function addUserTurn(text) {
   follow();
 }
 
+/**
+ * Stores the conversation for a reload of this tab, with the answer in flight if there is one: its stream's id, the
+ * last event this page has, the request and the answer so far, consistent with the totals stored beside them.
+ */
 function saveConversation() {
+  const answer = state.answer;
+  const pending = answer && {
+    streamId: answer.streamId, lastEventId: answer.lastEventId, messages: answer.messages,
+    userText: answer.userText, model: answer.model, request: answer.request, counted: answer.counted,
+    partial: answer.view.record(),
+  };
   sessionStorage.setItem(CONVERSATION_STORAGE, JSON.stringify({
-    user: state.user, history: state.history, turns: state.turns, totals: state.totals,
+    user: state.user, history: state.history, turns: state.turns, totals: state.totals, pending,
   }));
 }
 
-/** Draws the conversation this tab had before a reload, finished turns as they ended. */
+let saveTimer = null;
+
+/** While an answer streams, the stored copy follows it a few times a second (and at once when the page goes). */
+function saveSoon() {
+  if (saveTimer) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = null;
+    if (state.answer && state.user && !state.leaving) saveConversation();
+  }, 250);
+}
+
+/**
+ * Draws the conversation this tab had before a reload, finished turns as they ended; gives the answer that was in
+ * flight, if any, for resumePending.
+ */
 function restoreConversation() {
   let saved;
   try {
@@ -125,7 +249,7 @@ function restoreConversation() {
     saved = null;
   }
   // Only the same user's: another key signed in on this tab does not see it.
-  if (!saved || saved.user !== state.user || !Array.isArray(saved.turns) || state.turns.length) return;
+  if (!saved || saved.user !== state.user || !Array.isArray(saved.turns) || state.turns.length) return null;
   state.history = saved.history ?? [];
   state.turns = saved.turns;
   state.totals = saved.totals ?? { input: 0, output: 0 };
@@ -138,10 +262,12 @@ function restoreConversation() {
     }
   }
   showTotals();
+  return saved.pending ?? null;
 }
 
 function clearConversation() {
   sessionStorage.removeItem(CONVERSATION_STORAGE);
+  state.answer = null;
   state.history = [];
   state.turns = [];
   state.totals = { input: 0, output: 0 };
@@ -269,21 +395,55 @@ function addAnswer(model) {
         role: 'assistant', model, text: this.text, thinking: this.thinking, thinkingMs: this.thinkingMs,
         tools: this.tools, usage: this.usage, final: this.final, status: this.status, label: this.label,
         firstToken: this.firstToken, deltas: this.deltas,
+        // How long it has been thinking, while it still is: a reload goes on counting from there.
+        thinkingFor: this.thinkingMs == null && this.thinkingStarted != null
+          ? performance.now() - this.thinkingStarted : null,
       };
     },
-    /** Draws a stored answer as it ended. */
-    redraw(saved) {
-      this.firstToken = saved.firstToken;
-      if (saved.firstToken != null) ttft.textContent = `first token in ${Math.round(saved.firstToken)} ms`;
+    /** Draws a stored answer as far as it had come, to go on from there (a reload during an answer). */
+    carryOn(saved) {
+      if (saved.firstToken != null) {
+        this.firstToken = saved.firstToken;
+        typing.remove();
+        ttft.textContent = `first token in ${Math.round(saved.firstToken)} ms`;
+      }
       if (saved.thinking) {
         this.addThinking(saved.thinking);
-        this.thinkingMs = saved.thinkingMs ?? 0;
+        if (saved.thinkingMs != null) {
+          this.thinkingMs = saved.thinkingMs;
+          this.thinkingDone();
+        } else if (saved.thinkingFor != null) {
+          this.thinkingStarted = performance.now() - saved.thinkingFor;
+        }
       }
       for (const call of saved.tools ?? []) this.addTool(call);
       this.text = saved.text ?? '';
       this.deltas = saved.deltas ?? 0;
+      this.setUsage(saved.usage ?? {}, false);
+      answer.innerHTML = renderMarkdown(this.text);
+      follow();
+    },
+    /** Draws a stored answer as it ended. */
+    redraw(saved) {
+      this.carryOn({ ...saved, thinkingMs: saved.thinking ? saved.thinkingMs ?? 0 : null });
       this.setUsage(saved.usage ?? {}, saved.final);
       this.finish(saved.status ?? 'done', saved.label);
+    },
+    /** A line under the answer while its connection is being restored; null takes it away. */
+    reconnecting(message) {
+      let line = turn.querySelector('.reconnecting');
+      if (message == null) {
+        line?.remove();
+        return;
+      }
+      if (!line) {
+        line = el('div', 'reconnecting');
+        line.id = 'reconnecting';
+        line.setAttribute('role', 'status');
+        turn.insertBefore(line, meta);
+        follow();
+      }
+      line.textContent = message;
     },
   };
   return view;
@@ -329,50 +489,91 @@ function setBusy(busy) {
 async function ask(messages, userText) {
   hideBanner();
   const model = $('model').value;
-  const view = addAnswer(model);
+  const request = { model, messages };
+  if ($('think').checked) {
+    // Thinking needs room beyond its budget.
+    request.thinking = { type: 'enabled', budget_tokens: 1024 };
+    request.max_tokens = 4096;
+  }
+  const answer = {
+    streamId: null, lastEventId: 0, messages, userText, model, request,
+    counted: { input_tokens: 0, output_tokens: 0 }, view: addAnswer(model),
+  };
+  await converse(answer, false);
+}
+
+/**
+ * Carries an answer to its end: POSTs its request (or, picked up after a reload, follows its stream at once), and
+ * whenever the connection drops before the end, follows the stream again from after the last event it has.
+ */
+async function converse(answer, pickedUp) {
+  const { view, messages } = answer;
   const turns = state.turns; // replaced when the user signs out, which ends this answer's part in the conversation
   const controller = new AbortController();
   state.controller = controller;
-  state.lastRequest = { messages, userText };
+  state.answer = answer;
+  state.streamId = answer.streamId;
+  state.lastRequest = { messages, userText: answer.userText };
   setBusy(true);
   // Totals add what each answer reported; while one streams, its estimate is shown on top.
-  let counted = { input_tokens: 0, output_tokens: 0 };
   const count = (usage) => {
-    state.totals.input += (usage.input_tokens ?? 0) - (counted.input_tokens ?? 0);
-    state.totals.output += (usage.output_tokens ?? 0) - (counted.output_tokens ?? 0);
-    counted = usage;
+    state.totals.input += (usage.input_tokens ?? 0) - (answer.counted.input_tokens ?? 0);
+    state.totals.output += (usage.output_tokens ?? 0) - (answer.counted.output_tokens ?? 0);
+    answer.counted = usage;
     showTotals();
   };
-  const pending = () => Math.max(0, view.outputSoFar() - (counted.output_tokens ?? 0));
-  try {
-    const request = { model, messages };
-    if ($('think').checked) {
-      // Thinking needs room beyond its budget.
-      request.thinking = { type: 'enabled', budget_tokens: 1024 };
-      request.max_tokens = 4096;
+  const pending = () => Math.max(0, view.outputSoFar() - (answer.counted.output_tokens ?? 0));
+  const handle = (event) => {
+    const data = JSON.parse(event.data);
+    switch (event.event) {
+      case 'text': view.addText(data.text); showTotals(pending()); break;
+      case 'thinking': view.addThinking(data.text); showTotals(pending()); break;
+      case 'tool_use': view.addTool(data); break;
+      case 'usage': view.setUsage(data); count(data); break;
+      case 'done':
+        view.setUsage(data.usage, true);
+        count(data.usage);
+        view.finish('done', data.stop_reason === 'max_tokens' ? 'max tokens' : null);
+        return 'end';
+      case 'error':
+        throw new ApiError(200, data.error?.type, data.error?.message ?? 'The stream failed.');
+      default: break;
     }
-    await streamChat(request, controller.signal, (event) => {
-      const data = JSON.parse(event.data);
-      switch (event.event) {
-        case 'text': view.addText(data.text); showTotals(pending()); break;
-        case 'thinking': view.addThinking(data.text); showTotals(pending()); break;
-        case 'tool_use': view.addTool(data); break;
-        case 'usage': view.setUsage(data); count(data); break;
-        case 'done':
-          view.setUsage(data.usage, true);
-          count(data.usage);
-          view.finish('done', data.stop_reason === 'max_tokens' ? 'max tokens' : null);
-          return 'end';
-        case 'error':
-          throw new ApiError(200, data.error?.type, data.error?.message ?? 'The stream failed.');
-        default: break;
+    return null;
+  };
+  // Each event counts once: one this page already has (its id at or below the last one seen) is passed over.
+  const onEvent = (event) => {
+    const id = /^\d+$/.test(event.id ?? '') ? Number(event.id) : null;
+    if (id != null) {
+      if (id <= answer.lastEventId) return null;
+      answer.lastEventId = id;
+    }
+    const result = handle(event);
+    saveSoon();
+    return result;
+  };
+  if (pickedUp) showTotals(pending());
+  try {
+    let outcome = 'dropped';
+    if (!pickedUp) {
+      const response = await postChat(answer.request, controller.signal);
+      answer.streamId = response.headers.get('x-stream-id');
+      state.streamId = answer.streamId;
+      saveConversation(); // from here a reload can pick the answer up
+      outcome = await readEvents(response, controller.signal, onEvent);
+    }
+    if (outcome !== 'end') {
+      if (!answer.streamId) {
+        throw new ApiError(0, 'api_error', 'The connection ended before the answer was complete.');
       }
-      return null;
-    });
+      await pickUp(answer, view, controller.signal, onEvent, pickedUp);
+    }
+    state.answer = null;
     state.history = [...messages, { role: 'assistant', content: view.text || '(no text)' }];
     turns.push(view.record());
   } catch (error) {
-    if (turns !== state.turns) return;
+    if (turns !== state.turns || state.leaving) return;
+    state.answer = null;
     // A cut-short answer was billed for what it produced: keep the estimate in the totals.
     state.totals.output += pending();
     showTotals();
@@ -392,12 +593,39 @@ async function ask(messages, userText) {
       showBanner(describe(error), true);
     }
   } finally {
-    if (turns === state.turns) saveConversation();
-    state.controller = null;
-    state.streamId = null;
-    setBusy(false);
-    $('message').focus();
+    view.reconnecting(null);
+    if (state.answer === answer) state.answer = null;
+    if (turns === state.turns && !state.leaving) saveConversation();
+    if (state.controller === controller) {
+      state.controller = null;
+      state.streamId = null;
+      setBusy(false);
+      $('message').focus();
+    }
   }
+}
+
+/**
+ * After a reload during an answer: draws it as far as it had come and follows its stream from there. One whose
+ * stream id never arrived cannot be followed; the banner offers to ask again.
+ */
+function resumePending(saved) {
+  if (!saved || !Array.isArray(saved.messages) || !saved.messages.length) return;
+  state.stick = true;
+  if (!saved.streamId) {
+    keepPartial(saved.messages, '');
+    state.lastRequest = { messages: saved.messages, userText: saved.userText };
+    saveConversation();
+    showBanner('No answer: the page was reloaded before the answer began.', true);
+    return;
+  }
+  const view = addAnswer(saved.model);
+  view.carryOn(saved.partial ?? {});
+  converse({
+    streamId: saved.streamId, lastEventId: Number(saved.lastEventId) || 0, messages: saved.messages,
+    userText: saved.userText, model: saved.model, request: saved.request,
+    counted: saved.counted ?? { input_tokens: 0, output_tokens: 0 }, view,
+  }, true);
 }
 
 /** A cut-short answer stays on screen and in the history, so the turns keep alternating. */
@@ -430,14 +658,31 @@ function send() {
 
 /**
  * Chat answers outlive a dropped connection (the proxy keeps them for a reconnect), so Stop says so explicitly:
- * DELETE /v1/streams/{id} cancels the upstream at once, and the abort ends this page's read.
+ * DELETE /v1/streams/{id} cancels the upstream at once, and the abort ends this page's read (and its reconnecting).
  */
 function stop() {
   if (state.controller && state.streamId) {
-    fetch(`v1/streams/${encodeURIComponent(state.streamId)}`,
-      { method: 'DELETE', headers: authHeaders(), keepalive: true }).catch(() => {});
+    sendStop(state.streamId, authHeaders(), Date.now());
   }
   state.controller?.abort();
+}
+
+/** How long a Stop that cannot reach the proxy (the network is down) is tried again: its grace time, by default. */
+const STOP_RETRY_MS = 30000;
+
+/** DELETE /v1/streams/{id}; when the network is down, again once it is back (or every few seconds), for a while. */
+function sendStop(streamId, headers, since) {
+  fetch(`v1/streams/${encodeURIComponent(streamId)}`, { method: 'DELETE', headers, keepalive: true })
+    .catch(() => {
+      if (Date.now() - since >= STOP_RETRY_MS) return;
+      const again = () => {
+        clearTimeout(timer);
+        window.removeEventListener('online', again);
+        sendStop(streamId, headers, since);
+      };
+      const timer = setTimeout(again, 2000);
+      window.addEventListener('online', again);
+    });
 }
 
 function retry() {
@@ -501,12 +746,14 @@ async function signIn(key) {
   state.user = config.user;
   showModels((config.models ?? [config.model]).map((id) => ({ id })), config.model);
   if (!config.models) addListedModels(config);
-  restoreConversation();
+  const pending = restoreConversation();
   hideBanner();
   $('signin').hidden = true;
   $('account').hidden = false;
   setBusy(false);
   $('message').focus();
+  // A reload during an answer: it goes on where it was.
+  resumePending(pending);
 }
 
 function signOut() {
@@ -526,6 +773,16 @@ function autosize() {
   box.style.height = 'auto';
   box.style.height = `${Math.min(box.scrollHeight, 192)}px`;
 }
+
+// A reload (or leaving the page) during an answer: the stored conversation keeps where the answer had come to, and
+// nothing the closing page still does changes it; the next page picks the answer up from there.
+window.addEventListener('pagehide', () => {
+  if (state.answer && state.user) saveConversation();
+  state.leaving = true;
+});
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) state.leaving = false;
+});
 
 document.addEventListener('DOMContentLoaded', () => {
   $('signin').addEventListener('submit', (e) => {

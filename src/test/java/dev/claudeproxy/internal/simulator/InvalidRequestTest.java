@@ -144,6 +144,8 @@ class InvalidRequestTest {
         "invalid_request_error", "x-sim-jitter");
     assertError(SimTestSupport.post(sim, "/v1/messages", body, "x-sim-should-retry", "maybe"), 400,
         "invalid_request_error", "x-sim-should-retry");
+    assertError(SimTestSupport.post(sim, "/v1/messages", body, "x-sim-write", "chunky"), 400,
+        "invalid_request_error", "x-sim-write: must be event or batch, got \"chunky\"");
   }
 
   @Test

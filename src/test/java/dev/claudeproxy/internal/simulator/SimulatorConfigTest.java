@@ -28,6 +28,7 @@ class SimulatorConfigTest {
     assertEquals(1, c.retryAfterSeconds());
     assertEquals(3, c.faultAfterDeltas());
     assertTrue(c.instances() >= 1);
+    assertEquals(WriteMode.EVENT, c.write());
   }
 
   @Test
@@ -36,7 +37,8 @@ class SimulatorConfigTest {
         .put("SIM_HOST", "0.0.0.0").put("SIM_PORT", "0").put("SIM_API_KEY", "k").put("SIM_TTFT_MS", "10")
         .put("SIM_TOKENS_PER_SECOND", "0").put("SIM_JITTER", "0.5").put("SIM_OUTPUT_TOKENS", "7")
         .put("SIM_SCENARIO", "fail_then_succeed:2").put("SIM_SLOW_FIRST_TOKEN_MS", 100)
-        .put("SIM_RETRY_AFTER_S", "0.25").put("SIM_FAULT_AFTER_DELTAS", "5").put("SIM_INSTANCES", "3");
+        .put("SIM_RETRY_AFTER_S", "0.25").put("SIM_FAULT_AFTER_DELTAS", "5").put("SIM_INSTANCES", "3")
+        .put("SIM_WRITE", " Batch ");
     SimulatorConfig c = SimulatorConfig.from(new Settings(v));
     assertEquals("0.0.0.0", c.host());
     assertEquals(0, c.port());
@@ -50,6 +52,7 @@ class SimulatorConfigTest {
     assertEquals(0.25, c.retryAfterSeconds());
     assertEquals(5, c.faultAfterDeltas());
     assertEquals(3, c.instances());
+    assertEquals(WriteMode.BATCH, c.write());
     assertFalse(c.toString().contains("=k,"), "the key is not printed");
   }
 
@@ -58,11 +61,13 @@ class SimulatorConfigTest {
     for (String[] bad : new String[][] {
         {"SIM_PORT", "70000"}, {"SIM_PORT", "x"}, {"SIM_JITTER", "1.5"}, {"SIM_TOKENS_PER_SECOND", "-1"},
         {"SIM_OUTPUT_TOKENS", "-3"}, {"SIM_SCENARIO", "chaos"}, {"SIM_TTFT_MS", "-1"}, {"SIM_INSTANCES", "0"},
-        {"SIM_RETRY_AFTER_S", "-2"}, {"SIM_FAULT_AFTER_DELTAS", "-1"}}) {
+        {"SIM_RETRY_AFTER_S", "-2"}, {"SIM_FAULT_AFTER_DELTAS", "-1"}, {"SIM_WRITE", "chunky"}}) {
       ConfigException e = assertThrows(ConfigException.class,
           () -> SimulatorConfig.from(new Settings(new JsonObject().put(bad[0], bad[1]))), bad[0]);
       assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
     }
+    assertEquals("SIM_WRITE must be event or batch, got \"chunky\"", assertThrows(ConfigException.class,
+        () -> SimulatorConfig.from(new Settings(new JsonObject().put("SIM_WRITE", "chunky")))).getMessage());
   }
 
   @Test
