@@ -54,6 +54,8 @@ public final class StreamClientImpl implements StreamClient {
   private MessageConsumer<Object> consumer;
   private long checkTimer = -1;
   private boolean closed;
+  /** The event-loop thread of {@link #context}, once known: messages arrive on duplicates of the context, not on it. */
+  private volatile Thread contextThread;
 
   public StreamClientImpl(Vertx vertx, StreamClientOptions options) {
     this.vertx = vertx;
@@ -70,6 +72,7 @@ public final class StreamClientImpl implements StreamClient {
     Promise<Void> done = Promise.promise();
     this.registered = done.future();
     onContext(() -> {
+      contextThread = context.isEventLoopContext() ? Thread.currentThread() : null;
       // Made on the client's context, so that the inbox belongs to it (and to its verticle, if any).
       consumer = vertx.eventBus().consumer(inbox, this::onMessage);
       // Called when the inbox is unregistered: by close(), or by Vert.x when the owning verticle is undeployed.
@@ -292,7 +295,7 @@ public final class StreamClientImpl implements StreamClient {
 
   /** Runs {@code action} on the client's context: now when already there, else as soon as it can. */
   void onContext(Runnable action) {
-    if (Vertx.currentContext() == context) {
+    if (Vertx.currentContext() == context || (contextThread != null && Thread.currentThread() == contextThread)) {
       action.run();
     } else {
       context.runOnContext(v -> action.run());
