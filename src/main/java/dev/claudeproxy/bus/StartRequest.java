@@ -41,7 +41,21 @@ public record StartRequest(
     String tier,
     boolean resumable) {
 
-  /** A stream that is not resumable: a disconnect cancels it. */
+  /**
+   * A stream that is not resumable: a disconnect cancels it.
+   *
+   * @param streamId the stream's id
+   * @param replyTo the inbox its events go to
+   * @param endpoint the HTTP endpoint it serves
+   * @param method the upstream request's method
+   * @param path the upstream request's path
+   * @param streaming whether the upstream answer is an SSE stream
+   * @param credits the initial flow-control window in bytes
+   * @param forward the headers forwarded upstream
+   * @param body the upstream request's body
+   * @param user the caller's user id, for usage accounting (never a key)
+   * @param tier the caller's tier, or null
+   */
   public StartRequest(String streamId, String replyTo, Endpoint endpoint, String method, String path,
       boolean streaming, long credits, Map<String, String> forward, Buffer body, String user, String tier) {
     this(streamId, replyTo, endpoint, method, path, streaming, credits, forward, body, user, tier, false);
