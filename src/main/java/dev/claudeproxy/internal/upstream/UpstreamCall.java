@@ -98,8 +98,13 @@ final class UpstreamCall {
   private StreamLog log;
   /** The counted events so far (pings not counted): where a log begun mid-stream starts. */
   private long position;
-  /** The head event as sent ({@code status}, {@code headers}), for a log begun after it. */
-  private JsonObject head;
+  /**
+   * Whether the head event has been sent; a log begun after it is given it again, rebuilt from {@link #response}
+   * ({@link #head()}), so that a stream nobody follows does not hold it.
+   */
+  private boolean headSent;
+  /** Whether the answer was one the proxy would have retried, had it attempts left: its head says not to retry. */
+  private boolean retriesSpent;
   /** While a detached stream waits for a reader: when it is cancelled; else 0. */
   private long graceUntil;
   /** The inbox of the client that started the stream has no consumer left (its node is gone). */
@@ -152,10 +157,10 @@ final class UpstreamCall {
   private void beginLog(boolean resumable) {
     parser.recordEventEnds();
     log = new StreamLog(start.endpoint().wire(), resume.bufferBytes(), resumable, position, facts::progress);
-    if (head != null) {
-      log.head(head);
+    if (headSent) {
+      log.head(head());
     }
-    log.add(new StreamLog.Reader(start.streamId(), sender, true, credits), 0, head != null);
+    log.add(new StreamLog.Reader(start.streamId(), sender, true, credits), 0, headSent);
   }
 
   void begin() {
@@ -171,7 +176,7 @@ final class UpstreamCall {
             req.reset();
             return Future.failedFuture("abandoned");
           }
-          request = req;
+          request = putHeaders(req);
           return start.body().length() > 0 ? req.send(start.body()) : req.send();
         })
         .onSuccess(resp -> onResponse(thisAttempt, resp))
@@ -179,27 +184,34 @@ final class UpstreamCall {
   }
 
   private RequestOptions requestOptions() {
-    RequestOptions options = new RequestOptions()
+    return new RequestOptions()
         .setMethod(HttpMethod.valueOf(start.method()))
         .setHost(target.host())
         .setPort(target.port())
         .setSsl(target.ssl())
-        .setURI(target.pathPrefix() + start.path())
-        .putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
+        .setURI(target.pathPrefix() + start.path());
+  }
+
+  /**
+   * The request's headers, set on the request itself: headers in its {@link RequestOptions} would be copied into it,
+   * and the options, kept by the request for as long as it lives, would hold a second map of them per stream.
+   */
+  private HttpClientRequest putHeaders(HttpClientRequest req) {
+    req.putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
         .putHeader(ANTHROPIC_VERSION, start.forward().getOrDefault("anthropic-version", DEFAULT_VERSION))
         .putHeader(HttpHeaders.ACCEPT, start.streaming() ? EVENT_STREAM : APPLICATION_JSON);
     start.forward().forEach((name, value) -> {
       if (!"anthropic-version".equals(name)) {
-        options.putHeader(name, value);
+        req.putHeader(name, value);
       }
     });
     if (target.apiKey() != null) {
-      options.putHeader(X_API_KEY, target.apiKey());
+      req.putHeader(X_API_KEY, target.apiKey());
     }
     if (start.body().length() > 0) {
-      options.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+      req.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
     }
-    return options;
+    return req;
   }
 
   private void onResponse(int thisAttempt, HttpClientResponse resp) {
@@ -224,15 +236,12 @@ final class UpstreamCall {
     // The head waits for the end of this pass, so that what else the pass brings (often the first data, and for a
     // short answer all of it) reaches an inbox in this JVM in the same message.
     sender.hold();
-    JsonObject headers = passedHeaders(resp.headers());
-    if (retryable) {
-      spentRetries(headers);
-    }
-    head = new JsonObject().put("status", status).put("headers", headers);
+    retriesSpent = retryable;
+    headSent = true;
     if (log == null) {
-      sender.head(head);
+      sender.head(head());
     } else {
-      log.head(head);
+      log.head(head());
       log.sendAll();
     }
     unsent.schedule();
@@ -711,6 +720,15 @@ final class UpstreamCall {
 
   private static String reason(Throwable failure) {
     return failure.getClass().getSimpleName() + (failure.getMessage() == null ? "" : ": " + failure.getMessage());
+  }
+
+  /** The head event: the answer's status and the headers passed on. */
+  private JsonObject head() {
+    JsonObject headers = passedHeaders(response.headers());
+    if (retriesSpent) {
+      spentRetries(headers);
+    }
+    return new JsonObject().put("status", response.statusCode()).put("headers", headers);
   }
 
   /**
