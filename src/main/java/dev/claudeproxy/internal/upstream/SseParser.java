@@ -19,8 +19,12 @@ import java.util.function.Predicate;
  * complete, so a multi-byte character split across chunks is never torn.
  */
 public final class SseParser {
-  /** Bytes received but not yet part of a reported event, in {@code held[0, heldLength)}. */
-  private byte[] held = new byte[256];
+  private static final byte[] NONE = new byte[0];
+  /**
+   * Bytes received but not yet part of a reported event, in {@code held[0, heldLength)}. Empty between chunks unless
+   * an event is unfinished: a slow stream, idle most of the time, holds no scratch array.
+   */
+  private byte[] held = NONE;
   private int heldLength;
   /** Where scanning resumes in {@link #held}. */
   private int scan;
@@ -264,6 +268,7 @@ public final class SseParser {
       eventHasContent = false;
       nameStart = -1;
       bytes = null;
+      held = NONE;
       return;
     }
     if (bytes == null) {
@@ -283,6 +288,9 @@ public final class SseParser {
     heldLength = keep;
     scan = keep;
     bytes = null;
+    if (keep == 0) {
+      held = NONE;
+    }
   }
 
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -320,7 +328,7 @@ public final class SseParser {
 
   private void ensure(int capacity) {
     if (held.length < capacity) {
-      held = Arrays.copyOf(held, Math.max(capacity, held.length * 2));
+      held = Arrays.copyOf(held, Math.max(capacity, Math.max(256, held.length * 2)));
     }
   }
 
