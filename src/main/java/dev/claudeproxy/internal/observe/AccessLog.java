@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -94,8 +95,14 @@ public final class AccessLog {
   public static final class Entry {
     private final AccessLog log;
     private final long startNanos = System.nanoTime();
-    /** {@code time} first, then the fields in the order first set. */
-    private final Map<String, Object> fields = new LinkedHashMap<>(32);
+    /**
+     * The fields, {@code time} first, then in the order first set: names and values side by side in
+     * {@code [0, size)}. Two arrays rather than a map, which holds an entry object per field: an open stream keeps its
+     * entry for as long as it lasts.
+     */
+    private String[] names = new String[24];
+    private Object[] values = new Object[24];
+    private int size;
     private final Instant time = Instant.now();
     private final String requestId;
     /** When the client's stream ended ({@link System#currentTimeMillis()}); 0 while it is open. */
@@ -106,7 +113,7 @@ public final class AccessLog {
     private Entry(AccessLog log, String requestId, String method, String path) {
       this.log = log;
       this.requestId = requestId;
-      fields.put("time", null);
+      set("time", null);
       put("request_id", requestId).put("method", method).put("path", path);
     }
 
@@ -122,9 +129,32 @@ public final class AccessLog {
     /** Sets a field (a string, a whole number or a boolean); a null value leaves the line as it is. */
     public Entry put(String field, Object value) {
       if (value != null) {
-        fields.put(field, value);
+        set(field, value);
       }
       return this;
+    }
+
+    private void set(String field, Object value) {
+      int at = indexOf(field);
+      if (at >= 0) {
+        values[at] = value;
+        return;
+      }
+      if (size == names.length) {
+        names = Arrays.copyOf(names, size * 2);
+        values = Arrays.copyOf(values, size * 2);
+      }
+      names[size] = field;
+      values[size++] = value;
+    }
+
+    private int indexOf(String field) {
+      for (int i = 0; i < size; i++) {
+        if (names[i].equals(field)) {
+          return i;
+        }
+      }
+      return -1;
     }
 
     public String requestId() {
@@ -197,13 +227,19 @@ public final class AccessLog {
         return;
       }
       written = true;
-      fields.putIfAbsent("duration_ms", elapsedMillis());
+      if (indexOf("duration_ms") < 0) {
+        set("duration_ms", elapsedMillis());
+      }
       log.write(encode());
     }
 
     /** The line: {@code time} first, then the fields in the order they were first set. */
     public String encode() {
-      fields.put("time", time.toString());
+      set("time", time.toString());
+      Map<String, Object> fields = new LinkedHashMap<>(size * 2);
+      for (int i = 0; i < size; i++) {
+        fields.put(names[i], values[i]);
+      }
       return new JsonObject(fields).encode();
     }
   }
