@@ -51,10 +51,8 @@ final class ClientStream {
   private static final Buffer CHAT_PING = Buffer.buffer(": ping\n\n");
   /** The most of an upstream error body kept to turn into an SSE error event. */
   private static final int MAX_ERROR_BODY = 64 * 1024;
-  private static final byte[] CONTENT_DELTA = "content_block_delta".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[][] CHAT_CONTENT = {"\nevent: text\n".getBytes(StandardCharsets.US_ASCII),
-      "\nevent: thinking\n".getBytes(StandardCharsets.US_ASCII),
-      "\nevent: tool_use\n".getBytes(StandardCharsets.US_ASCII)};
+  private static final String CONTENT_DELTA = "content_block_delta";
+  private static final String[] CHAT_CONTENT = {"\nevent: text\n", "\nevent: thinking\n", "\nevent: tool_use\n"};
 
   private final String id;
   private final HttpServerResponse response;
@@ -375,35 +373,21 @@ final class ClientStream {
   /**
    * Whether {@code bytes} hold a content event: a {@code content_block_delta} on {@code /v1/messages}, a
    * {@code text}, {@code thinking} or {@code tool_use} event on {@code /v1/chat}. Read only until the first one is
-   * found, so a stream pays for it in its first few messages alone.
+   * found, so a stream pays for it in its first few messages alone. The bytes are read as one Latin-1 string (a
+   * plain copy) and searched with {@code String.indexOf}: a byte at a time through {@code Buffer.getByte}, on the
+   * composite buffer a pass gathers, cost a stream of one delta about 3 % of its CPU.
    */
   private boolean holdsContent(Buffer bytes) {
+    String text = bytes.toString(StandardCharsets.ISO_8859_1);
     if (endpoint == Endpoint.CHAT) {
-      for (byte[] marker : CHAT_CONTENT) {
-        if (contains(bytes, marker)) {
+      for (String marker : CHAT_CONTENT) {
+        if (text.contains(marker)) {
           return true;
         }
       }
       return false;
     }
-    return contains(bytes, CONTENT_DELTA);
-  }
-
-  private static boolean contains(Buffer bytes, byte[] marker) {
-    int end = bytes.length() - marker.length;
-    byte first = marker[0];
-    for (int i = 0; i <= end; i++) {
-      if (bytes.getByte(i) == first) {
-        int j = 1;
-        while (j < marker.length && bytes.getByte(i + j) == marker[j]) {
-          j++;
-        }
-        if (j == marker.length) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return text.contains(CONTENT_DELTA);
   }
 
   /** Writes the head and the bytes gathered so far, and grants credit for them as the client takes them. */
