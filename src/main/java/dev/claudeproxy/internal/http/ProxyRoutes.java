@@ -249,10 +249,7 @@ public final class ProxyRoutes {
           ApiError.unavailable("the proxy cannot check this user's limits right now; please retry"), "limits", 2);
       if (decision instanceof Limiter.Refusal refusal) {
         place.run();
-        services.metrics().rejected(refusal.limit());
-        access(ctx).put("limit", refusal.limit());
-        ctx.response().putHeader("retry-after", Long.toString(refusal.retryAfterSeconds()));
-        fail(ctx, refusal.error());
+        refuse(ctx, refusal.limit(), refusal.error(), refusal.retryAfterSeconds());
         return;
       }
       Limiter.Admission admission = (Limiter.Admission) decision;
@@ -418,15 +415,20 @@ public final class ProxyRoutes {
    * here while it waits to retry.
    */
   private void overloaded(RoutingContext ctx, String reason, String message, long retryAfterSeconds) {
-    services.metrics().rejected(reason);
-    access(ctx).put("limit", reason);
-    ctx.response().putHeader(RETRY_AFTER, Long.toString(retryAfterSeconds));
     if (ctx.request().version() != HttpVersion.HTTP_2) {
       // Said, and done: the server does not close a connection on the response's header alone.
       ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE)
           .bodyEndHandler(v -> ctx.request().connection().close());
     }
-    fail(ctx, ApiError.atCapacity(message));
+    refuse(ctx, reason, ApiError.atCapacity(message), retryAfterSeconds);
+  }
+
+  /** Answers a request refused by a limit ({@code reason}) with {@code error} and {@code retry-after}, counted. */
+  private void refuse(RoutingContext ctx, String reason, ApiError error, long retryAfterSeconds) {
+    services.metrics().rejected(reason);
+    access(ctx).put("limit", reason);
+    ctx.response().putHeader(RETRY_AFTER, Long.toString(retryAfterSeconds));
+    fail(ctx, error);
   }
 
   private void dispatch(RoutingContext ctx, Caller caller, Endpoint endpoint, String method, String path,
