@@ -130,11 +130,16 @@ public final class StreamWorkerVerticle extends VerticleBase {
     stopping = true;
     LocalBus.removeLocalStart(vertx, bus, localStart);
     drained = Promise.promise();
-    Future<Void> unregistered = Future.join(starts.unregister(), local.unregister()).mapEmpty();
+    // The clustered start consumer stays registered, refusing, until the drain is over: a node's registrations reach
+    // the others a moment after they change, and a start that reaches a node with no consumer for it is dropped by
+    // the bus without an answer (its client would wait for the start timeout). A refusal is answered at once and
+    // sends the start to another worker.
+    Future<Void> localGone = local.unregister();
     long deadline = vertx.setTimer(Math.max(1, drainMs), id -> drained.tryComplete());
     checkDrained();
-    return unregistered.recover(e -> Future.succeededFuture())
+    return localGone.recover(e -> Future.succeededFuture())
         .compose(v -> drained.future())
+        .compose(v -> starts.unregister().recover(e -> Future.succeededFuture()))
         .compose(v -> {
           vertx.cancelTimer(deadline);
           vertx.cancelTimer(sweep);
