@@ -302,6 +302,24 @@ class StreamClientTest {
   }
 
   @Test
+  void aStartNoWorkerAnswersInTimeIsAnOverloadToRetry() throws Exception {
+    // A worker that is there but never answers (as one far behind a burst): the start times out.
+    var silent = stack.vertx.eventBus().consumer("silent.worker.v1.streams", message -> { });
+    TestStack.await(silent.completion());
+    StreamClient client = StreamClient.create(stack.vertx,
+        new StreamClientOptions().setBusPrefix("silent.worker").setStartTimeoutMs(300));
+    try {
+      ClaudeStreamException error = failureOf(client.messages(StreamRequest.of(request("Anyone?", 64))));
+      assertEquals(503, error.status());
+      assertEquals("overloaded_error", error.type());
+      assertEquals("no stream worker answered in time; please retry", error.getMessage());
+    } finally {
+      TestStack.await(client.close());
+      TestStack.await(silent.unregister());
+    }
+  }
+
+  @Test
   void aClosedClientFailsItsOpenStreamsAndCancelsThem() throws Exception {
     SimulatorStats stats = stack.simulator.stats();
     long cancelledBefore = stats.streamsCancelled();

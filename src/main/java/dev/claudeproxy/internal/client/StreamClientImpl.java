@@ -218,7 +218,9 @@ public final class StreamClientImpl implements StreamClient {
       return switch (re.failureType()) {
         case NO_HANDLERS -> new ClaudeStreamException(503, "api_error",
             "no stream worker is available at " + bus.start());
-        case TIMEOUT -> new ClaudeStreamException(503, "api_error", "no stream worker answered in time");
+        // The workers are there but behind (a burst), as the HTTP side tells its callers: overloaded, retry.
+        case TIMEOUT -> new ClaudeStreamException(503, "overloaded_error",
+            "no stream worker answered in time; please retry");
         default -> re.failureCode() == StreamBus.REFUSED_SHUTTING_DOWN
             ? new ClaudeStreamException(503, "api_error", "the stream worker is shutting down")
             : new ClaudeStreamException(500, "api_error", "the stream worker refused the stream: "
