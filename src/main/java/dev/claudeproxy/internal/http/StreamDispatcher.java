@@ -45,8 +45,12 @@ final class StreamDispatcher {
   private static final long USAGE_WAIT_MS = 10_000;
   /** How long a drain waits, after its streams have ended, for the usage of the last ones. */
   private static final long DRAIN_USAGE_WAIT_MS = 2_000;
-  /** How many draining workers a start may be refused by before the client is told no worker is available. */
-  private static final int MAX_DRAINING_REFUSALS = 8;
+  /**
+   * How many refusals by draining workers a start may meet before the client is told no worker is available. A
+   * draining worker stays registered until its drain is over, and the bus's round robin may give a start's next try
+   * to it again: with two workers, one draining, a start fails here once in 2^16 under load, not once in 2^8.
+   */
+  private static final int MAX_DRAINING_REFUSALS = 16;
   /**
    * How much longer than the start timeout the bus waits for a start's reply: the client is refused at the start
    * timeout (by the sweep), while a worker that took the stream later, behind a burst, still gets its reply through,
