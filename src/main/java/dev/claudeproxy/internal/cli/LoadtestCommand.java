@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -95,6 +96,16 @@ final class LoadtestCommand implements Callable<Integer> {
 
   @Option(names = {"-q", "--quiet"}, description = "No progress line.")
   boolean quiet;
+
+  @Option(names = "--processes", description = "Processes to spread the streams over (default: ${DEFAULT-VALUE}):"
+      + " each a JVM of its own with its share of the concurrency, the streams and the warm-up (a process may hold"
+      + " only so many open files: 20,000 on some machines), all reported together as one run. The key goes to them in"
+      + " their environment.")
+  int processes = 1;
+
+  /** Set on the processes of a run of several: where this one writes what it counted, whole, for the first. */
+  @Option(names = "--share-out", hidden = true)
+  Path shareOut;
 
   @Option(names = "--runs-from-stdin", description = "Stay up for many runs: read one run a line from standard"
       + " input, its options as a JSON array of strings, and answer each on standard output with a JSON line once"
@@ -201,21 +212,72 @@ final class LoadtestCommand implements Callable<Integer> {
         durationSeconds == null ? null : Duration.ofSeconds(durationSeconds),
         Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup, cutAndResume);
 
+    if (processes < 1 || processes > concurrency || (streams > 0 && streams < processes)) {
+      throw new IllegalArgumentException("--processes must be at least 1 and at most the concurrency and the streams");
+    }
+    LoadReport report = processes > 1 ? LoadProcesses.run(this, config) : runHere(config);
+    Files.createDirectories(json.toAbsolutePath().getParent());
+    Files.createDirectories(html.toAbsolutePath().getParent());
+    report.writeJson(json);
+    report.writeHtml(html);
+    if (shareOut != null) {
+      Files.writeString(shareOut, report.export().encode());
+    }
+    if (summaryOut != null) {
+      summaryOut.println(report.summary().encodePrettily());
+    }
+    System.err.println("Summary: " + json + "   Report: " + html);
+    return report.clean() ? 0 : 1;
+  }
+
+  private LoadReport runHere(LoadConfig config) throws Exception {
     Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     try {
-      LoadReport report = new LoadGenerator(config, quiet ? null : System.err).run(vertx)
+      return new LoadGenerator(config, quiet ? null : System.err).run(vertx)
           .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);
-      Files.createDirectories(json.toAbsolutePath().getParent());
-      Files.createDirectories(html.toAbsolutePath().getParent());
-      report.writeJson(json);
-      report.writeHtml(html);
-      if (summaryOut != null) {
-        summaryOut.println(report.summary().encodePrettily());
-      }
-      System.err.println("Summary: " + json + "   Report: " + html);
-      return report.clean() ? 0 : 1;
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(1, TimeUnit.MINUTES);
     }
+  }
+
+  /**
+   * The options of process {@code index} of {@link #processes}: this run's, with its share of the concurrency, the
+   * streams and the warm-up (the first processes take one more where they do not divide evenly), quiet, its files
+   * under {@code dir}. Not the key: it goes in the environment, out of the process list.
+   */
+  List<String> shareArgs(int index, Path dir) {
+    List<String> args = new ArrayList<>();
+    for (URI url : urls) {
+      args.addAll(List.of("--url", url.toString()));
+    }
+    args.addAll(List.of("--endpoint", endpoint, "-c", Long.toString(share(concurrency, index))));
+    if (streams > 0) {
+      args.addAll(List.of("-n", Long.toString(share(streams, index))));
+    }
+    if (durationSeconds != null) {
+      args.addAll(List.of("-d", durationSeconds.toString()));
+    }
+    args.addAll(List.of("--ramp-up", Double.toString(rampUp), "--model", model, "--max-tokens",
+        Integer.toString(maxTokens), "--verify-tokens", Integer.toString(verifyTokens), "--warmup",
+        Long.toString(share(warmup, index))));
+    if (template != null) {
+      args.addAll(List.of("--template", template.toAbsolutePath().toString()));
+    }
+    for (String header : headers) {
+      args.addAll(List.of("-H", header));
+    }
+    if (addresses != null) {
+      args.addAll(List.of("--addresses", addresses.toString()));
+    }
+    if (cutAndResume) {
+      args.add("--cut-and-resume");
+    }
+    args.addAll(List.of("-q", "--json", dir.resolve(index + ".json").toString(), "--html",
+        dir.resolve(index + ".html").toString(), "--share-out", dir.resolve(index + ".share.json").toString()));
+    return args;
+  }
+
+  private long share(long all, int index) {
+    return all / processes + (index < all % processes ? 1 : 0);
   }
 }

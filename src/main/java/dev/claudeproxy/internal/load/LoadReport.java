@@ -8,6 +8,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The outcome of a load run: a JSON summary, and an HTML report with charts that works offline. */
 public final class LoadReport {
@@ -15,9 +16,11 @@ public final class LoadReport {
 
   private final JsonObject summary;
   private final LoadStats stats;
+  private final double seconds;
 
   LoadReport(LoadConfig config, LoadStats stats, double seconds) {
     this.stats = stats;
+    this.seconds = seconds;
     this.summary = stats.summary(seconds).put("config", new JsonObject()
         .put("target", config.targets().get(0).toString()).put("endpoint", config.endpoint())
         .put("concurrency", config.concurrency()).put("total", config.total())
@@ -31,6 +34,27 @@ public final class LoadReport {
     if (config.cutAndResume()) {
       summary.put("resume", stats.resumeSummary());
     }
+  }
+
+  /**
+   * The report of one run made by several processes, each with its share of the streams: {@code config} is the
+   * whole run's, {@code shares} what each process counted ({@link #export}); the run lasted as long as the longest.
+   *
+   * @throws IllegalArgumentException when a share cannot be read
+   */
+  public static LoadReport merged(LoadConfig config, List<JsonObject> shares) {
+    LoadStats stats = new LoadStats();
+    double seconds = 0;
+    for (JsonObject share : shares) {
+      stats.merge(share);
+      seconds = Math.max(seconds, share.getDouble("seconds"));
+    }
+    return new LoadReport(config, stats, seconds);
+  }
+
+  /** Everything this run counted, whole, for {@link #merged}. */
+  public JsonObject export() {
+    return stats.export(seconds);
   }
 
   public JsonObject summary() {

@@ -2,11 +2,16 @@ package dev.claudeproxy.internal.load;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.zip.DataFormatException;
+import org.HdrHistogram.AbstractHistogram;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
@@ -101,6 +106,74 @@ final class LoadStats {
         .put("errors", errorJson)
         .put("error_examples", exampleJson)
         .put("integrity", new JsonObject().put("verified", verified.sum()).put("mismatched", mismatched.sum()));
+  }
+
+  /**
+   * Everything this run counted, whole (histograms included, compressed), for a run of many processes: each process
+   * writes its own, and the one that started them adds them up with {@link #merge}.
+   */
+  synchronized JsonObject export(double seconds) {
+    JsonObject counters = new JsonObject().put("started", started.sum()).put("completed", completed.sum())
+        .put("failed", failed.sum()).put("deltas", deltas.sum()).put("bytes", bytes.sum())
+        .put("verified", verified.sum()).put("mismatched", mismatched.sum()).put("resumes", resumes.sum());
+    JsonObject examplesJson = new JsonObject();
+    examples.forEach(examplesJson::put);
+    return new JsonObject().put("seconds", seconds).put("counters", counters)
+        .put("errors", counts(errors)).put("error_examples", examplesJson).put("cuts", counts(cuts))
+        .put("resume_failures", counts(resumeFailures))
+        .put("ttft", encode(ttft)).put("gaps", encode(gaps)).put("durations", encode(durations))
+        .put("resume_times", encode(resumeTimes)).put("timeline", timeline.copy());
+  }
+
+  /** Adds what another process counted ({@link #export}) to this run's figures; the timelines add up by second. */
+  synchronized void merge(JsonObject other) {
+    JsonObject c = other.getJsonObject("counters");
+    started.add(c.getLong("started"));
+    completed.add(c.getLong("completed"));
+    failed.add(c.getLong("failed"));
+    deltas.add(c.getLong("deltas"));
+    bytes.add(c.getLong("bytes"));
+    verified.add(c.getLong("verified"));
+    mismatched.add(c.getLong("mismatched"));
+    resumes.add(c.getLong("resumes"));
+    addCounts(errors, other.getJsonObject("errors"));
+    addCounts(cuts, other.getJsonObject("cuts"));
+    addCounts(resumeFailures, other.getJsonObject("resume_failures"));
+    other.getJsonObject("error_examples").forEach(e -> examples.putIfAbsent(e.getKey(), (String) e.getValue()));
+    ttft.add(decode(other.getString("ttft")));
+    gaps.add(decode(other.getString("gaps")));
+    durations.add(decode(other.getString("durations")));
+    resumeTimes.add(decode(other.getString("resume_times")));
+    JsonArray theirs = other.getJsonArray("timeline");
+    for (int i = 0; i < theirs.size(); i++) {
+      JsonObject sample = theirs.getJsonObject(i);
+      if (i < timeline.size()) {
+        JsonObject mine = timeline.getJsonObject(i);
+        for (String field : new String[] {"active", "completed", "errors", "deltas_per_s"}) {
+          mine.put(field, mine.getLong(field) + sample.getLong(field));
+        }
+      } else {
+        timeline.add(sample.copy());
+      }
+    }
+  }
+
+  private static void addCounts(Map<String, LongAdder> counters, JsonObject more) {
+    more.forEach(e -> counters.computeIfAbsent(e.getKey(), k -> new LongAdder()).add(((Number) e.getValue()).longValue()));
+  }
+
+  private static String encode(AbstractHistogram h) {
+    ByteBuffer buffer = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+    int length = h.encodeIntoCompressedByteBuffer(buffer);
+    return Base64.getEncoder().encodeToString(Arrays.copyOf(buffer.array(), length));
+  }
+
+  private static Histogram decode(String encoded) {
+    try {
+      return Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(Base64.getDecoder().decode(encoded)), MAX_MICROS);
+    } catch (DataFormatException e) {
+      throw new IllegalArgumentException("a histogram that cannot be read: " + e.getMessage(), e);
+    }
   }
 
   static JsonObject percentiles(Histogram h) {

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** {@code loadtest --runs-from-stdin}: many runs in one JVM, each answered with a line, bad lines included. */
 class LoadtestSessionTest {
@@ -101,5 +102,32 @@ class LoadtestSessionTest {
     assertEquals(20, resumed.getJsonObject("resume").getLong("resumed"), resumed.encode());
     assertEquals(new JsonArray().add(stack.proxyUrl()).add(stack.proxyUrl()),
         resumed.getJsonObject("config").getJsonArray("targets"));
+  }
+
+  @Test
+  void aRunSpreadOverProcessesIsReportedAsOne(@TempDir Path dir) throws Exception {
+    Path summary = dir.resolve("spread.json");
+    int code = new CommandLine(new LoadtestCommand()).execute("--url", stack.proxyUrl(), "--key", stack.callerKey,
+        "-q", "--processes", "2", "-c", "5", "-n", "21", "--verify-tokens", "12", "--json", summary.toString(),
+        "--html", dir.resolve("spread.html").toString());
+    assertEquals(0, code);
+    JsonObject s = new JsonObject(Files.readString(summary));
+    assertEquals(21, s.getJsonObject("streams").getLong("started"), s.encodePrettily());
+    assertEquals(21, s.getJsonObject("streams").getLong("completed"));
+    assertEquals(21, s.getJsonObject("integrity").getLong("verified"));
+    assertEquals(21, s.getJsonObject("time_to_first_token_ms").getLong("count"));
+    assertEquals(5, s.getJsonObject("config").getInteger("concurrency"));
+    // Each process ran its share: 11 and 10 streams, 3 and 2 at once.
+    JsonObject first = new JsonObject(Files.readString(dir.resolve("spread-processes").resolve("0.json")));
+    JsonObject second = new JsonObject(Files.readString(dir.resolve("spread-processes").resolve("1.json")));
+    assertEquals(11, first.getJsonObject("streams").getLong("completed"));
+    assertEquals(3, first.getJsonObject("config").getInteger("concurrency"));
+    assertEquals(10, second.getJsonObject("streams").getLong("completed"));
+    assertEquals(2, second.getJsonObject("config").getInteger("concurrency"));
+    assertTrue(Files.readString(dir.resolve("spread.html")).contains("\"started\":21"), "the report of the whole run");
+
+    // More processes than streams at once: refused before anything starts.
+    assertEquals(2, new CommandLine(new LoadtestCommand()).execute("--url", stack.proxyUrl(), "--key",
+        stack.callerKey, "-q", "--processes", "3", "-c", "2", "-n", "4", "--json", dir.resolve("x.json").toString()));
   }
 }

@@ -48,6 +48,38 @@ class LoadGeneratorTest {
   }
 
   @Test
+  void theSharesOfAManyProcessRunAddUpToOneReport() {
+    LoadReport clean = run("messages", 10, 30, Map.of());
+    LoadReport failing = run("messages", 5, 12, Map.of("x-sim-scenario", "midstream_error"));
+    // Through JSON, as the processes' files carry them.
+    List<JsonObject> shares = List.of(new JsonObject(clean.export().encode()),
+        new JsonObject(failing.export().encode()));
+    LoadConfig config = new LoadConfig(List.of(URI.create(stack.proxyUrl())), "messages", stack.callerKey, 15, 42,
+        null, Duration.ZERO, LoadConfig.defaultTemplate("messages", "claude-sonnet-4-6", 1024), Map.of(), 25, 1, 0,
+        false);
+    LoadReport merged = LoadReport.merged(config, shares);
+    JsonObject a = clean.summary();
+    JsonObject b = failing.summary();
+    JsonObject m = merged.summary();
+    assertFalse(merged.clean(), m.encodePrettily());
+    assertEquals(42, m.getJsonObject("streams").getLong("started"));
+    assertEquals(a.getJsonObject("streams").getLong("completed") + b.getJsonObject("streams").getLong("completed"),
+        m.getJsonObject("streams").getLong("completed"));
+    assertEquals(12, m.getJsonObject("streams").getLong("failed"), m.encodePrettily());
+    assertEquals(b.getJsonObject("errors"), m.getJsonObject("errors"));
+    assertEquals(a.getLong("deltas") + b.getLong("deltas"), m.getLong("deltas"));
+    assertEquals(a.getJsonObject("integrity").getLong("verified") + b.getJsonObject("integrity").getLong("verified"),
+        m.getJsonObject("integrity").getLong("verified"));
+    JsonObject ttft = m.getJsonObject("time_to_first_token_ms");
+    assertEquals(a.getJsonObject("time_to_first_token_ms").getLong("count")
+        + b.getJsonObject("time_to_first_token_ms").getLong("count"), ttft.getLong("count"));
+    assertEquals(Math.max(a.getJsonObject("time_to_first_token_ms").getDouble("max"),
+        b.getJsonObject("time_to_first_token_ms").getDouble("max")), ttft.getDouble("max"));
+    assertEquals(Math.max(a.getDouble("seconds"), b.getDouble("seconds")), m.getDouble("seconds"));
+    assertEquals(15, m.getJsonObject("config").getInteger("concurrency"));
+  }
+
+  @Test
   void warmUpStreamsAreCheckedButNotTimed() {
     LoadReport report = run("messages", 20, 100, Map.of(), 60);
     JsonObject s = report.summary();
