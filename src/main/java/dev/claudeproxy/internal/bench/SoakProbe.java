@@ -1,0 +1,113 @@
+package dev.claudeproxy.internal.bench;
+
+import io.vertx.core.json.JsonObject;
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Reads one proxy process from outside: its live heap after a full collection, descriptors, RSS and /metrics. */
+final class SoakProbe {
+  private final long pid;
+  private final URI metrics;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /** The last full histogram, for the classes that grew between two of them. */
+  volatile SoakParse.Histogram lastHistogram;
+
+  SoakProbe(long pid, URI metrics) {
+    this.pid = pid;
+    this.metrics = metrics;
+  }
+
+  /** Runs jcmd on the process; its output, or an exception when it failed. */
+  String jcmd(String... command) throws IOException, InterruptedException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(SoakProcesses.jcmd(), Long.toString(pid)));
+    cmd.addAll(List.of(command));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException(String.join(" ", cmd) + " failed: " + out);
+    }
+    return out;
+  }
+
+  /** Open descriptors of the process (/proc/<pid>/fd), or -1 when it cannot be read. */
+  long descriptors() {
+    String[] fds = new File("/proc/" + pid + "/fd").list();
+    return fds == null ? -1 : fds.length;
+  }
+
+  /** The process's /proc/<pid>/status, or "" when it cannot be read. */
+  String status() {
+    try {
+      return Files.readString(Path.of("/proc/" + pid + "/status"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  String metricsText() throws IOException, InterruptedException {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IOException(metrics + " answered " + r.statusCode());
+    }
+    return r.body();
+  }
+
+  /** The proxy's open streams by its own gauge, or NaN when /metrics cannot be read. */
+  double activeStreams() {
+    try {
+      return SoakParse.metric(metricsText(), "claude_proxy_active_streams");
+    } catch (IOException e) {
+      return Double.NaN;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Double.NaN;
+    }
+  }
+
+  /**
+   * One sample: a full collection and the live heap it leaves (GC.class_histogram, which collects fully first), the
+   * heap's and metaspace's use after it (GC.heap_info), descriptors, RSS, threads, and the proxy's meters. The meters
+   * are read last: their request allocates buffers, which is when Netty's leak detector reports buffers collected
+   * unreleased.
+   */
+  JsonObject sample() throws IOException, InterruptedException {
+    long t0 = System.nanoTime();
+    SoakParse.Histogram h = SoakParse.histogram(jcmd("GC.class_histogram"), 40);
+    long gcMs = (System.nanoTime() - t0) / 1_000_000;
+    lastHistogram = h;
+    String heapInfo = jcmd("GC.heap_info");
+    String status = status();
+    JsonObject s = new JsonObject()
+        .put("heap_live_bytes", h.bytes()).put("heap_live_instances", h.instances())
+        .put("heap_used_kb", SoakParse.heapUsedKb(heapInfo)).put("metaspace_kb", SoakParse.metaspaceUsedKb(heapInfo))
+        .put("histogram_ms", gcMs)
+        .put("fds", descriptors())
+        .put("rss_kb", SoakParse.procStatus(status, "VmRSS")).put("threads", SoakParse.procStatus(status, "Threads"));
+    try {
+      String m = metricsText();
+      s.put("active_streams", num(SoakParse.metric(m, "claude_proxy_active_streams")))
+          .put("streams_ended", num(SoakParse.metric(m, "claude_proxy_stream_duration_seconds_count")))
+          .put("http_requests", num(SoakParse.metric(m, "vertx_http_server_requests_total")))
+          .put("http_connections", num(SoakParse.metric(m, "vertx_http_server_active_connections")))
+          .put("direct_buffers_bytes", num(SoakParse.metric(m, "jvm_buffer_memory_used_bytes")));
+    } catch (IOException e) {
+      s.put("metrics_error", e.toString());
+    }
+    return s;
+  }
+
+  private static Object num(double v) {
+    return Double.isNaN(v) ? null : v == Math.rint(v) && Math.abs(v) < 1e15 ? (Object) (long) v : (Object) v;
+  }
+}
