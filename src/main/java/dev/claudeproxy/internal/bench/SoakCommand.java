@@ -62,7 +62,7 @@ public final class SoakCommand implements Callable<Integer> {
   int chunks = 20;
 
   @Option(names = "--sample-seconds", description = "Seconds between samples under load (default: ${DEFAULT-VALUE}).")
-  int sampleSeconds = 30;
+  int sampleSeconds = 60;
 
   @Option(names = "--short-tokens", description = "Tokens of a short stream, sent at once (default: ${DEFAULT-VALUE}).")
   int shortTokens = 5;
@@ -86,6 +86,10 @@ public final class SoakCommand implements Callable<Integer> {
   @Option(names = "--fd-slack", description = "Allowed change of the idle descriptor count (default:"
       + " ${DEFAULT-VALUE}).")
   int fdSlack = 8;
+
+  @Option(names = "--max-minutes", description = "Start no further run after this many minutes: the soak then ends"
+      + " early, judged on the streams it ran (default: no limit).")
+  Double maxMinutes;
 
   @Option(names = "--json", description = "Result file (default: target/bench/soak.json, or soak-paranoid.json).")
   Path json;
@@ -161,7 +165,7 @@ public final class SoakCommand implements Callable<Integer> {
       String url = "http://127.0.0.1:" + proxyPort;
       waitReady(url, proxy, Duration.ofSeconds(120));
       waitListening(simPort, Duration.ofSeconds(60));
-      SoakProbe probe = new SoakProbe(proxy.pid(), URI.create(url + "/metrics"));
+      SoakProbe probe = new SoakProbe(proxy.pid(), URI.create(url + "/metrics"), simPort, WORK);
 
       List<String> loadCmd = new ArrayList<>(apparatus);
       loadCmd.addAll(List.of(java, "-Xmx3g", "-jar", jar, "loadtest", "--runs-from-stdin"));
@@ -209,9 +213,17 @@ public final class SoakCommand implements Callable<Integer> {
       Totals totals = new Totals();
       JsonArray runs = new JsonArray();
       String[] shapes = {"short", "long"};
+      long submitted = 0;
+      int chunksRun = 0;
       try {
         for (int chunk = 1; chunk <= chunks; chunk++) {
+          if (maxMinutes != null && System.nanoTime() - started > maxMinutes * 60e9) {
+            log("--max-minutes reached: stopping after " + chunksRun + " of " + chunks + " runs, " + submitted
+                + " streams");
+            break;
+          }
           current[0] = chunk;
+          chunksRun = chunk;
           long[] counts = {share(shortTotal, chunks, chunk), share(longTotal, chunks, chunk)};
           for (int k = 0; k < 2; k++) {
             if (counts[k] == 0) {
@@ -225,6 +237,7 @@ public final class SoakCommand implements Callable<Integer> {
                 "--verify-tokens", Integer.toString(isLong ? longTokens : shortTokens),
                 "-H", "x-sim-tokens-per-second:" + (isLong ? longRate : 0)));
             toLoadgen.println(new JsonArray(new ArrayList<>(args)).encode());
+            submitted += counts[k];
             String answer = fromLoadgen.readLine();
             if (answer == null) {
               throw new IOException("the load generator stopped; see " + WORK.resolve(name + "-loadgen.log"));
@@ -273,11 +286,12 @@ public final class SoakCommand implements Callable<Integer> {
       });
       JsonObject first = idle.get(0);
       JsonObject last = idle.get(idle.size() - 1);
-      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(total, totals.started, totals.completed,
+      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted, totals.started, totals.completed,
           totals.failed, totals.verified, totals.mismatched, totals.errors),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
           first.getLong("fds"), last.getLong("fds"), fdSlack, scan.leaks);
-      result.put("wall_seconds", Math.round(wall * 10) / 10.0)
+      result.put("streams_run", submitted).put("chunks_run", chunksRun).put("cut_short", submitted < total)
+          .put("wall_seconds", Math.round(wall * 10) / 10.0)
           .put("streams_per_second", Math.round(totals.started / wall))
           .put("load", totals.toJson()).put("runs", runs).put("samples", samples)
           .put("first_idle", first).put("last_idle", last)
@@ -501,12 +515,14 @@ public final class SoakCommand implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     md.append("## Soak").append(r.getBoolean("paranoid") ? " (Netty leak detector on paranoid)" : "").append("\n\n");
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
-            + " the rest %d tokens at once), %d at a time, in %d load-generator runs; proxy `%s`, HTTP/2 upstream to"
+            + " the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`, HTTP/2 upstream to"
             + " the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
-        set.getLong("streams"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
+        r.getLong("streams_run"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
         set.getInteger("long_tokens_per_second"), set.getInteger("short_tokens"), set.getInteger("concurrency"),
-        set.getInteger("chunks"), set.getString("proxy_jvm"), r.getJsonObject("machine").getInteger("cores"),
+        r.getInteger("chunks_run"), r.getBoolean("cut_short") ? String.format(Locale.ROOT,
+            " (cut short by --max-minutes: %,d streams were planned)", set.getLong("streams")) : "",
+        set.getString("proxy_jvm"), r.getJsonObject("machine").getInteger("cores"),
         verdict.passed() ? "Passed" : "FAILED"));
     md.append("| date | commit | streams | completed | failed | mismatched | live heap after full GC, first minute →"
         + " last (idle) | fds before load / first minute → last (idle) | LEAK lines | wall time | streams/s |\n");

@@ -22,9 +22,68 @@ final class SoakProbe {
   /** The last full histogram, for the classes that grew between two of them. */
   volatile SoakParse.Histogram lastHistogram;
 
-  SoakProbe(long pid, URI metrics) {
+  private final int proxyPort;
+  private final int upstreamPort;
+  private final Path commands;
+
+  SoakProbe(long pid, URI metrics, int upstreamPort, Path work) throws IOException {
     this.pid = pid;
     this.metrics = metrics;
+    this.proxyPort = metrics.getPort();
+    this.upstreamPort = upstreamPort;
+    this.commands = work.resolve("soak-jcmd-" + pid + ".txt").toAbsolutePath();
+    Files.writeString(commands, "GC.class_histogram\nGC.heap_info\n");
+  }
+
+  /**
+   * The process's descriptors by kind: sockets of clients (local port the proxy's), of the upstream (remote port the
+   * simulator's), other sockets, pipes, epoll and event descriptors, files and the rest.
+   */
+  JsonObject descriptorKinds() {
+    java.util.Map<String, Integer> inodes = new java.util.HashMap<>();
+    for (String table : List.of("tcp", "tcp6")) {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table))) {
+          String[] f = line.trim().split("\\s+");
+          if (f.length < 10 || !f[1].contains(":")) {
+            continue;
+          }
+          int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+          int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
+          inodes.put(f[9], local == proxyPort ? (remote == 0 ? 3 : 0) : remote == upstreamPort ? 1 : 2);
+        }
+      } catch (IOException | RuntimeException e) {
+        // no table: every socket counts as other
+      }
+    }
+    String[] names = {"client_sockets", "upstream_sockets", "other_sockets", "listening_sockets"};
+    java.util.Map<String, Long> kinds = new java.util.TreeMap<>();
+    File[] fds = new File("/proc/" + pid + "/fd").listFiles();
+    for (File fd : fds == null ? new File[0] : fds) {
+      String target;
+      try {
+        target = Files.readSymbolicLink(fd.toPath()).toString();
+      } catch (IOException e) {
+        continue;
+      }
+      String kind;
+      if (target.startsWith("socket:[")) {
+        Integer k = inodes.get(target.substring(8, target.length() - 1));
+        kind = names[k == null ? 2 : k];
+      } else if (target.startsWith("pipe:")) {
+        kind = "pipes";
+      } else if (target.startsWith("anon_inode:")) {
+        kind = target.substring(11).replace("[", "").replace("]", "");
+      } else if (target.endsWith(".jar")) {
+        kind = "jars";
+      } else {
+        kind = "files";
+      }
+      kinds.merge(kind, 1L, Long::sum);
+    }
+    JsonObject out = new JsonObject();
+    kinds.forEach(out::put);
+    return out;
   }
 
   /** Runs jcmd on the process; its output, or an exception when it failed. */
@@ -83,16 +142,18 @@ final class SoakProbe {
    */
   JsonObject sample() throws IOException, InterruptedException {
     long t0 = System.nanoTime();
-    SoakParse.Histogram h = SoakParse.histogram(jcmd("GC.class_histogram"), 40);
+    // Both commands in one attach (jcmd -f): a jcmd is a JVM of its own, a second of CPU on a loaded machine.
+    String both = jcmd("-f", commands.toString());
     long gcMs = (System.nanoTime() - t0) / 1_000_000;
+    SoakParse.Histogram h = SoakParse.histogram(both, 40);
     lastHistogram = h;
-    String heapInfo = jcmd("GC.heap_info");
+    String heapInfo = both.substring(both.indexOf("Total"));
     String status = status();
     JsonObject s = new JsonObject()
         .put("heap_live_bytes", h.bytes()).put("heap_live_instances", h.instances())
         .put("heap_used_kb", SoakParse.heapUsedKb(heapInfo)).put("metaspace_kb", SoakParse.metaspaceUsedKb(heapInfo))
         .put("histogram_ms", gcMs)
-        .put("fds", descriptors())
+        .put("fds", descriptors()).put("fds_by_kind", descriptorKinds())
         .put("rss_kb", SoakParse.procStatus(status, "VmRSS")).put("threads", SoakParse.procStatus(status, "Threads"));
     try {
       String m = metricsText();
