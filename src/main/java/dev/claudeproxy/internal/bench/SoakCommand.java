@@ -256,7 +256,7 @@ public final class SoakCommand implements Callable<Integer> {
           }
           waitIdle(probe);
           JsonObject idle = sampler.take("idle", chunk);
-          if (firstIdle == null) {
+          if (firstIdle == null || (idle.getDouble("t_s") <= 60 && chunk < chunks)) {
             firstIdle = probe.lastHistogram;
           }
           double elapsed = (System.nanoTime() - started) / 1e9;
@@ -284,12 +284,12 @@ public final class SoakCommand implements Callable<Integer> {
           idle.add((JsonObject) s);
         }
       });
-      JsonObject first = idle.get(0);
+      JsonObject first = firstMinute(idle);
       JsonObject last = idle.get(idle.size() - 1);
       SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted, totals.started, totals.completed,
           totals.failed, totals.verified, totals.mismatched, totals.errors),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
-          first.getLong("fds"), last.getLong("fds"), fdSlack, scan.leaks);
+          ownFds(first), ownFds(last), fdSlack, scan.leaks);
       result.put("streams_run", submitted).put("chunks_run", chunksRun).put("cut_short", submitted < total)
           .put("wall_seconds", Math.round(wall * 10) / 10.0)
           .put("streams_per_second", Math.round(totals.started / wall))
@@ -340,6 +340,27 @@ public final class SoakCommand implements Callable<Integer> {
       return new JsonObject().put("started", started).put("completed", completed).put("failed", failed)
           .put("verified", verified).put("mismatched", mismatched).put("deltas", deltas).put("errors", e);
     }
+  }
+
+  /**
+   * The first minute's idle sample, to compare the end with: the last one taken within the first 60 s of load (the JIT
+   * compiler, pools and caches have had their first minute), or the first one when none was.
+   */
+  static JsonObject firstMinute(List<JsonObject> idle) {
+    JsonObject first = idle.get(0);
+    for (JsonObject s : idle.subList(0, idle.size() - 1)) {
+      if (s.getDouble("t_s") <= 60) {
+        first = s;
+      }
+    }
+    return first;
+  }
+
+  /** A sample's descriptors other than the pooled connections to the upstream. */
+  static long ownFds(JsonObject sample) {
+    JsonObject kinds = sample.getJsonObject("fds_by_kind");
+    long upstream = kinds == null ? 0 : kinds.getLong("upstream_sockets", 0L);
+    return sample.getLong("fds") - upstream;
   }
 
   /** The {@code i}th (from 1) of {@code parts} near-equal shares of {@code total}, the remainder on the last. */
@@ -492,6 +513,8 @@ public final class SoakCommand implements Callable<Integer> {
     long maxHeap = 0;
     long minFd = Long.MAX_VALUE;
     long maxFd = 0;
+    long minUp = Long.MAX_VALUE;
+    long maxUp = 0;
     long maxRss = 0;
     long maxLoadedHeap = 0;
     long maxLoadedFd = 0;
@@ -504,6 +527,9 @@ public final class SoakCommand implements Callable<Integer> {
         minHeap = Math.min(minHeap, s.getLong("heap_live_bytes"));
         maxHeap = Math.max(maxHeap, s.getLong("heap_live_bytes"));
         minFd = Math.min(minFd, s.getLong("fds"));
+        long up = s.getLong("fds") - ownFds(s);
+        minUp = Math.min(minUp, up);
+        maxUp = Math.max(maxUp, up);
         maxFd = Math.max(maxFd, s.getLong("fds"));
       } else if ("load".equals(s.getString("phase"))) {
         loadCount++;
@@ -525,7 +551,7 @@ public final class SoakCommand implements Callable<Integer> {
         set.getString("proxy_jvm"), r.getJsonObject("machine").getInteger("cores"),
         verdict.passed() ? "Passed" : "FAILED"));
     md.append("| date | commit | streams | completed | failed | mismatched | live heap after full GC, first minute →"
-        + " last (idle) | fds before load / first minute → last (idle) | LEAK lines | wall time | streams/s |\n");
+        + " last (idle) | fds before load / first minute → last (idle; pooled upstream connections aside) | LEAK lines | wall time | streams/s |\n");
     md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
     md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %,d | %,d | %.1f → %.1f MB (%+.2f %%) | %d / %d → %d"
             + " | %d | %.0f s | %d |%n%n",
@@ -534,13 +560,14 @@ public final class SoakCommand implements Callable<Integer> {
         first.getLong("heap_live_bytes") / 1e6, last.getLong("heap_live_bytes") / 1e6,
         100.0 * (last.getLong("heap_live_bytes") - first.getLong("heap_live_bytes"))
             / first.getLong("heap_live_bytes"),
-        before.getLong("fds"), first.getLong("fds"), last.getLong("fds"),
+        before.getLong("fds"), ownFds(first), ownFds(last),
         r.getJsonObject("proxy_log").getLong("leak_lines"), r.getDouble("wall_seconds"),
         r.getLong("streams_per_second")));
-    md.append(String.format(Locale.ROOT, "Series: %d idle samples (live heap %.1f–%.1f MB, descriptors %d–%d) and %d"
+    md.append(String.format(Locale.ROOT, "Series: %d idle samples (live heap %.1f–%.1f MB, descriptors %d–%d of which pooled upstream"
+            + " connections %d–%d) and %d"
             + " under load (live heap up to %.1f MB, descriptors up to %d); RSS up to %d MB; threads %d → %d; metaspace"
             + " %d → %d KB. Errors: %s. Access lines %,d (not completed: %,d).%n%n",
-        idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, loadCount, maxLoadedHeap / 1e6, maxLoadedFd,
+        idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, minUp, maxUp, loadCount, maxLoadedHeap / 1e6, maxLoadedFd,
         maxRss / 1024, first.getLong("threads"), last.getLong("threads"), first.getLong("metaspace_kb"),
         last.getLong("metaspace_kb"), load.getJsonObject("errors").isEmpty() ? "none" : load.getJsonObject("errors")
             .encode(), r.getJsonObject("proxy_log").getLong("access_lines"),

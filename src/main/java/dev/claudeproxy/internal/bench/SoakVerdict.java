@@ -31,8 +31,9 @@ final class SoakVerdict {
    *     load), or -1 when there was none
    * @param heapLast the same at the end
    * @param heapTolerance the allowed change, as a fraction (0.05: ±5 %)
-   * @param fdFirst the proxy's open descriptors at that first idle point; fdLast at the end
-   * @param fdSlack how many more or fewer descriptors are no leak (pooled upstream connections come and go)
+   * @param fdFirst the proxy's open descriptors at that first idle point, its pooled connections to the upstream left
+   *     out (the pool keeps them for a while, and closes them when idle: they come and go); fdLast at the end
+   * @param fdSlack how many more or fewer descriptors are no leak
    * @param leakLines lines of Netty's leak detector in the proxy's output
    */
   SoakVerdict(Streams s, long heapFirst, long heapLast, double heapTolerance, long fdFirst, long fdLast, int fdSlack,
@@ -55,7 +56,7 @@ final class SoakVerdict {
       checks.add(new Check("descriptors", false, "no descriptor count at the first minute or at the end"));
     } else {
       checks.add(new Check("descriptors", Math.abs(fdLast - fdFirst) <= fdSlack,
-          String.format(Locale.ROOT, "%d open first minute, %d at the end, idle (allowed ±%d)", fdFirst, fdLast,
+          String.format(Locale.ROOT, "%d open first minute, %d at the end, idle, pooled upstream connections aside (allowed ±%d)", fdFirst, fdLast,
               fdSlack)));
     }
     checks.add(new Check("leak detector", leakLines == 0, leakLines + " LEAK lines in the proxy's log"));
