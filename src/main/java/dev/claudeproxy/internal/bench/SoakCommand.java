@@ -190,7 +190,7 @@ public final class SoakCommand implements Callable<Integer> {
       };
       JsonObject before = sampler.take("before", 0);
       List<String> firstHistogram = null;
-      SoakParse.Histogram firstIdle = null;
+      List<SoakParse.Histogram> idleHistograms = new ArrayList<>();
       log(String.format(Locale.ROOT, "before any stream: live heap %.1f MB, %d descriptors, RSS %d MB",
           before.getLong("heap_live_bytes") / 1e6, before.getLong("fds"), before.getLong("rss_kb") / 1024));
 
@@ -255,10 +255,8 @@ public final class SoakCommand implements Callable<Integer> {
                 .put("time_to_first_token_ms", summary.getJsonObject("time_to_first_token_ms")));
           }
           waitIdle(probe);
-          JsonObject idle = sampler.take("idle", chunk);
-          if (firstIdle == null || (idle.getDouble("t_s") <= 60 && chunk < chunks)) {
-            firstIdle = probe.lastHistogram;
-          }
+          JsonObject idle = sampler.take("idle", chunk).put("streams_done", totals.started);
+          idleHistograms.add(probe.lastHistogram);
           double elapsed = (System.nanoTime() - started) / 1e9;
           log(String.format(Locale.ROOT, "chunk %d/%d: %d streams, %d failed, %d mismatched, %.0f streams/s;"
                   + " idle: live heap %.1f MB, %d descriptors, RSS %d MB, %d threads", chunk, chunks,
@@ -272,7 +270,6 @@ public final class SoakCommand implements Callable<Integer> {
       }
       double wall = (System.nanoTime() - started) / 1e9;
       toLoadgen.close();
-      SoakParse.Histogram lastIdle = probe.lastHistogram;
       Thread.sleep(1000);
       // The proxy stops with SIGTERM (a graceful stop), so that every line it had to write is written.
       SoakProcesses.stop(proxy, 60);
@@ -295,7 +292,9 @@ public final class SoakCommand implements Callable<Integer> {
           .put("streams_per_second", Math.round(totals.started / wall))
           .put("load", totals.toJson()).put("runs", runs).put("samples", samples)
           .put("first_idle", first).put("last_idle", last)
-          .put("heap_growth_by_class", growth(firstIdle, lastIdle))
+          .put("heap_growth_by_class", growth(idleHistograms.get(idle.indexOf(first)),
+              idleHistograms.get(idle.size() - 1)))
+          .put("heap_bytes_per_1000_streams", finite(slope(idle.subList(idle.indexOf(first), idle.size()))))
           .put("proxy_log", new JsonObject().put("leak_lines", scan.leaks).put("leak_excerpt", scan.excerpt)
               .put("access_lines", scan.accessLines).put("access_lines_not_completed", scan.notCompleted)
               .put("proxy_exit", proxy.exitValue()))
@@ -343,17 +342,58 @@ public final class SoakCommand implements Callable<Integer> {
   }
 
   /**
-   * The first minute's idle sample, to compare the end with: the last one taken within the first 60 s of load (the JIT
-   * compiler, pools and caches have had their first minute), or the first one when none was.
+   * The first minute's idle sample, to compare the end with: the first one taken after 60 s of load (the JIT compiler,
+   * pools and caches have had their first minute) that holds as many pooled upstream connections as the last one
+   * does. A burst of streams at a cold start opens a connection for each stream that waits for one (HTTP/2 included),
+   * and the pool closes those it does not need after a minute idle; each holds about 12 KB of heap (its HPACK tables
+   * and state), so a sample taken before they close is not like the end. Failing that, the first one after 60 s; failing
+   * that (a run shorter than a minute), the first one.
    */
   static JsonObject firstMinute(List<JsonObject> idle) {
-    JsonObject first = idle.get(0);
-    for (JsonObject s : idle.subList(0, idle.size() - 1)) {
-      if (s.getDouble("t_s") <= 60) {
-        first = s;
+    JsonObject last = idle.get(idle.size() - 1);
+    List<JsonObject> candidates = idle.subList(0, idle.size() - 1);
+    for (JsonObject s : candidates) {
+      if (s.getDouble("t_s") >= 60 && ownFds(s) - s.getLong("fds") == ownFds(last) - last.getLong("fds")) {
+        return s;
       }
     }
-    return first;
+    for (JsonObject s : candidates) {
+      if (s.getDouble("t_s") >= 60) {
+        return s;
+      }
+    }
+    return idle.get(0);
+  }
+
+  /**
+   * The trend of the idle live heap: the least-squares slope of its bytes over the streams done, per 1,000 streams,
+   * from the given samples on (NaN for fewer than three).
+   */
+  static double slope(List<JsonObject> idle) {
+    int n = idle.size();
+    if (n < 3) {
+      return Double.NaN;
+    }
+    double mx = 0;
+    double my = 0;
+    for (JsonObject s : idle) {
+      mx += s.getLong("streams_done");
+      my += s.getLong("heap_live_bytes");
+    }
+    mx /= n;
+    my /= n;
+    double sxy = 0;
+    double sxx = 0;
+    for (JsonObject s : idle) {
+      double dx = s.getLong("streams_done") - mx;
+      sxy += dx * (s.getLong("heap_live_bytes") - my);
+      sxx += dx * dx;
+    }
+    return sxx == 0 ? Double.NaN : Math.round(1000 * sxy / sxx * 10) / 10.0;
+  }
+
+  private static Double finite(double v) {
+    return Double.isNaN(v) ? null : v;
   }
 
   /** A sample's descriptors other than the pooled connections to the upstream. */
@@ -553,11 +593,11 @@ public final class SoakCommand implements Callable<Integer> {
     md.append("| date | commit | streams | completed | failed | mismatched | live heap after full GC, first minute →"
         + " last (idle) | fds before load / first minute → last (idle; pooled upstream connections aside) | LEAK lines | wall time | streams/s |\n");
     md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
-    md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %,d | %,d | %.1f → %.1f MB (%+.2f %%) | %d / %d → %d"
+    md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %,d | %,d | %.1f (at %.0f s) → %.1f MB (%+.2f %%) | %d / %d → %d"
             + " | %d | %.0f s | %d |%n%n",
         r.getString("date").substring(0, 10), r.getString("commit"), load.getLong("started"),
         load.getLong("completed"), load.getLong("failed"), load.getLong("mismatched"),
-        first.getLong("heap_live_bytes") / 1e6, last.getLong("heap_live_bytes") / 1e6,
+        first.getLong("heap_live_bytes") / 1e6, first.getDouble("t_s"), last.getLong("heap_live_bytes") / 1e6,
         100.0 * (last.getLong("heap_live_bytes") - first.getLong("heap_live_bytes"))
             / first.getLong("heap_live_bytes"),
         before.getLong("fds"), ownFds(first), ownFds(last),
@@ -565,9 +605,11 @@ public final class SoakCommand implements Callable<Integer> {
         r.getLong("streams_per_second")));
     md.append(String.format(Locale.ROOT, "Series: %d idle samples (live heap %.1f–%.1f MB, descriptors %d–%d of which pooled upstream"
             + " connections %d–%d) and %d"
-            + " under load (live heap up to %.1f MB, descriptors up to %d); RSS up to %d MB; threads %d → %d; metaspace"
+            + " under load (live heap up to %.1f MB, descriptors up to %d); idle live heap trend from the first minute"
+            + " %s bytes per 1,000 streams; RSS up to %d MB; threads %d → %d; metaspace"
             + " %d → %d KB. Errors: %s. Access lines %,d (not completed: %,d).%n%n",
-        idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, minUp, maxUp, loadCount, maxLoadedHeap / 1e6, maxLoadedFd,
+        idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, minUp, maxUp, loadCount, maxLoadedHeap / 1e6,
+        maxLoadedFd, r.getValue("heap_bytes_per_1000_streams"),
         maxRss / 1024, first.getLong("threads"), last.getLong("threads"), first.getLong("metaspace_kb"),
         last.getLong("metaspace_kb"), load.getJsonObject("errors").isEmpty() ? "none" : load.getJsonObject("errors")
             .encode(), r.getJsonObject("proxy_log").getLong("access_lines"),

@@ -145,7 +145,7 @@ final class SoakProbe {
     // Both commands in one attach (jcmd -f): a jcmd is a JVM of its own, a second of CPU on a loaded machine.
     String both = jcmd("-f", commands.toString());
     long gcMs = (System.nanoTime() - t0) / 1_000_000;
-    SoakParse.Histogram h = SoakParse.histogram(both, 40);
+    SoakParse.Histogram h = SoakParse.histogram(both, Integer.MAX_VALUE);
     lastHistogram = h;
     String heapInfo = both.substring(both.indexOf("Total"));
     String status = status();

@@ -46,15 +46,32 @@ class SoakVerdictTest {
     assertEquals(List.of("leak detector"), failed(new SoakVerdict(CLEAN, 1, 1, 0.05, 31, 31, 8, 2)));
   }
 
+  private static JsonObject idle(double t, long upstream) {
+    return new JsonObject().put("t_s", t).put("fds", 31 + upstream)
+        .put("fds_by_kind", new JsonObject().put("upstream_sockets", upstream));
+  }
+
   @Test
-  void theFirstMinutesSampleIsTheLastWithinSixtySecondsButNeverTheEnd() {
-    List<JsonObject> idle = List.of(new JsonObject().put("t_s", 24.0), new JsonObject().put("t_s", 56.1),
-        new JsonObject().put("t_s", 66.0), new JsonObject().put("t_s", 412.8));
-    assertEquals(56.1, SoakCommand.firstMinute(idle).getDouble("t_s"));
-    assertEquals(80.0, SoakCommand.firstMinute(List.of(new JsonObject().put("t_s", 80.0),
-        new JsonObject().put("t_s", 160.0))).getDouble("t_s"));
-    assertEquals(20.0, SoakCommand.firstMinute(List.of(new JsonObject().put("t_s", 20.0),
-        new JsonObject().put("t_s", 40.0))).getDouble("t_s"));
+  void theFirstMinutesSampleIsTheFirstAfterSixtySecondsWithTheSameUpstreamConnectionsAsTheEnd() {
+    // The burst's 200 connections close at about a minute: the sample at 62 s still has them, the one at 70 s not.
+    List<JsonObject> run = List.of(idle(24, 200), idle(56, 200), idle(62, 200), idle(70, 2), idle(400, 2));
+    assertEquals(70.0, SoakCommand.firstMinute(run).getDouble("t_s"));
+    // None alike after 60 s: the first after 60 s.
+    assertEquals(62.0, SoakCommand.firstMinute(List.of(idle(24, 2), idle(62, 200), idle(400, 2)))
+        .getDouble("t_s"));
+    // A run shorter than a minute: its first sample.
+    assertEquals(20.0, SoakCommand.firstMinute(List.of(idle(20, 2), idle(40, 2))).getDouble("t_s"));
+    assertEquals(80.0, SoakCommand.firstMinute(List.of(idle(80, 0), idle(160, 0))).getDouble("t_s"));
+  }
+
+  @Test
+  void theHeapsTrendIsItsSlopeOverTheStreams() {
+    List<JsonObject> idle = List.of(
+        new JsonObject().put("streams_done", 25_000L).put("heap_live_bytes", 11_750_000L),
+        new JsonObject().put("streams_done", 50_000L).put("heap_live_bytes", 11_760_000L),
+        new JsonObject().put("streams_done", 75_000L).put("heap_live_bytes", 11_770_000L));
+    assertEquals(400.0, SoakCommand.slope(idle));
+    assertTrue(Double.isNaN(SoakCommand.slope(idle.subList(0, 2))));
   }
 
   @Test
