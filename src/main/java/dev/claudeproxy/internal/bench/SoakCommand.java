@@ -274,6 +274,7 @@ public final class SoakCommand implements Callable<Integer> {
       // The proxy stops with SIGTERM (a graceful stop), so that every line it had to write is written.
       SoakProcesses.stop(proxy, 60);
 
+      probe.close();
       LogScan scan = scan(proxyLog, accessLog);
       List<JsonObject> idle = new ArrayList<>();
       samples.forEach(s -> {
@@ -542,6 +543,10 @@ public final class SoakCommand implements Callable<Integer> {
     System.err.println("[soak " + java.time.LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + "] " + msg);
   }
 
+  private static String mb(Object bytes) {
+    return bytes instanceof Number n ? String.format(Locale.ROOT, "%.1f", n.doubleValue() / 1e6) : "?";
+  }
+
   /** The markdown section printed at the end. */
   static String markdown(JsonObject r, SoakVerdict verdict, JsonObject before) {
     JsonObject set = r.getJsonObject("settings");
@@ -607,11 +612,12 @@ public final class SoakCommand implements Callable<Integer> {
             + " connections %d–%d) and %d"
             + " under load (live heap up to %.1f MB, descriptors up to %d); idle live heap trend from the first minute"
             + " %s bytes per 1,000 streams; RSS up to %d MB; threads %d → %d; metaspace"
-            + " %d → %d KB. Errors: %s. Access lines %,d (not completed: %,d).%n%n",
+            + " %d → %d KB; direct buffers (the JVM's count) %s → %s MB. Errors: %s. Access lines %,d (not completed: %,d).%n%n",
         idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, minUp, maxUp, loadCount, maxLoadedHeap / 1e6,
         maxLoadedFd, r.getValue("heap_bytes_per_1000_streams"),
         maxRss / 1024, first.getLong("threads"), last.getLong("threads"), first.getLong("metaspace_kb"),
-        last.getLong("metaspace_kb"), load.getJsonObject("errors").isEmpty() ? "none" : load.getJsonObject("errors")
+        last.getLong("metaspace_kb"), mb(first.getValue("direct_buffers_bytes")),
+        mb(last.getValue("direct_buffers_bytes")), load.getJsonObject("errors").isEmpty() ? "none" : load.getJsonObject("errors")
             .encode(), r.getJsonObject("proxy_log").getLong("access_lines"),
         r.getJsonObject("proxy_log").getLong("access_lines_not_completed")));
     for (SoakVerdict.Check c : verdict.checks()) {

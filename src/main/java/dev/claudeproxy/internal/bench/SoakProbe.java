@@ -86,6 +86,11 @@ final class SoakProbe {
     return out;
   }
 
+  /** Removes the command file of jcmd -f. */
+  void close() throws IOException {
+    Files.deleteIfExists(commands);
+  }
+
   /** Runs jcmd on the process; its output, or an exception when it failed. */
   String jcmd(String... command) throws IOException, InterruptedException {
     List<String> cmd = new java.util.ArrayList<>(List.of(SoakProcesses.jcmd(), Long.toString(pid)));
