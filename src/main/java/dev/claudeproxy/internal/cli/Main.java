@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.cli;
 
+import dev.claudeproxy.internal.bench.SoakCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "A streaming proxy for Claude's Messages API on Eclipse Vert.x.",
     subcommands = {ServeCommand.class, SimulateCommand.class, KeysCommand.class, LoadtestCommand.class,
-        CommandLine.HelpCommand.class})
+        SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

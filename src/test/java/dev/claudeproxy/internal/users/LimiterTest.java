@@ -46,6 +46,7 @@ class LimiterTest {
   @Test
   void tokensPerMinuteCountFinishedCalls() {
     Caller alice = caller(new Limits(null, null, null, 1000L, null, null, null));
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice)).close();
     limiter.recordTokens("alice", 600);
     now.addAndGet(20_000);
     limiter.recordTokens("alice", 500);
@@ -54,6 +55,20 @@ class LimiterTest {
     assertEquals(40, refusal.retryAfterSeconds(), "below the limit once the 600 leave the window");
     now.addAndGet(40_000);
     assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+  }
+
+  @Test
+  void noWindowIsKeptForALimitTheUserDoesNotHave() {
+    Caller unlimited = caller(new Limits(null, null, null, null, null, null, null));
+    for (int i = 0; i < 100; i++) {
+      assertInstanceOf(Limiter.Admission.class, limiter.admit(unlimited)).close();
+      limiter.recordTokens("alice", 1000);
+    }
+    // Had the windows been kept (a minute of every request and count: heap for nothing), these limits would refuse.
+    Caller limited = caller(new Limits(null, null, 2, 1000L, null, null, null));
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(limited)).close();
+    limiter.recordTokens("alice", 1000);
+    assertEquals("tokens_per_minute", assertInstanceOf(Limiter.Refusal.class, limiter.admit(limited)).limit());
   }
 
   @Test
