@@ -32,7 +32,7 @@ final class FullBench {
     Ports ports = b.ports;
     ObjectNode results = Rounds.object();
     results.put("date", OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS)
-        .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replace("Z", "+00:00"));
+        .format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx")));
     results.set("machine", Machine.describe());
 
     Bench.log("starting the simulator, the proxies, the cluster, nginx and the load generator");
