@@ -26,7 +26,7 @@ final class FullBench {
   }
 
   /** One path of the CPU runs: its url, the processes whose CPU is counted (by name, read at each round), its key. */
-  private record Path(String url, Supplier<Map<String, Long>> pids, boolean byProcess, String key) {}
+  private record CpuPath(String url, Supplier<Map<String, Long>> pids, boolean byProcess, String key) {}
 
   void run() {
     Ports ports = b.ports;
@@ -133,13 +133,13 @@ final class FullBench {
     Map<String, List<String>> writes = new LinkedHashMap<>();
     writes.put("event", List.of());
     writes.put("batch", List.of("-H", "x-sim-write:batch"));
-    Map<String, Path> paths = new LinkedHashMap<>();
-    paths.put("direct", new Path(direct, Map::of, false, null));
-    paths.put("nginx", new Path(viaNginx, () -> Bench.byPid(withChildren(nginx.pid())), false, null));
-    paths.put("proxy", new Path(viaProxy, () -> Map.of("proxy", proxy.pid()), false, b.key));
-    paths.put("proxy_h2c", new Path(viaH2c, () -> Map.of("proxy_h2c", proxyH2c.pid()), false, b.key));
-    paths.put("cluster", new Path(viaCluster, () -> clusterPids, true, b.key));
-    paths.put("bare", new Path(viaBare, () -> Map.of("bare", bare.pid()), false, null));
+    Map<String, CpuPath> paths = new LinkedHashMap<>();
+    paths.put("direct", new CpuPath(direct, Map::of, false, null));
+    paths.put("nginx", new CpuPath(viaNginx, () -> Bench.byPid(withChildren(nginx.pid())), false, null));
+    paths.put("proxy", new CpuPath(viaProxy, () -> Map.of("proxy", proxy.pid()), false, b.key));
+    paths.put("proxy_h2c", new CpuPath(viaH2c, () -> Map.of("proxy_h2c", proxyH2c.pid()), false, b.key));
+    paths.put("cluster", new CpuPath(viaCluster, () -> clusterPids, true, b.key));
+    paths.put("bare", new CpuPath(viaBare, () -> Map.of("bare", bare.pid()), false, null));
     ObjectNode cpu = results.putObject("cpu");
     for (Map.Entry<String, List<String>> shape : Bench.cpuShapes(b.quick).entrySet()) {
       String name = shape.getKey();
@@ -147,11 +147,11 @@ final class FullBench {
       Map<String, List<ObjectNode>> runs = new LinkedHashMap<>();
       for (int i = 0; i < rounds.get(name); i++) {
         boolean r = rehearse.get(name) && i == 0;
-        for (Map.Entry<String, Path> path : paths.entrySet()) {
+        for (Map.Entry<String, CpuPath> path : paths.entrySet()) {
           for (Map.Entry<String, List<String>> write : writes.entrySet()) {
             String runName = "cpu-" + name + "-" + path.getKey().replace('_', '-') + "-" + i
                 + ("batch".equals(write.getKey()) ? "-batch" : "");
-            Path p = path.getValue();
+            CpuPath p = path.getValue();
             runs.computeIfAbsent(path.getKey() + "/" + write.getKey(), k -> new ArrayList<>()).add(b.measured(runName,
                 p.url(), Bench.concat(shape.getValue(), write.getValue()), p.pids().get(), p.byProcess(), p.key(),
                 r));
