@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.bench;
 
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
@@ -307,7 +308,9 @@ final class Bench {
         .withArrayEmptySeparator(""))
         .withObjectIndenter(new DefaultIndenter("  ", "\n")).withArrayIndenter(new DefaultIndenter("  ", "\n"));
     try {
-      Files.writeString(file, JSON.writer(pretty).writeValueAsString(value));
+      // NaN bare, as Python writes it (and reads it back as a number).
+      Files.writeString(file, JSON.writer(pretty).without(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+          .writeValueAsString(value));
     } catch (IOException e) {
       throw new BenchException("cannot write " + file + ": " + e);
     }

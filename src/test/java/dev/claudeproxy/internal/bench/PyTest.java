@@ -3,7 +3,11 @@ package dev.claudeproxy.internal.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Numbers and JSON as the Python bench printed them. */
 class PyTest {
@@ -38,5 +42,20 @@ class PyTest {
     assertEquals("{\"a\": 1, \"b\": {\"c{x=\\\"y\\\"}\": 2.0}, \"d\": [1, \"\\u00b5\"]}",
         Py.dumps(json.readTree("{\"a\":1,\"b\":{\"c{x=\\\"y\\\"}\":2.0},\"d\":[1,\"µ\"]}")));
     assertEquals("{}", Py.dumps(json.readTree("{}")));
+  }
+
+  @Test
+  void writesJsonFilesAsPythonsJsonDumpWithAnIndentDoes(@TempDir Path dir) throws Exception {
+    ObjectNode value = new ObjectMapper().createObjectNode();
+    value.put("a", Double.NaN);
+    value.putArray("b").add(1).add(2.5);
+    value.putObject("c");
+    value.putArray("d");
+    value.putObject("e").put("f", "g");
+    Path file = dir.resolve("x.json");
+    Bench.writeJson(file, value);
+    // json.dumps({"a": float("nan"), "b": [1, 2.5], "c": {}, "d": [], "e": {"f": "g"}}, indent=2)
+    assertEquals("{\n  \"a\": NaN,\n  \"b\": [\n    1,\n    2.5\n  ],\n  \"c\": {},\n  \"d\": [],\n"
+        + "  \"e\": {\n    \"f\": \"g\"\n  }\n}", Files.readString(file));
   }
 }
