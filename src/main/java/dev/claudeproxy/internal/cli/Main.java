@@ -1,17 +1,18 @@
 package dev.claudeproxy.internal.cli;
 
+import dev.claudeproxy.internal.bench.BenchCommand;
 import dev.claudeproxy.internal.bench.SoakCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code java -jar claude-stream-proxy-server.jar serve|simulate|keys ...} */
+/** {@code java -jar claude-stream-proxy-server.jar serve|simulate|keys|loadtest|bench ...} */
 @Command(
     name = "claude-stream-proxy",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "A streaming proxy for Claude's Messages API on Eclipse Vert.x.",
     subcommands = {ServeCommand.class, SimulateCommand.class, KeysCommand.class, LoadtestCommand.class,
-        SoakCommand.class, CommandLine.HelpCommand.class})
+        BenchCommand.class, SoakCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
