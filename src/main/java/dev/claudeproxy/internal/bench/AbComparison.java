@@ -106,7 +106,7 @@ final class AbComparison {
       List<String> figures = new ArrayList<>();
       for (String p : urls.keySet()) {
         List<ObjectNode> r = runs.get(p);
-        figures.add(p + " " + Py.f2(r.get(r.size() - 1).get("cpu_us_per_delta").asDouble()));
+        figures.add(p + " " + ResultFormat.f2(r.get(r.size() - 1).get("cpu_us_per_delta").asDouble()));
       }
       Bench.log("round " + (i + 1) + ": " + String.join(", ", figures));
     }
@@ -146,15 +146,15 @@ final class AbComparison {
         + " by round:");
     for (String path : urls.keySet()) {
       System.out.println("  " + String.format("%-5s", path) + " " + String.join(" / ", per.get(path).stream()
-          .map(Py::f2).toList()) + "   median " + Py.f2(med.get(path))
-          + ("nginx".equals(path) ? "" : "   / nginx " + Py.f2(med.get(path) / med.get("nginx")) + "x"));
+          .map(ResultFormat::f2).toList()) + "   median " + ResultFormat.f2(med.get(path))
+          + ("nginx".equals(path) ? "" : "   / nginx " + ResultFormat.f2(med.get(path) / med.get("nginx")) + "x"));
     }
-    System.out.println("B/A: median " + Py.fixed(med.get("B") / med.get("A"), 3) + ", geometric mean of the rounds "
-        + Py.fixed(geomean, 3) + " (by round " + String.join(" / ", byRound.stream().map(x -> Py.fixed(x, 3))
+    System.out.println("B/A: median " + ResultFormat.fixed(med.get("B") / med.get("A"), 3) + ", geometric mean of the rounds "
+        + ResultFormat.fixed(geomean, 3) + " (by round " + String.join(" / ", byRound.stream().map(x -> ResultFormat.fixed(x, 3))
         .toList()) + "); failed streams " + pyDict(errors));
     List<String> loads = new ArrayList<>();
     for (double[] l : load) {
-      loads.add(Py.f2(l[0]) + " " + Py.f2(l[1]) + " " + Py.f2(l[2]));
+      loads.add(ResultFormat.f2(l[0]) + " " + ResultFormat.f2(l[1]) + " " + ResultFormat.f2(l[2]));
     }
     System.out.println("load average (1, 5, 15 min) at start, after the warm-up, at the end: "
         + String.join("; ", loads));
@@ -164,7 +164,7 @@ final class AbComparison {
   /** A dict as Python prints it: {'nginx': 0, 'bare': 0}. */
   static String pyDict(ObjectNode o) {
     List<String> items = new ArrayList<>();
-    o.fields().forEachRemaining(e -> items.add("'" + e.getKey() + "': " + Py.str(e.getValue())));
+    o.fields().forEachRemaining(e -> items.add("'" + e.getKey() + "': " + ResultFormat.str(e.getValue())));
     return "{" + String.join(", ", items) + "}";
   }
 }

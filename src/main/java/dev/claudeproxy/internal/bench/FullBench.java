@@ -84,8 +84,8 @@ final class FullBench {
     ObjectNode cluster = results.putObject("cluster");
     cluster.set("ready_seconds", ready);
     cluster.putArray("hazelcast_ports").add(hazelcast[0]).add(hazelcast[1]);
-    Bench.log("cluster ready " + Py.fixed(ready.get("worker").asDouble(), 1) + " s (worker) and "
-        + Py.fixed(ready.get("http").asDouble(), 1) + " s (HTTP node) after launch");
+    Bench.log("cluster ready " + ResultFormat.fixed(ready.get("worker").asDouble(), 1) + " s (worker) and "
+        + ResultFormat.fixed(ready.get("http").asDouble(), 1) + " s (HTTP node) after launch");
     Map<String, Long> clusterPids = new LinkedHashMap<>();
     clusterPids.put("http", clusterHttp.pid());
     clusterPids.put("worker", clusterWorker.pid());

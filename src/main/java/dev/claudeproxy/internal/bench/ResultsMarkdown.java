@@ -1,8 +1,8 @@
 package dev.claudeproxy.internal.bench;
 
-import static dev.claudeproxy.internal.bench.Py.f2;
-import static dev.claudeproxy.internal.bench.Py.fixed;
-import static dev.claudeproxy.internal.bench.Py.str;
+import static dev.claudeproxy.internal.bench.ResultFormat.f2;
+import static dev.claudeproxy.internal.bench.ResultFormat.fixed;
+import static dev.claudeproxy.internal.bench.ResultFormat.str;
 import static dev.claudeproxy.internal.bench.Rounds.nan;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -100,7 +100,7 @@ final class ResultsMarkdown {
           "The floor: the bare Vert.x pass-through / nginx **" + f2(bare / nginx) + "x** ("
               + f2(batched.apply("bare")) + "x batched); the HTTP/2-upstream proxy / the bare pass-through **"
               + f2(single / bare) + "x** (" + f2(batched.apply("proxy_h2c") / batched.apply("bare")) + "x batched; "
-              + Py.signed2(single - bare) + " µs of CPU per " + unit + "; the bare pass-through writes each upstream"
+              + ResultFormat.signed2(single - bare) + " µs of CPU per " + unit + "; the bare pass-through writes each upstream"
               + " chunk to the client as it comes, the proxy a pass's chunks in one write).", "",
           "Cluster / single-process HTTP/2 upstream: **" + f2(clusterUs / single) + "x**; cluster / nginx: **"
               + f2(clusterUs / nginx) + "x**. The clustered hop costs " + f2(clusterUs - single) + " µs of CPU per "
@@ -171,11 +171,11 @@ final class ResultsMarkdown {
           + " | " + str(tt.get("p99")) + " |");
     }
     lines.addAll(List.of("", "Resumes: " + str(resume.get("resumed")) + " of " + str(resume.get("cuts")) + " cuts ("
-        + Py.dumps(resume.get("cut_at")) + "), failed " + Py.dumps(resume.get("failed")) + "; time to a resume's"
+        + ResultFormat.dumps(resume.get("cut_at")) + "), failed " + ResultFormat.dumps(resume.get("failed")) + "; time to a resume's"
         + " response head p50 " + str(t.get("p50")) + " ms, p99 " + str(t.get("p99")) + " ms, max "
         + str(t.get("max")) + " ms; CPU per resume over reading the stream whole "
         + fixed(d(r, "cpu_us_per_resume"), 0) + " µs. The proxy counted: "
-        + Py.dumps(cost.path("cut_and_resumed").get("proxy_counted")) + ".", ""));
+        + ResultFormat.dumps(cost.path("cut_and_resumed").get("proxy_counted")) + ".", ""));
     return lines;
   }
 
@@ -283,8 +283,8 @@ final class ResultsMarkdown {
     for (Map.Entry<String, JsonNode> e : fields(r.path("ttft"))) {
       BiFunction<JsonNode, String, Double> hop = (runs, q) -> d(runs, "cluster", "time_to_first_token_ms", q)
           - d(runs, "proxy_h2c", "time_to_first_token_ms", q);
-      hops.add(Py.signed2(hop.apply(e.getValue(), "p50")) + " ms at p50 and "
-          + Py.signed2(hop.apply(e.getValue(), "p99")) + " ms at p99 at " + e.getKey() + " streams");
+      hops.add(ResultFormat.signed2(hop.apply(e.getValue(), "p50")) + " ms at p50 and "
+          + ResultFormat.signed2(hop.apply(e.getValue(), "p99")) + " ms at p99 at " + e.getKey() + " streams");
     }
     lines.addAll(List.of("", "The clustered hop, the cluster against the single-process HTTP/2-upstream proxy: "
         + String.join("; ", hops) + "."));

@@ -6,6 +6,6 @@
  * {@code LoadGeneratorProcess} (runs on a load generator's standard input), {@code Bench} (what the sections share:
  * measured runs, the warm-up, held streams), the sections ({@code FullBench}, {@code ResumeCosts},
  * {@code AbComparison}), {@code Rounds} and {@code Meters} (medians, the proxy's own meters), and
- * {@code ResultsMarkdown} (the report, with {@code Py}: numbers written as the Python bench wrote them).
+ * {@code ResultsMarkdown} (the report, with {@code ResultFormat}: numbers written as the Python bench wrote them).
  */
 package dev.claudeproxy.internal.bench;

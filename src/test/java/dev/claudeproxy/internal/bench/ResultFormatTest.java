@@ -10,38 +10,38 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Numbers and JSON as the Python bench printed them. */
-class PyTest {
+class ResultFormatTest {
   @Test
   void roundsTheDoublesExactValueHalfToEvenAsPythonsFormatDoes() {
-    assertEquals("2.67", Py.f2(2.675)); // 2.67499999... in binary
-    assertEquals("0.12", Py.f2(0.125)); // exact: half to even
-    assertEquals("0.38", Py.f2(0.375));
-    assertEquals("nan", Py.f2(Double.NaN));
-    assertEquals("-0.00", Py.f2(-0.001));
-    assertEquals("+1.50", Py.signed2(1.5));
-    assertEquals("-1.50", Py.signed2(-1.5));
-    assertEquals("1234", Py.fixed(1233.5, 0));
-    assertEquals("12.2", Py.fixed(12.25, 1));
+    assertEquals("2.67", ResultFormat.f2(2.675)); // 2.67499999... in binary
+    assertEquals("0.12", ResultFormat.f2(0.125)); // exact: half to even
+    assertEquals("0.38", ResultFormat.f2(0.375));
+    assertEquals("nan", ResultFormat.f2(Double.NaN));
+    assertEquals("-0.00", ResultFormat.f2(-0.001));
+    assertEquals("+1.50", ResultFormat.signed2(1.5));
+    assertEquals("-1.50", ResultFormat.signed2(-1.5));
+    assertEquals("1234", ResultFormat.fixed(1233.5, 0));
+    assertEquals("12.2", ResultFormat.fixed(12.25, 1));
   }
 
   @Test
   void printsJsonNumbersAsPythonsStrDoes() throws Exception {
     ObjectMapper json = new ObjectMapper();
-    assertEquals("16.82", Py.str(json.readTree("16.82")));
-    assertEquals("12", Py.str(json.readTree("12")));
-    assertEquals("100.0", Py.str(json.readTree("100.0")));
-    assertEquals("0.05", Py.str(json.readTree("0.05")));
-    assertEquals("–", Py.str(null));
-    assertEquals("1e-05", Py.repr(0.00001));
-    assertEquals("1e+16", Py.repr(1e16));
+    assertEquals("16.82", ResultFormat.str(json.readTree("16.82")));
+    assertEquals("12", ResultFormat.str(json.readTree("12")));
+    assertEquals("100.0", ResultFormat.str(json.readTree("100.0")));
+    assertEquals("0.05", ResultFormat.str(json.readTree("0.05")));
+    assertEquals("–", ResultFormat.str(null));
+    assertEquals("1e-05", ResultFormat.repr(0.00001));
+    assertEquals("1e+16", ResultFormat.repr(1e16));
   }
 
   @Test
   void dumpsJsonOnOneLineAsPythonsJsonDumpsDoes() throws Exception {
     ObjectMapper json = new ObjectMapper();
     assertEquals("{\"a\": 1, \"b\": {\"c{x=\\\"y\\\"}\": 2.0}, \"d\": [1, \"\\u00b5\"]}",
-        Py.dumps(json.readTree("{\"a\":1,\"b\":{\"c{x=\\\"y\\\"}\":2.0},\"d\":[1,\"µ\"]}")));
-    assertEquals("{}", Py.dumps(json.readTree("{}")));
+        ResultFormat.dumps(json.readTree("{\"a\":1,\"b\":{\"c{x=\\\"y\\\"}\":2.0},\"d\":[1,\"µ\"]}")));
+    assertEquals("{}", ResultFormat.dumps(json.readTree("{}")));
   }
 
   @Test

@@ -11,8 +11,8 @@ import java.util.Map;
  * (rounding the double's exact value half to even, "nan" for NaN), {@code str(x)} of a JSON number, and
  * {@code json.dumps(x)} on one line.
  */
-final class Py {
-  private Py() {}
+final class ResultFormat {
+  private ResultFormat() {}
 
   /** {@code f"{x:.<digits>f}"}. */
   static String fixed(double x, int digits) {
