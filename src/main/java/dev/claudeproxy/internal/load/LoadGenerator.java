@@ -44,6 +44,7 @@ public final class LoadGenerator {
   private final PrintStream progress;
   private volatile boolean stopStarting;
   private long startedAt;
+  private double lastTick;
 
   public LoadGenerator(LoadConfig config, PrintStream progress) {
     this.config = config;
@@ -86,6 +87,10 @@ public final class LoadGenerator {
 
   private void tick() {
     double elapsed = (System.nanoTime() - startedAt) / 1e9;
+    if (elapsed - lastTick < 0.5) {
+      return; // a tick the timer fires to catch up after the JVM stood still: one sample says it all
+    }
+    lastTick = elapsed;
     long perSecond = stats.sample(elapsed);
     if (progress != null) {
       progress.printf("[%6.1fs] active %6d  completed %8d  errors %6d  deltas/s %9d%n", elapsed,

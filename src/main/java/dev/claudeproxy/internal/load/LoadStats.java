@@ -144,18 +144,27 @@ final class LoadStats {
     gaps.add(decode(other.getString("gaps")));
     durations.add(decode(other.getString("durations")));
     resumeTimes.add(decode(other.getString("resume_times")));
-    JsonArray theirs = other.getJsonArray("timeline");
-    for (int i = 0; i < theirs.size(); i++) {
-      JsonObject sample = theirs.getJsonObject(i);
-      if (i < timeline.size()) {
-        JsonObject mine = timeline.getJsonObject(i);
-        for (String field : new String[] {"active", "completed", "errors", "deltas_per_s"}) {
-          mine.put(field, mine.getLong(field) + sample.getLong(field));
-        }
-      } else {
-        timeline.add(sample.copy());
+    // The timelines add up by the second their samples fall in (the processes started together, give or take a
+    // moment), each process's last sample of a second standing for it, its deltas of that second all counted.
+    TreeMap<Long, JsonObject> sum = bySecond(timeline);
+    bySecond(other.getJsonArray("timeline")).forEach((second, sample) -> sum.merge(second, sample, (mine, theirs) -> {
+      for (String field : new String[] {"active", "completed", "errors", "deltas_per_s"}) {
+        mine.put(field, mine.getLong(field) + theirs.getLong(field));
       }
+      return mine;
+    }));
+    timeline.clear();
+    sum.values().forEach(timeline::add);
+  }
+
+  private static TreeMap<Long, JsonObject> bySecond(JsonArray samples) {
+    TreeMap<Long, JsonObject> out = new TreeMap<>();
+    for (int i = 0; i < samples.size(); i++) {
+      JsonObject sample = samples.getJsonObject(i).copy();
+      out.merge(Math.round(sample.getDouble("t")), sample, (earlier, later) ->
+          later.put("deltas_per_s", earlier.getLong("deltas_per_s") + later.getLong("deltas_per_s")));
     }
+    return out;
   }
 
   private static void addCounts(Map<String, LongAdder> counters, JsonObject more) {

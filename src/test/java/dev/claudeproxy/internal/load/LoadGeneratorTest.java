@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.claudeproxy.TestStack;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.nio.file.Files;
@@ -77,6 +78,26 @@ class LoadGeneratorTest {
         b.getJsonObject("time_to_first_token_ms").getDouble("max")), ttft.getDouble("max"));
     assertEquals(Math.max(a.getDouble("seconds"), b.getDouble("seconds")), m.getDouble("seconds"));
     assertEquals(15, m.getJsonObject("config").getInteger("concurrency"));
+    // The timelines add up second by second: no delta lost or counted twice, one sample a second.
+    JsonArray timeline = merged.export().getJsonArray("timeline");
+    long perSecond = 0;
+    for (int i = 0; i < timeline.size(); i++) {
+      perSecond += timeline.getJsonObject(i).getLong("deltas_per_s");
+      if (i > 0) {
+        assertTrue(Math.round(timeline.getJsonObject(i).getDouble("t"))
+            > Math.round(timeline.getJsonObject(i - 1).getDouble("t")), timeline.encode());
+      }
+    }
+    assertEquals(sum(clean.export().getJsonArray("timeline")) + sum(failing.export().getJsonArray("timeline")),
+        perSecond);
+  }
+
+  private static long sum(JsonArray timeline) {
+    long all = 0;
+    for (int i = 0; i < timeline.size(); i++) {
+      all += timeline.getJsonObject(i).getLong("deltas_per_s");
+    }
+    return all;
   }
 
   @Test
