@@ -230,59 +230,28 @@ final class Bench {
 
   /**
    * Opens n slow streams through url (one token a second, each lasting its ramp and 20 s more), with {@code extra}
-   * load generator options, spread over the load generators given (each its share of the n); returns once they are
-   * all open.
+   * load generator options; returns once they are all open. The load generator spreads them over processes of its
+   * own ({@code loadtest --processes}) when one could not hold them all (a process may hold 20,000 open files).
    */
-  HeldStreams openStreams(String name, String url, int n, String key, List<String> extra,
-      List<LoadGeneratorProcess> generators) {
+  HeldStreams openStreams(String name, String url, int n, String key, List<String> extra) {
     int ramp = Math.max(2, n / 1000);
     int hold = ramp + 20;
-    List<LoadGeneratorProcess.Pending> pending = new ArrayList<>();
-    for (int i = 0; i < generators.size(); i++) {
-      int share = n / generators.size() + (i < n % generators.size() ? 1 : 0);
-      String run = generators.size() == 1 ? name : name + "-" + i;
-      pending.add(generators.get(i).submit(run, url, concat(List.of("-c", Integer.toString(share), "-n",
-          Integer.toString(share), "--ramp-up", Integer.toString(ramp), "-H", "x-sim-tokens-per-second:1",
-          "-H", "x-sim-output-tokens:" + hold), extra), key));
-    }
+    LoadGeneratorProcess.Pending pending = loadgen.submit(name, url, concat(List.of("-c", Integer.toString(n), "-n",
+        Integer.toString(n), "--processes", Integer.toString(loadProcesses(n)), "--ramp-up", Integer.toString(ramp),
+        "-H", "x-sim-tokens-per-second:1", "-H", "x-sim-output-tokens:" + hold), extra), key);
     Processes.sleep(ramp + 6);
     return new HeldStreams(pending);
   }
 
-  HeldStreams openStreams(String name, String url, int n, String key, List<String> extra) {
-    return openStreams(name, url, n, key, extra, List.of(loadgen));
+  /** Load-generator processes for n streams held at once: one for each 17,000, leaving room for the JVM's own. */
+  static int loadProcesses(int n) {
+    return Math.max(1, (n + 16_999) / 17_000);
   }
 
-  /** Slow streams held open by one or more load generators; {@link #await()} is their summary once over. */
-  record HeldStreams(List<LoadGeneratorProcess.Pending> pending) {
-    /** The summary (with several load generators, their streams and errors summed, the first one's other figures). */
+  /** Slow streams held open; {@link #await()} is their summary once over. */
+  record HeldStreams(LoadGeneratorProcess.Pending pending) {
     ObjectNode await() {
-      List<ObjectNode> summaries = pending.stream().map(LoadGeneratorProcess.Pending::await).toList();
-      return merge(summaries);
-    }
-
-    static ObjectNode merge(List<ObjectNode> summaries) {
-      if (summaries.size() == 1) {
-        return summaries.get(0);
-      }
-      ObjectNode merged = summaries.get(0).deepCopy();
-      ObjectNode streams = merged.putObject("streams");
-      ObjectNode errors = merged.putObject("errors");
-      long deltas = 0;
-      for (ObjectNode s : summaries) {
-        for (String field : List.of("started", "completed", "failed")) {
-          streams.put(field, streams.path(field).asLong() + s.path("streams").path(field).asLong());
-        }
-        s.path("errors").fields().forEachRemaining(e -> errors.put(e.getKey(),
-            errors.path(e.getKey()).asLong() + e.getValue().asLong()));
-        deltas += s.path("deltas").asLong();
-      }
-      merged.put("deltas", deltas);
-      long started = streams.path("started").asLong();
-      streams.put("completion_rate", started == 0 ? 0.0 : (double) streams.path("completed").asLong() / started);
-      // Each load generator's own summary beside the merged one.
-      summaries.forEach(merged.putArray("parts")::add);
-      return merged;
+      return pending.await();
     }
   }
 

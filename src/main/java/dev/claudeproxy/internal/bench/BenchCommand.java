@@ -71,6 +71,9 @@ import picocli.CommandLine.Option;
         "  scripts/bench --cpu-only      # only the CPU per delta and per short stream (every path, after the"
             + " warm-up);",
         "                                # writes target/bench/cpu.json and prints its section, not bench/results.md",
+        "  scripts/bench --hold-only     # only the held streams at scale: 19,000 through one proxy process, then",
+        "                                # 50,000 through three HTTP nodes and two workers (about ten minutes);",
+        "                                # writes target/bench/hold.json and prints its section, not bench/results.md",
         "  BENCH_PORT_BASE=29500 scripts/bench ...  # ports 29500-29507 instead of 19500-19507",
         "  scripts/bench --ab A.jar B.jar # two builds of the proxy side by side (HTTP/2 upstream), in rounds on one"
             + " shape",
@@ -110,7 +113,10 @@ import picocli.CommandLine.Option;
             + " same slow",
         "    streams), and what a resume costs: the proxy's CPU per stream for streams cut and resumed beside the"
             + " same",
-        "    resumable streams read whole, and the time to a resume's response head.",
+        "    resumable streams read whole, and the time to a resume's response head;",
+        "  * held streams at scale: slow streams opened as fast as the load generator opens them, 19,000 through one",
+        "    proxy process, then 50,000 through a cluster of three HTTP nodes and two workers, with the load generator",
+        "    spread over processes of its own: completed and failed streams, live heap and RSS per open stream.",
         "The proxies are warmed up until their JIT compilers have settled: on two cores C2 takes a minute of CPU,"
             + " and a",
         "measurement taken before that charges compilation to the streams.",
@@ -130,6 +136,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--resume-only", description = "only the resumable streams' figures; writes"
       + " target/bench/resume.json")
   boolean resumeOnly;
+
+  @Option(names = "--hold-only", description = "only the held streams at scale (one process, then a cluster);"
+      + " writes target/bench/hold.json and prints its section, not bench/results.md")
+  boolean holdOnly;
 
   @Option(names = "--cpu-only", description = "only the CPU per delta and per short stream, after the warm-up;"
       + " writes target/bench/cpu.json")
@@ -185,6 +195,10 @@ public final class BenchCommand implements Callable<Integer> {
       Bench bench = new Bench(root, ports, quick, processes, key);
       if (resumeOnly) {
         new ResumeCosts(bench).runAlone();
+        return 0;
+      }
+      if (holdOnly) {
+        new Holds(bench).runAlone();
         return 0;
       }
       Nginx.ensure();

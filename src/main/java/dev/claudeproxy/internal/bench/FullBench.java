@@ -201,8 +201,6 @@ final class FullBench {
 
     // --- Memory per open stream ------------------------------------------------------------------------------------
     List<Integer> steps = b.quick ? List.of(500, 1000) : List.of(1000, 5000, 10000);
-    // The load generators that hold the streams open: one today, the same JVM as every other run.
-    List<LoadGeneratorProcess> holders = List.of(b.loadgen);
     // The HTTP/2 proxy holds one socket per stream (the client's); with HTTP/1.1 upstream it would hold two, and
     // 10,000 streams would not fit a 20,000 open-file limit. The HTTP/1.1 proxy is stopped to free its memory, and
     // nginx with it (its idle connections to the simulator are sockets the simulator holds).
@@ -216,7 +214,7 @@ final class FullBench {
     ObjectNode memory = results.putObject("memory");
     for (int n : steps) {
       Bench.log("memory at " + n + " open streams");
-      Bench.HeldStreams held = b.openStreams("memory-" + n, viaH2c, n, b.key, List.of(), holders);
+      Bench.HeldStreams held = b.openStreams("memory-" + n, viaH2c, n, b.key, List.of());
       double heap = Processes.heapAfterGcMb(proxyH2c.pid());
       double rss = CpuAccounting.rssMb(proxyH2c.pid());
       ObjectNode summary = held.await();
@@ -244,7 +242,7 @@ final class FullBench {
     ObjectNode memoryCluster = results.putObject("memory_cluster");
     for (int n : steps) {
       Bench.log("cluster memory at " + n + " open streams");
-      Bench.HeldStreams heldStreams = b.openStreams("memory-cluster-" + n, viaCluster, n, b.key, List.of(), holders);
+      Bench.HeldStreams heldStreams = b.openStreams("memory-cluster-" + n, viaCluster, n, b.key, List.of());
       ObjectNode m = memoryCluster.putObject(Integer.toString(n));
       clusterPids.forEach((node, pid) -> {
         ObjectNode held = m.putObject(node);
@@ -261,6 +259,13 @@ final class FullBench {
       });
       m.set("summary", heldStreams.await());
     }
+
+    // --- Held streams at scale: one process, then the machine through a cluster ----------------------------------
+    // What else runs is stopped first: the holds want the machine's memory and descriptors.
+    Processes.stop(clusterHttp);
+    Processes.stop(clusterWorker);
+    Processes.stop(bare);
+    results.set("hold", new Holds(b).measure());
 
     Bench.writeJson(b.work.resolve("results.json"), results);
     ResultsMarkdown.write(b.root.resolve("bench").resolve("results.md"), results, b.quick);

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -358,7 +359,56 @@ final class ResultsMarkdown {
     lines.addAll(List.of("", "Largest number of concurrent streams the HTTP node held with no errors in this run: "
         + largestHeld(r.path("memory_cluster")) + ".", ""));
     lines.addAll(resumeLines(r.path("resume")));
+    if (r.has("hold")) {
+      lines.addAll(holdLines(r.path("hold")));
+    }
     return String.join("\n", lines);
+  }
+
+  /** Held streams at scale: one proxy process, then a cluster (see {@link Holds}). */
+  static List<String> holdLines(JsonNode r) {
+    List<String> lines = new ArrayList<>(List.of("## Held streams at scale", "",
+        "Slow streams (one token a second, each lasting its ramp and a minute more) opened as fast as the load"
+            + " generator opens them (its ramp below), the load generator spread over processes of its own"
+            + " (`loadtest --processes`), upstream over h2c to the simulator. Heap: live objects (a class histogram)"
+            + " with the streams open over the same with none, per open stream; RSS likewise, with the heap settings"
+            + " given; time to first token as the clients saw it.", "",
+        "| hold | JVM | streams | completed / failed | errors | open when measured | heap B/stream | RSS B/stream"
+            + " | TTFT p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|"));
+    Map<String, String> names = new LinkedHashMap<>();
+    names.put("one_process", "one proxy process");
+    names.put("cluster", "cluster");
+    for (Map.Entry<String, String> e : names.entrySet()) {
+      JsonNode h = r.path(e.getKey());
+      if (h.isMissingNode()) {
+        continue;
+      }
+      JsonNode res = h.path("result");
+      JsonNode s = res.path("summary");
+      List<String> errors = new ArrayList<>();
+      fields(s.path("errors")).forEach(x -> errors.add(x.getKey() + " " + str(x.getValue())));
+      String what = e.getKey().equals("cluster") ? e.getValue() + " (" + str(h.get("http_nodes")) + " HTTP nodes, "
+          + str(h.get("workers")) + " workers)" : e.getValue();
+      lines.add("| " + what + " | `" + h.path("jvm").asText() + "` | " + str(h.get("streams")) + " | "
+          + str(s.path("streams").get("completed")) + " / " + str(s.path("streams").get("failed")) + " | "
+          + (errors.isEmpty() ? "none" : String.join(", ", errors)) + " | " + str(res.get("open_streams")) + " | "
+          + fixed(d(res, "heap_bytes_per_stream"), 0) + " | " + fixed(d(res, "rss_bytes_per_stream"), 0) + " | "
+          + str(s.path("time_to_first_token_ms").get("p50")) + " / "
+          + str(s.path("time_to_first_token_ms").get("p99")) + " |");
+    }
+    lines.addAll(List.of("", "By process (heap and RSS per open stream of the whole hold):", "",
+        "| hold | process | role | open streams | heap B/stream | RSS B/stream | descriptors |",
+        "|---|---|---|---|---|---|---|"));
+    for (String hold : names.keySet()) {
+      for (JsonNode n : r.path(hold).path("result").path("nodes")) {
+        lines.add("| " + names.get(hold) + " | " + n.path("node").asText() + " | " + n.path("role").asText() + " | "
+            + str(n.get("open_streams")) + " | " + fixed(d(n, "heap_bytes_per_stream"), 0) + " | "
+            + fixed(d(n, "rss_bytes_per_stream"), 0) + " | " + str(n.get("descriptors")) + " |");
+      }
+    }
+    lines.add("");
+    return lines;
   }
 
   /** The largest number of streams, among a memory section's steps, held with none failed (0 when none). */
