@@ -170,8 +170,8 @@ final class Processes implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (System.nanoTime() < deadline) {
       if (!proc.isAlive()) {
-        throw new BenchException("a cluster node exited with " + proc.exitValue() + "; see " + work
-            + "/cluster-*.log");
+        throw new BenchException("a process the bench waited for exited with " + proc.exitValue() + "; see its"
+            + " log in " + work);
       }
       try {
         HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/health/ready"))
