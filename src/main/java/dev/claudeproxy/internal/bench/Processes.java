@@ -187,7 +187,7 @@ final class Processes implements AutoCloseable {
       }
       sleep(0.3);
     }
-    throw new BenchException(url + "/health/ready not 200 after 120 s; see " + work + "/cluster-*.log");
+    throw new BenchException(url + "/health/ready not 200 after 120 s; see the logs in " + work);
   }
 
   /** The body of a GET. */

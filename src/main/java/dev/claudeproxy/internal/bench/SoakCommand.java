@@ -7,16 +7,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -109,7 +103,7 @@ public final class SoakCommand implements Callable<Integer> {
     int simPort = base;
     int proxyPort = base + 1;
     for (int port : new int[] {simPort, proxyPort}) {
-      if (listening(port)) {
+      if (Processes.listening(port)) {
         System.err.println("port " + port + " is in use by another process; set SOAK_PORT_BASE to another base");
         return 2;
       }
@@ -163,8 +157,9 @@ public final class SoakCommand implements Callable<Integer> {
       proxyEnv.put("UPSTREAM_PROTOCOL", "h2c");
       Process proxy = procs.start(proxyCmd, proxyEnv, accessLog, proxyLog);
       String url = "http://127.0.0.1:" + proxyPort;
-      waitReady(url, proxy, Duration.ofSeconds(120));
-      waitListening(simPort, Duration.ofSeconds(60));
+      Processes waits = new Processes(WORK);
+      waits.waitReady(url, proxy);
+      waits.waitPort(simPort);
       SoakProbe probe = new SoakProbe(proxy.pid(), URI.create(url + "/metrics"), simPort, WORK);
 
       List<String> loadCmd = new ArrayList<>(apparatus);
@@ -485,46 +480,6 @@ public final class SoakCommand implements Callable<Integer> {
     }
     String[] lines = out.split("\n");
     return lines[lines.length - 1].strip();
-  }
-
-  private static boolean listening(int port) {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static void waitListening(int port, Duration limit) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (!listening(port)) {
-      if (System.nanoTime() > deadline) {
-        throw new IOException("nothing listens on " + port + " after " + limit.toSeconds() + " s");
-      }
-      Thread.sleep(200);
-    }
-  }
-
-  private static void waitReady(String url, Process proxy, Duration limit) throws IOException, InterruptedException {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!proxy.isAlive()) {
-        throw new IOException("the proxy exited with " + proxy.exitValue() + "; see " + WORK);
-      }
-      try {
-        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url + "/health/ready"))
-            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
-        if (r.statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      }
-      Thread.sleep(300);
-    }
-    throw new IOException(url + "/health/ready not 200 after " + limit.toSeconds() + " s");
   }
 
   private static String git(String... args) {
