@@ -138,7 +138,9 @@ final class Holds {
       long live = liveHeap(node.process().pid());
       ObjectNode o = byNode.addObject();
       o.put("node", node.name());
-      o.put("open_streams", streams);
+      if (node.clients()) {
+        o.put("open_streams", streams); // a worker's gauge counts no client streams: it reads 0 there
+      }
       o.put("heap_idle_bytes", before.heap());
       o.put("heap_bytes", live);
       o.put("rss_idle_kb", before.rssKb());
