@@ -7,6 +7,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 
@@ -15,6 +16,10 @@ import java.util.function.ToLongFunction;
  * Shared by all HTTP verticle instances of the node, so each user's state is guarded by its own lock.
  *
  * <p>Time comes from a clock the caller gives, so the windows can be tested without waiting.
+ *
+ * <p>A user's state is dropped once it has been idle for a minute (no stream in flight, nothing left in its windows),
+ * checked at most once a minute on an admission: users come and go (one per end user behind a JWT login), and a
+ * state kept for every user ever seen would grow the heap without bound.
  */
 public final class Limiter implements Admissions {
   private static final long MINUTE_MS = 60_000;
@@ -22,6 +27,7 @@ public final class Limiter implements Admissions {
   private final LongSupplier clock;
   private final ToLongFunction<String> tokensToday;
   private final Map<String, UserState> states = new ConcurrentHashMap<>();
+  private final AtomicLong lastSweep;
 
   /** What {@link #admit} decided. */
   public sealed interface Decision permits Admission, Refusal {}
@@ -36,6 +42,7 @@ public final class Limiter implements Admissions {
   public Limiter(LongSupplier clock, ToLongFunction<String> tokensToday) {
     this.clock = clock;
     this.tokensToday = tokensToday;
+    this.lastSweep = new AtomicLong(clock.getAsLong());
   }
 
   /** A stream that holds a place in its user's concurrency limit until {@link #close()}. */
@@ -69,42 +76,77 @@ public final class Limiter implements Admissions {
   public Decision admit(Caller caller) {
     Limits limits = caller.limits();
     long now = clock.getAsLong();
-    UserState state = states.computeIfAbsent(caller.userId(), id -> new UserState());
-    synchronized (state) {
-      state.expire(now);
-      if (limits.concurrentStreams() != null && state.inFlight >= limits.concurrentStreams()) {
-        return refuse("concurrent_streams", 1, "too many requests in flight: the limit is "
-            + limits.concurrentStreams() + " at once");
-      }
-      if (limits.requestsPerMinute() != null && state.requests.size() >= limits.requestsPerMinute()) {
-        long wait = state.requests.peekFirst() + MINUTE_MS - now;
-        return refuse("requests_per_minute", wait, "rate limit: " + limits.requestsPerMinute()
-            + " requests per minute");
-      }
-      if (limits.tokensPerMinute() != null && state.tokensInWindow >= limits.tokensPerMinute()) {
-        long wait = state.untilTokensBelow(limits.tokensPerMinute(), now);
-        return refuse("tokens_per_minute", wait, "rate limit: " + limits.tokensPerMinute()
-            + " input and output tokens per minute");
-      }
-      if (limits.dailyTokens() != null && tokensToday.applyAsLong(caller.userId()) >= limits.dailyTokens()) {
-        long midnight = LocalDate.ofInstant(Instant.ofEpochMilli(now), ZoneOffset.UTC).plusDays(1)
-            .atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-        return refuse("daily_tokens", midnight - now, "daily token budget of " + limits.dailyTokens()
-            + " is spent; it renews at 00:00 UTC");
-      }
-      // A window is kept only for a limit that reads it (as ClusterLimits does): without one, a minute of requests
-      // and token counts was held for nothing, about 60 bytes a stream, 13 MB of heap at 3,500 streams a second.
-      if (limits.requestsPerMinute() != null) {
-        state.requests.addLast(now);
-      }
-      state.tokenLimited = limits.tokensPerMinute() != null;
-      state.inFlight++;
-      return new Admission(() -> {
-        synchronized (state) {
-          state.inFlight--;
-        }
-      });
+    long swept = lastSweep.get();
+    if (now - swept >= MINUTE_MS && lastSweep.compareAndSet(swept, now)) {
+      sweep(now);
     }
+    while (true) {
+      UserState state = states.computeIfAbsent(caller.userId(), id -> new UserState());
+      synchronized (state) {
+        // Dropped by a sweep between the lookup and the lock: look again, for the state that replaces it.
+        if (!state.dropped) {
+          return admit(caller, limits, state, now);
+        }
+      }
+    }
+  }
+
+  /** Drops the states idle for a minute. */
+  private void sweep(long now) {
+    states.forEach((user, state) -> {
+      synchronized (state) {
+        state.expire(now);
+        if (state.inFlight == 0 && state.requests.isEmpty() && state.tokens.isEmpty()
+            && now - state.lastUsed >= MINUTE_MS) {
+          state.dropped = true;
+          states.remove(user, state);
+        }
+      }
+    });
+  }
+
+  /** The number of users whose state is kept. */
+  int usersKept() {
+    return states.size();
+  }
+
+  /** Under the state's lock. */
+  private Decision admit(Caller caller, Limits limits, UserState state, long now) {
+    state.expire(now);
+    state.lastUsed = now;
+    if (limits.concurrentStreams() != null && state.inFlight >= limits.concurrentStreams()) {
+      return refuse("concurrent_streams", 1, "too many requests in flight: the limit is "
+          + limits.concurrentStreams() + " at once");
+    }
+    if (limits.requestsPerMinute() != null && state.requests.size() >= limits.requestsPerMinute()) {
+      long wait = state.requests.peekFirst() + MINUTE_MS - now;
+      return refuse("requests_per_minute", wait, "rate limit: " + limits.requestsPerMinute()
+          + " requests per minute");
+    }
+    if (limits.tokensPerMinute() != null && state.tokensInWindow >= limits.tokensPerMinute()) {
+      long wait = state.untilTokensBelow(limits.tokensPerMinute(), now);
+      return refuse("tokens_per_minute", wait, "rate limit: " + limits.tokensPerMinute()
+          + " input and output tokens per minute");
+    }
+    if (limits.dailyTokens() != null && tokensToday.applyAsLong(caller.userId()) >= limits.dailyTokens()) {
+      long midnight = LocalDate.ofInstant(Instant.ofEpochMilli(now), ZoneOffset.UTC).plusDays(1)
+          .atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+      return refuse("daily_tokens", midnight - now, "daily token budget of " + limits.dailyTokens()
+          + " is spent; it renews at 00:00 UTC");
+    }
+    // A window is kept only for a limit that reads it (as ClusterLimits does): without one, a minute of requests
+    // and token counts was held for nothing, about 60 bytes a stream, 13 MB of heap at 3,500 streams a second.
+    if (limits.requestsPerMinute() != null) {
+      state.requests.addLast(now);
+    }
+    state.tokenLimited = limits.tokensPerMinute() != null;
+    state.inFlight++;
+    return new Admission(() -> {
+      synchronized (state) {
+        state.inFlight--;
+        state.lastUsed = clock.getAsLong();
+      }
+    });
   }
 
   /**
@@ -124,7 +166,8 @@ public final class Limiter implements Admissions {
       if (!state.tokenLimited) {
         return;
       }
-      state.tokens.addLast(new long[] {clock.getAsLong(), tokens});
+      state.lastUsed = clock.getAsLong();
+      state.tokens.addLast(new long[] {state.lastUsed, tokens});
       state.tokensInWindow += tokens;
     }
   }
@@ -141,6 +184,10 @@ public final class Limiter implements Admissions {
     int inFlight;
     /** Whether the user's last admission had a tokens-per-minute limit: only then are tokens counted. */
     boolean tokenLimited;
+    /** When a stream of the user was last admitted or ended, or its tokens counted. */
+    long lastUsed;
+    /** Removed from the map by a sweep: an admission that finds it looks again. */
+    boolean dropped;
 
     void expire(long now) {
       while (!requests.isEmpty() && requests.peekFirst() <= now - MINUTE_MS) {

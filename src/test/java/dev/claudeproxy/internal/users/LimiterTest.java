@@ -72,6 +72,39 @@ class LimiterTest {
   }
 
   @Test
+  void aUserIdleForAMinuteIsForgottenAndStillLimited() {
+    Limits unlimited = new Limits(null, null, null, null, null, null, null);
+    for (int i = 0; i < 1000; i++) {
+      assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("user-" + i, "team", false, unlimited,
+          "jwt"))).close();
+    }
+    Caller alice = caller(new Limits(null, null, 1, 1000L, 1, null, null));
+    Limiter.Admission open = assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    assertEquals(1001, limiter.usersKept());
+    now.addAndGet(61_000);
+    // The first admission a minute on sweeps: the thousand idle users go; alice, whose stream is open, stays.
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("bob", "team", false, unlimited, "jwt")))
+        .close();
+    assertEquals(2, limiter.usersKept(), "alice (a stream in flight) and bob (just now)");
+    assertEquals("concurrent_streams", assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice)).limit());
+    now.addAndGet(50_000);
+    open.close();
+    limiter.recordTokens("alice", 1000);
+    now.addAndGet(11_000);
+    // A sweep: bob, idle for a minute, goes; alice's tokens are still in her window, so she stays, and they count.
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("dave", "team", false, unlimited, "jwt")))
+        .close();
+    assertEquals(2, limiter.usersKept(), "alice (tokens in her window) and dave (just now)");
+    assertEquals("tokens_per_minute", assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice)).limit(),
+        "11 s after her tokens were counted, they still count");
+    now.addAndGet(61_000);
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("erin", "team", false, unlimited, "jwt")))
+        .close();
+    assertEquals(1, limiter.usersKept(), "only erin, just admitted, is left");
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(alice)).close();
+  }
+
+  @Test
   void theDailyBudgetRenewsAtMidnightUtc() {
     now.set(java.time.Instant.parse("2026-11-21T23:59:00Z").toEpochMilli());
     Caller alice = caller(new Limits(null, null, null, null, null, 5000L, null));
