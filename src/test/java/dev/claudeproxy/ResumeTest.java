@@ -14,6 +14,7 @@ import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import dev.claudeproxy.StreamCut.Endpoint;
 import dev.claudeproxy.StreamCut.Where;
+import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
@@ -32,9 +33,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -449,6 +454,115 @@ class ResumeTest {
   }
 
   @Test
+  void aStreamsIdIsTheRequestIdOfItsAccessLine() throws Exception {
+    List<JsonObject> lines = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        lines.add(new JsonObject(record.getMessage()));
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    Logger access = Logger.getLogger(AccessLog.LOGGER);
+    access.addHandler(capture);
+    try {
+      for (Endpoint endpoint : Endpoint.values()) {
+        String body = endpoint == Endpoint.MESSAGES ? textBody("my own id") : chatBody("my own id");
+        String id = StreamCut.finished(stack.proxyUrl(), endpoint.path, resumable(ALICE, FAST), body).id();
+        Wire.waitFor(() -> lines.stream().anyMatch(l -> id.equals(l.getString("request_id"))
+            && endpoint.path.equals(l.getString("path"))), endpoint.path + "'s access line under " + id,
+            Duration.ofSeconds(10));
+      }
+    } finally {
+      access.removeHandler(capture);
+    }
+  }
+
+  /**
+   * The simulator sends a ping after the first block's start, as Claude does: the stream's own client gets it (its
+   * bytes are the upstream's), a reader does not, and positions do not count it.
+   */
+  @Test
+  void aReaderIsSentNoneOfTheUpstreamsPings() throws Exception {
+    List<String> own;
+    String id;
+    try (SseSocket stream = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, FAST),
+        textBody("pings"))) {
+      assertEquals(200, stream.status());
+      id = stream.header("x-stream-id");
+      own = stream.rest();
+    }
+    assertTrue(own.stream().anyMatch(Wire::isPing), "the upstream's ping reached the own client: " + own);
+    List<String> counted = Wire.withoutPings(own);
+    for (int after : new int[] {0, 1, counted.size() - 1}) {
+      try (SseSocket reader = StreamCut.follow(stack.proxyUrl(), id, "?after=" + after, auth(ALICE))) {
+        assertEquals(200, reader.status(), () -> body(reader));
+        assertEquals(counted.subList(after, counted.size()), reader.rest(), "after " + after + ": no ping");
+      }
+    }
+  }
+
+  /**
+   * With no reader, a resumable stream larger than its buffer fills it and then waits: the simulator's stream stays
+   * open, neither finished nor cancelled, until a reader comes (and then runs to its end, every event there) or the
+   * grace ends (and it is cancelled). Over HTTP/2, as Claude's API is reached through TLS, a paused answer stops its
+   * stream's window, so the wait reaches the simulator at once; over HTTP/1.1 it would reach it only once the
+   * sockets' buffers, which the kernel may grow to many megabytes, are full.
+   */
+  @Test
+  void aDetachedStreamWhoseBufferIsFullPausesItsUpstreamUntilAReaderComesOrTheGraceEnds() throws Exception {
+    int grace = 15_000;
+    try (TestStack small = TestStack.start(Map.of("PROXY_USERS", usersFile().toString(),
+        "PROXY_RESUME_BUFFER_BYTES", 65536, "PROXY_RESUME_GRACE_MS", grace, "UPSTREAM_PROTOCOL", "h2c"))) {
+      SimulatorStats sim = small.simulator.stats();
+      // 20,000 tokens are ~2 MB: far more than the buffer and an HTTP/2 stream's window (PROXY_STREAM_CREDIT_BYTES).
+      String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":20000,\"stream\":true,\"messages\":"
+          + "[{\"role\":\"user\",\"content\":\"held back\"}]}";
+      Map<String, String> big = Map.of("x-sim-output-tokens", "20000");
+      long wholeStarted = System.nanoTime();
+      List<String> reference = StreamCut.whole(small.proxyUrl(), "/v1/messages", headers(ALICE, big), body);
+      long wholeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - wholeStarted);
+      long completed = sim.streamsCompleted();
+      long cancelled = sim.streamsCancelled();
+      Map<String, String> late = new LinkedHashMap<>(big);
+      late.put("x-sim-ttft-ms", "300"); // the client goes after message_start, before the buffer holds anything more
+      StreamCut cut = StreamCut.cut(small.proxyUrl(), "/v1/messages", resumable(ALICE, late), body,
+          Where.BEFORE_FIRST_TOKEN.on(Endpoint.MESSAGES));
+      Thread.sleep(Math.min(grace / 2, Math.max(2_000, 3 * wholeMs)));
+      assertEquals(1, sim.streamsOpen(), "the upstream waits (a whole run took " + wholeMs + " ms)");
+      assertEquals(completed, sim.streamsCompleted(), "the upstream did not run on to its end");
+      assertEquals(cancelled, sim.streamsCancelled());
+      List<String> rest;
+      try (SseSocket resumed = StreamCut.follow(small.proxyUrl(), cut.id(), "?after=" + cut.position(),
+          auth(ALICE))) {
+        assertEquals(200, resumed.status(), () -> body(resumed));
+        rest = Wire.withoutPings(resumed.rest());
+      }
+      assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)), "every event, none lost to the bound");
+      assertEquals(completed + 1, sim.streamsCompleted(), "the upstream went on once a reader came");
+      assertEquals(cancelled, sim.streamsCancelled());
+
+      long[] cutAt = new long[1];
+      StreamCut.cut(small.proxyUrl(), "/v1/messages", resumable(ALICE, late), body, events -> {
+        cutAt[0] = System.nanoTime();
+        return Where.BEFORE_FIRST_TOKEN.on(Endpoint.MESSAGES).test(events);
+      });
+      Wire.waitFor(() -> sim.streamsCancelled() == cancelled + 1, "the waiting upstream to be cancelled after the "
+          + "grace", Duration.ofMillis(grace + 15_000));
+      long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt[0]);
+      assertTrue(waited >= grace, "cancelled " + waited + " ms after the disconnect, before the grace ended");
+      assertEquals(completed + 1, sim.streamsCompleted(), "the stream left alone never ran to its end");
+    }
+  }
+
+  @Test
   void anExplicitStopCancelsAtOnceAndEveryReaderGetsAnErrorEvent() throws Exception {
     long cancelled = stats.streamsCancelled();
     double stops = metric(Metrics.STOPS);
@@ -499,16 +613,7 @@ class ResumeTest {
 
   /** A request that the simulator answers with one tool call alone, its input streamed in several pieces. */
   private static String toolBody(String prompt) {
-    JsonObject schema = new JsonObject().put("type", "object")
-        .put("properties", new JsonObject()
-            .put("city", new JsonObject().put("type", "string"))
-            .put("country", new JsonObject().put("type", "string"))
-            .put("days", new JsonObject().put("type", "integer")))
-        .put("required", new JsonArray().add("city").add("country").add("days"));
-    return new JsonObject(textBody(prompt))
-        .put("tools", new JsonArray().add(new JsonObject().put("name", "get_forecast")
-            .put("description", "The weather forecast for a city").put("input_schema", schema)))
-        .put("tool_choice", new JsonObject().put("type", "any")).encode();
+    return StreamCut.withTool(textBody(prompt));
   }
 
   private static String chatBody(String prompt) {
