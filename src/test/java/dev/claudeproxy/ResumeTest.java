@@ -14,6 +14,8 @@ import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import dev.claudeproxy.StreamCut.Endpoint;
 import dev.claudeproxy.StreamCut.Where;
+import dev.claudeproxy.internal.load.LoadConfig;
+import dev.claudeproxy.internal.load.LoadGenerator;
 import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
@@ -376,6 +378,7 @@ class ResumeTest {
     long cancelled = stats.streamsCancelled();
     double detaches = metric(Metrics.DETACHES);
     double resumes = metric(Metrics.RESUMES);
+    JsonObject usageBefore = usage(ALICE);
     String body = textBody("nobody is reading");
     StreamCut cut = StreamCut.cut(stack.proxyUrl(), "/v1/messages", resumable(ALICE, PACED), body,
         Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
@@ -390,6 +393,10 @@ class ResumeTest {
       rest = Wire.withoutPings(resumed.rest());
     }
     assertEquals(resumes + 1, metric(Metrics.RESUMES));
+    Wire.waitFor(() -> usage(ALICE).getLong("requests") == usageBefore.getLong("requests") + 1,
+        "the stream's usage", Duration.ofSeconds(10));
+    assertEquals(usageBefore.getLong("output_tokens") + 30, usage(ALICE).getLong("output_tokens"),
+        "the detached stream's usage, counted once however it was read");
     List<String> reference = StreamCut.whole(stack.proxyUrl(), "/v1/messages", headers(ALICE, FAST), body);
     assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)));
   }
@@ -559,6 +566,36 @@ class ResumeTest {
       long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt[0]);
       assertTrue(waited >= grace, "cancelled " + waited + " ms after the disconnect, before the grace ended");
       assertEquals(completed + 1, sim.streamsCompleted(), "the stream left alone never ran to its end");
+    }
+  }
+
+  /**
+   * The load generator's cut-and-resume mode, given two URLs (two relays in front of the proxy, as two nodes would be):
+   * every stream is cut and resumed on the URL it did not start on, and the joined streams are the simulator's. With
+   * an odd number of streams the relays start different numbers of them, so a resume on the same URL would show.
+   */
+  @Test
+  void theLoadGeneratorResumesEachCutStreamOnTheOtherUrl() {
+    int proxyPort = URI.create(stack.proxyUrl()).getPort();
+    try (TcpRelay a = TcpRelay.start(stack.vertx, proxyPort); TcpRelay b = TcpRelay.start(stack.vertx, proxyPort)) {
+      for (String endpoint : new String[] {"messages", "chat"}) {
+        int streams = 21;
+        long[] before = {a.count("POST "), a.count("GET /v1/streams/"), b.count("POST "), b.count("GET /v1/streams/")};
+        LoadConfig config = new LoadConfig(List.of(URI.create(a.url()), URI.create(b.url())), endpoint, ALICE, 5,
+            streams, null, Duration.ZERO, LoadConfig.defaultTemplate(endpoint, MODEL, 1024),
+            Map.of("x-sim-tokens-per-second", "200"), 25, 1, 0, true);
+        JsonObject s = TestStack.await(new LoadGenerator(config, null).run(stack.vertx)).summary();
+        assertEquals(streams, s.getJsonObject("integrity").getLong("verified"), s.encodePrettily());
+        assertEquals(streams, s.getJsonObject("resume").getLong("resumed"), s.encodePrettily());
+        long startedOnA = a.count("POST ") - before[0];
+        long resumedOnA = a.count("GET /v1/streams/") - before[1];
+        long startedOnB = b.count("POST ") - before[2];
+        long resumedOnB = b.count("GET /v1/streams/") - before[3];
+        assertEquals(streams, startedOnA + startedOnB, endpoint);
+        assertTrue(startedOnA != startedOnB, endpoint + ": the relays start different numbers of streams");
+        assertEquals(startedOnB, resumedOnA, endpoint + ": A resumes the streams B started");
+        assertEquals(startedOnA, resumedOnB, endpoint + ": B resumes the streams A started");
+      }
     }
   }
 
