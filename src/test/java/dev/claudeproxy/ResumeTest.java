@@ -570,6 +570,45 @@ class ResumeTest {
   }
 
   /**
+   * A reader that reads nothing, once it is a whole buffer behind a reader that is ahead, is let go with an error
+   * event rather than holding back the others and the upstream (until the stall timeout, which is long here): the
+   * stream's own client gets its answer at its own pace, the slow reader every event up to where it got and then the
+   * error, never a silent gap, and the events it missed are a 410.
+   */
+  @Test
+  void aReaderAWholeBufferBehindTheOthersIsLetGoWithAnErrorInsteadOfHoldingThemBack() throws Exception {
+    try (TestStack small = TestStack.start(Map.of("PROXY_USERS", usersFile().toString(),
+        "PROXY_RESUME_BUFFER_BYTES", 65536, "PROXY_CLIENT_STALL_TIMEOUT_MS", 120_000))) {
+      SimulatorStats sim = small.simulator.stats();
+      long completed = sim.streamsCompleted();
+      long cancelled = sim.streamsCancelled();
+      // 64,000 tokens are ~6 MB: more than the buffer, the slow reader's credits and its socket buffers together.
+      String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":64000,\"stream\":true,\"messages\":"
+          + "[{\"role\":\"user\",\"content\":\"one reader sleeps\"}]}";
+      Map<String, String> big = Map.of("x-sim-output-tokens", "64000", "x-sim-ttft-ms", "1000");
+      ExecutorService pool = Executors.newCachedThreadPool();
+      try (SseSocket own = SseSocket.open(small.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, big), body);
+          SseSocket slow = StreamCut.follow(small.proxyUrl(), own.header("x-stream-id"), "?after=0", auth(ALICE),
+              4096)) {
+        assertEquals(200, slow.status(), () -> body(slow));
+        List<String> whole = readAll(own, pool).get(60, TimeUnit.SECONDS);
+        assertTrue(last(whole).startsWith("event: message_stop\n"), last(whole));
+        Wire.waitFor(() -> sim.streamsCompleted() == completed + 1, "the upstream's end", Duration.ofSeconds(10));
+        assertEquals(cancelled, sim.streamsCancelled());
+        List<String> got = Wire.withoutPings(slow.rest());
+        String end = last(got);
+        assertTrue(end.startsWith("event: error\n") && end.contains("\"api_error\""), end);
+        int had = got.size() - 1;
+        assertTrue(had < whole.size() - 1, "the slow reader was let go before the end: " + had);
+        assertEquals(whole.subList(0, had), got.subList(0, had), "every event up to where it got, in order");
+        assertError(410, null, getFrom(small, ALICE, own.header("x-stream-id"), "?after=" + had, Map.of()));
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  /**
    * The load generator's cut-and-resume mode, given two URLs (two relays in front of the proxy, as two nodes would be):
    * every stream is cut and resumed on the URL it did not start on, and the joined streams are the simulator's. With
    * an odd number of streams the relays start different numbers of them, so a resume on the same URL would show.
