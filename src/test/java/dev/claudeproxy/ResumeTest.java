@@ -338,8 +338,7 @@ class ResumeTest {
     long cancelled = stats.streamsCancelled();
     JsonObject usageBefore = usage(ALICE);
     // 60,000 tokens are ~6 MB: more than a reader's socket buffers and credit window hold, less than the replay buffer.
-    String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":64000,\"stream\":true,\"messages\":"
-        + "[{\"role\":\"user\",\"content\":\"readers " + readers + "\"}]}";
+    String body = largeBody("readers " + readers, 64000);
     Map<String, String> big = Map.of("x-sim-output-tokens", "60000", "x-sim-ttft-ms", "1000");
     ExecutorService pool = Executors.newCachedThreadPool();
     try (SseSocket own = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, big), body);
@@ -530,8 +529,7 @@ class ResumeTest {
         "PROXY_RESUME_BUFFER_BYTES", 65536, "PROXY_RESUME_GRACE_MS", grace, "UPSTREAM_PROTOCOL", "h2c"))) {
       SimulatorStats sim = small.simulator.stats();
       // 20,000 tokens are ~2 MB: far more than the buffer and an HTTP/2 stream's window (PROXY_STREAM_CREDIT_BYTES).
-      String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":20000,\"stream\":true,\"messages\":"
-          + "[{\"role\":\"user\",\"content\":\"held back\"}]}";
+      String body = largeBody("held back", 20000);
       Map<String, String> big = Map.of("x-sim-output-tokens", "20000");
       long wholeStarted = System.nanoTime();
       List<String> reference = StreamCut.whole(small.proxyUrl(), "/v1/messages", headers(ALICE, big), body);
@@ -583,8 +581,7 @@ class ResumeTest {
       long completed = sim.streamsCompleted();
       long cancelled = sim.streamsCancelled();
       // 64,000 tokens are ~6 MB: more than the buffer, the slow reader's credits and its socket buffers together.
-      String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":64000,\"stream\":true,\"messages\":"
-          + "[{\"role\":\"user\",\"content\":\"one reader sleeps\"}]}";
+      String body = largeBody("one reader sleeps", 64000);
       Map<String, String> big = Map.of("x-sim-output-tokens", "64000", "x-sim-ttft-ms", "1000");
       ExecutorService pool = Executors.newCachedThreadPool();
       try (SseSocket own = SseSocket.open(small.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, big), body);
@@ -685,6 +682,11 @@ class ResumeTest {
   private static String textBody(String prompt) {
     return new JsonObject().put("model", MODEL).put("max_tokens", 1000).put("stream", true)
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", prompt))).encode();
+  }
+
+  /** As {@link #textBody}, with room for {@code maxTokens}: a long reply's request. */
+  private static String largeBody(String prompt, int maxTokens) {
+    return new JsonObject(textBody(prompt)).put("max_tokens", maxTokens).encode();
   }
 
   /** A request that the simulator answers with one tool call alone, its input streamed in several pieces. */
