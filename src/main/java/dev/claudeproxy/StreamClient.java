@@ -51,8 +51,9 @@ public interface StreamClient {
   /**
    * Reads stream {@code streamId}, started by this client or another, on any node: the events after position
    * {@code after}, then the live ones until the end, as a {@link ClaudeStream} like the one {@link #messages} gives
-   * (the same events, the stream's head, credits of its own: a slow reader holds back only itself). Any number of
-   * readers may follow one stream at once. A position counts the stream's events before it, {@code ping}s not counted;
+   * (the same events, the stream's head, credits of its own: a slow reader holds back only itself; one that falls a
+   * whole replay buffer behind another reader ends with an {@code error} event, and may follow again from its
+   * {@link ClaudeStream#position()}). Any number of readers may follow one stream at once. A position counts the stream's events before it, {@code ping}s not counted;
    * {@link ClaudeStream#position()} says where a reader has got to, so an application that let a resumable stream go
    * resumes it with {@code follow(stream.id(), stream.position())}.
    *

@@ -19,6 +19,7 @@ import dev.claudeproxy.internal.simulator.SimulatorConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -249,6 +250,46 @@ class ChatResumeTest {
       assertEquals("stopped", answer.getAttribute("data-status"));
       assertFalse(driver.findElement(By.id("banner")).isDisplayed());
       assertNull(pending(driver));
+    } finally {
+      driver.quit();
+    }
+  }
+
+  /**
+   * While the network is down the page tries again after its first wait, then after waits that double up to the
+   * longest (0.5 s to 8 s; 0.1 s to 1.6 s here), as the page's fetches of the stream show.
+   */
+  @Test
+  void reconnectAttemptsBackOffDoublingUpToTheLongestWait() throws Exception {
+    ChromeDriver driver = browser();
+    try (TcpRelay relay = TcpRelay.start(stack.vertx, stack.proxy.port())) {
+      signIn(driver, relay.url(), stack.callerKey);
+      assertEquals(List.of(500L, 8000L, 60000L),
+          driver.executeScript("return [RECONNECT.firstDelayMs, RECONNECT.maxDelayMs, RECONNECT.giveUpMs]"));
+      driver.executeScript("RECONNECT.firstDelayMs = 100; RECONNECT.maxDelayMs = 1600;"
+          + "window.attempts = []; const fetched = window.fetch;"
+          + "window.fetch = (url, init) => {"
+          + "  if (String(url).includes('v1/streams/') && !init?.method) window.attempts.push(performance.now());"
+          + "  return fetched(url, init);"
+          + "};");
+      driver.findElement(By.id("message")).sendKeys("a long tunnel", Keys.ENTER);
+      WebElement answer = lastAnswer(driver);
+      waiting(driver, 10).until(d -> text(answer).length() > 30);
+      network(driver, relay, false);
+      waitReconnecting(driver);
+      waiting(driver, 20).until(d -> ((Number) driver.executeScript("return window.attempts.length")).intValue()
+          >= 7);
+      List<?> at = (List<?>) driver.executeScript("return window.attempts");
+      long[] expected = {200, 400, 800, 1600, 1600, 1600};
+      for (int i = 0; i < expected.length; i++) {
+        double gap = ((Number) at.get(i + 1)).doubleValue() - ((Number) at.get(i)).doubleValue();
+        assertTrue(gap >= expected[i] - 5 && gap < expected[i] + 500,
+            "wait " + (i + 1) + " was " + Math.round(gap) + " ms, not about " + expected[i] + ": " + at);
+      }
+      network(driver, relay, true);
+      waiting(driver, 15).until(d -> "done".equals(answer.getAttribute("data-status")));
+      assertEquals(expected(driver, stack, STACK, "a long tunnel"), html(answer),
+          "the answer is the simulator's text, nothing repeated or missing");
     } finally {
       driver.quit();
     }

@@ -14,6 +14,9 @@ import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import dev.claudeproxy.StreamCut.Endpoint;
 import dev.claudeproxy.StreamCut.Where;
+import dev.claudeproxy.internal.load.LoadConfig;
+import dev.claudeproxy.internal.load.LoadGenerator;
+import dev.claudeproxy.internal.observe.AccessLog;
 import dev.claudeproxy.internal.simulator.SimulatorStats;
 import dev.claudeproxy.internal.users.ApiKeys;
 import io.vertx.core.json.JsonArray;
@@ -32,9 +35,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -331,8 +338,7 @@ class ResumeTest {
     long cancelled = stats.streamsCancelled();
     JsonObject usageBefore = usage(ALICE);
     // 60,000 tokens are ~6 MB: more than a reader's socket buffers and credit window hold, less than the replay buffer.
-    String body = "{\"model\":\"" + MODEL + "\",\"max_tokens\":64000,\"stream\":true,\"messages\":"
-        + "[{\"role\":\"user\",\"content\":\"readers " + readers + "\"}]}";
+    String body = largeBody("readers " + readers, 64000);
     Map<String, String> big = Map.of("x-sim-output-tokens", "60000", "x-sim-ttft-ms", "1000");
     ExecutorService pool = Executors.newCachedThreadPool();
     try (SseSocket own = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, big), body);
@@ -371,6 +377,7 @@ class ResumeTest {
     long cancelled = stats.streamsCancelled();
     double detaches = metric(Metrics.DETACHES);
     double resumes = metric(Metrics.RESUMES);
+    JsonObject usageBefore = usage(ALICE);
     String body = textBody("nobody is reading");
     StreamCut cut = StreamCut.cut(stack.proxyUrl(), "/v1/messages", resumable(ALICE, PACED), body,
         Where.INSIDE_A_TEXT_BLOCK.on(Endpoint.MESSAGES));
@@ -385,6 +392,10 @@ class ResumeTest {
       rest = Wire.withoutPings(resumed.rest());
     }
     assertEquals(resumes + 1, metric(Metrics.RESUMES));
+    Wire.waitFor(() -> usage(ALICE).getLong("requests") == usageBefore.getLong("requests") + 1,
+        "the stream's usage", Duration.ofSeconds(10));
+    assertEquals(usageBefore.getLong("output_tokens") + 30, usage(ALICE).getLong("output_tokens"),
+        "the detached stream's usage, counted once however it was read");
     List<String> reference = StreamCut.whole(stack.proxyUrl(), "/v1/messages", headers(ALICE, FAST), body);
     assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)));
   }
@@ -449,6 +460,182 @@ class ResumeTest {
   }
 
   @Test
+  void aStreamsIdIsTheRequestIdOfItsAccessLine() throws Exception {
+    List<JsonObject> lines = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        lines.add(new JsonObject(record.getMessage()));
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    Logger access = Logger.getLogger(AccessLog.LOGGER);
+    access.addHandler(capture);
+    try {
+      for (Endpoint endpoint : Endpoint.values()) {
+        String body = endpoint == Endpoint.MESSAGES ? textBody("my own id") : chatBody("my own id");
+        String id = StreamCut.finished(stack.proxyUrl(), endpoint.path, resumable(ALICE, FAST), body).id();
+        Wire.waitFor(() -> lines.stream().anyMatch(l -> id.equals(l.getString("request_id"))
+            && endpoint.path.equals(l.getString("path"))), endpoint.path + "'s access line under " + id,
+            Duration.ofSeconds(10));
+      }
+    } finally {
+      access.removeHandler(capture);
+    }
+  }
+
+  /**
+   * The simulator sends a ping after the first block's start, as Claude does: the stream's own client gets it (its
+   * bytes are the upstream's), a reader does not, and positions do not count it.
+   */
+  @Test
+  void aReaderIsSentNoneOfTheUpstreamsPings() throws Exception {
+    List<String> own;
+    String id;
+    try (SseSocket stream = SseSocket.open(stack.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, FAST),
+        textBody("pings"))) {
+      assertEquals(200, stream.status());
+      id = stream.header("x-stream-id");
+      own = stream.rest();
+    }
+    assertTrue(own.stream().anyMatch(Wire::isPing), "the upstream's ping reached the own client: " + own);
+    List<String> counted = Wire.withoutPings(own);
+    for (int after : new int[] {0, 1, counted.size() - 1}) {
+      try (SseSocket reader = StreamCut.follow(stack.proxyUrl(), id, "?after=" + after, auth(ALICE))) {
+        assertEquals(200, reader.status(), () -> body(reader));
+        assertEquals(counted.subList(after, counted.size()), reader.rest(), "after " + after + ": no ping");
+      }
+    }
+  }
+
+  /**
+   * With no reader, a resumable stream larger than its buffer fills it and then waits: the simulator's stream stays
+   * open, neither finished nor cancelled, until a reader comes (and then runs to its end, every event there) or the
+   * grace ends (and it is cancelled). Over HTTP/2, as Claude's API is reached through TLS, a paused answer stops its
+   * stream's window, so the wait reaches the simulator at once; over HTTP/1.1 it would reach it only once the
+   * sockets' buffers, which the kernel may grow to many megabytes, are full.
+   */
+  @Test
+  void aDetachedStreamWhoseBufferIsFullPausesItsUpstreamUntilAReaderComesOrTheGraceEnds() throws Exception {
+    int grace = 15_000;
+    try (TestStack small = TestStack.start(Map.of("PROXY_USERS", usersFile().toString(),
+        "PROXY_RESUME_BUFFER_BYTES", 65536, "PROXY_RESUME_GRACE_MS", grace, "UPSTREAM_PROTOCOL", "h2c"))) {
+      SimulatorStats sim = small.simulator.stats();
+      // 20,000 tokens are ~2 MB: far more than the buffer and an HTTP/2 stream's window (PROXY_STREAM_CREDIT_BYTES).
+      String body = largeBody("held back", 20000);
+      Map<String, String> big = Map.of("x-sim-output-tokens", "20000");
+      long wholeStarted = System.nanoTime();
+      List<String> reference = StreamCut.whole(small.proxyUrl(), "/v1/messages", headers(ALICE, big), body);
+      long wholeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - wholeStarted);
+      long completed = sim.streamsCompleted();
+      long cancelled = sim.streamsCancelled();
+      Map<String, String> late = new LinkedHashMap<>(big);
+      late.put("x-sim-ttft-ms", "300"); // the client goes after message_start, before the buffer holds anything more
+      StreamCut cut = StreamCut.cut(small.proxyUrl(), "/v1/messages", resumable(ALICE, late), body,
+          Where.BEFORE_FIRST_TOKEN.on(Endpoint.MESSAGES));
+      Thread.sleep(Math.min(grace / 2, Math.max(2_000, 3 * wholeMs)));
+      assertEquals(1, sim.streamsOpen(), "the upstream waits (a whole run took " + wholeMs + " ms)");
+      assertEquals(completed, sim.streamsCompleted(), "the upstream did not run on to its end");
+      assertEquals(cancelled, sim.streamsCancelled());
+      List<String> rest;
+      try (SseSocket resumed = StreamCut.follow(small.proxyUrl(), cut.id(), "?after=" + cut.position(),
+          auth(ALICE))) {
+        assertEquals(200, resumed.status(), () -> body(resumed));
+        rest = Wire.withoutPings(resumed.rest());
+      }
+      assertEquals(StreamCut.text(reference), StreamCut.text(cut.then(rest)), "every event, none lost to the bound");
+      assertEquals(completed + 1, sim.streamsCompleted(), "the upstream went on once a reader came");
+      assertEquals(cancelled, sim.streamsCancelled());
+
+      long[] cutAt = new long[1];
+      StreamCut.cut(small.proxyUrl(), "/v1/messages", resumable(ALICE, late), body, events -> {
+        cutAt[0] = System.nanoTime();
+        return Where.BEFORE_FIRST_TOKEN.on(Endpoint.MESSAGES).test(events);
+      });
+      Wire.waitFor(() -> sim.streamsCancelled() == cancelled + 1, "the waiting upstream to be cancelled after the "
+          + "grace", Duration.ofMillis(grace + 15_000));
+      long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt[0]);
+      assertTrue(waited >= grace, "cancelled " + waited + " ms after the disconnect, before the grace ended");
+      assertEquals(completed + 1, sim.streamsCompleted(), "the stream left alone never ran to its end");
+    }
+  }
+
+  /**
+   * A reader that reads nothing, once it is a whole buffer behind a reader that is ahead, is let go with an error
+   * event rather than holding back the others and the upstream (until the stall timeout, which is long here): the
+   * stream's own client gets its answer at its own pace, the slow reader every event up to where it got and then the
+   * error, never a silent gap, and the events it missed are a 410.
+   */
+  @Test
+  void aReaderAWholeBufferBehindTheOthersIsLetGoWithAnErrorInsteadOfHoldingThemBack() throws Exception {
+    try (TestStack small = TestStack.start(Map.of("PROXY_USERS", usersFile().toString(),
+        "PROXY_RESUME_BUFFER_BYTES", 65536, "PROXY_CLIENT_STALL_TIMEOUT_MS", 120_000))) {
+      SimulatorStats sim = small.simulator.stats();
+      long completed = sim.streamsCompleted();
+      long cancelled = sim.streamsCancelled();
+      // 64,000 tokens are ~6 MB: more than the buffer, the slow reader's credits and its socket buffers together.
+      String body = largeBody("one reader sleeps", 64000);
+      Map<String, String> big = Map.of("x-sim-output-tokens", "64000", "x-sim-ttft-ms", "1000");
+      ExecutorService pool = Executors.newCachedThreadPool();
+      try (SseSocket own = SseSocket.open(small.proxyUrl(), "POST", "/v1/messages", resumable(ALICE, big), body);
+          SseSocket slow = StreamCut.follow(small.proxyUrl(), own.header("x-stream-id"), "?after=0", auth(ALICE),
+              4096)) {
+        assertEquals(200, slow.status(), () -> body(slow));
+        List<String> whole = readAll(own, pool).get(60, TimeUnit.SECONDS);
+        assertTrue(last(whole).startsWith("event: message_stop\n"), last(whole));
+        Wire.waitFor(() -> sim.streamsCompleted() == completed + 1, "the upstream's end", Duration.ofSeconds(10));
+        assertEquals(cancelled, sim.streamsCancelled());
+        List<String> got = Wire.withoutPings(slow.rest());
+        String end = last(got);
+        assertTrue(end.startsWith("event: error\n") && end.contains("\"api_error\""), end);
+        int had = got.size() - 1;
+        assertTrue(had < whole.size() - 1, "the slow reader was let go before the end: " + had);
+        assertEquals(whole.subList(0, had), got.subList(0, had), "every event up to where it got, in order");
+        assertError(410, null, getFrom(small, ALICE, own.header("x-stream-id"), "?after=" + had, Map.of()));
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  /**
+   * The load generator's cut-and-resume mode, given two URLs (two relays in front of the proxy, as two nodes would be):
+   * every stream is cut and resumed on the URL it did not start on, and the joined streams are the simulator's. With
+   * an odd number of streams the relays start different numbers of them, so a resume on the same URL would show.
+   */
+  @Test
+  void theLoadGeneratorResumesEachCutStreamOnTheOtherUrl() {
+    int proxyPort = URI.create(stack.proxyUrl()).getPort();
+    try (TcpRelay a = TcpRelay.start(stack.vertx, proxyPort); TcpRelay b = TcpRelay.start(stack.vertx, proxyPort)) {
+      for (String endpoint : new String[] {"messages", "chat"}) {
+        int streams = 21;
+        long[] before = {a.count("POST "), a.count("GET /v1/streams/"), b.count("POST "), b.count("GET /v1/streams/")};
+        LoadConfig config = new LoadConfig(List.of(URI.create(a.url()), URI.create(b.url())), endpoint, ALICE, 5,
+            streams, null, Duration.ZERO, LoadConfig.defaultTemplate(endpoint, MODEL, 1024),
+            Map.of("x-sim-tokens-per-second", "200"), 25, 1, 0, true);
+        JsonObject s = TestStack.await(new LoadGenerator(config, null).run(stack.vertx)).summary();
+        assertEquals(streams, s.getJsonObject("integrity").getLong("verified"), s.encodePrettily());
+        assertEquals(streams, s.getJsonObject("resume").getLong("resumed"), s.encodePrettily());
+        long startedOnA = a.count("POST ") - before[0];
+        long resumedOnA = a.count("GET /v1/streams/") - before[1];
+        long startedOnB = b.count("POST ") - before[2];
+        long resumedOnB = b.count("GET /v1/streams/") - before[3];
+        assertEquals(streams, startedOnA + startedOnB, endpoint);
+        assertTrue(startedOnA != startedOnB, endpoint + ": the relays start different numbers of streams");
+        assertEquals(startedOnB, resumedOnA, endpoint + ": A resumes the streams B started");
+        assertEquals(startedOnA, resumedOnB, endpoint + ": B resumes the streams A started");
+      }
+    }
+  }
+
+  @Test
   void anExplicitStopCancelsAtOnceAndEveryReaderGetsAnErrorEvent() throws Exception {
     long cancelled = stats.streamsCancelled();
     double stops = metric(Metrics.STOPS);
@@ -497,18 +684,14 @@ class ResumeTest {
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", prompt))).encode();
   }
 
+  /** As {@link #textBody}, with room for {@code maxTokens}: a long reply's request. */
+  private static String largeBody(String prompt, int maxTokens) {
+    return new JsonObject(textBody(prompt)).put("max_tokens", maxTokens).encode();
+  }
+
   /** A request that the simulator answers with one tool call alone, its input streamed in several pieces. */
   private static String toolBody(String prompt) {
-    JsonObject schema = new JsonObject().put("type", "object")
-        .put("properties", new JsonObject()
-            .put("city", new JsonObject().put("type", "string"))
-            .put("country", new JsonObject().put("type", "string"))
-            .put("days", new JsonObject().put("type", "integer")))
-        .put("required", new JsonArray().add("city").add("country").add("days"));
-    return new JsonObject(textBody(prompt))
-        .put("tools", new JsonArray().add(new JsonObject().put("name", "get_forecast")
-            .put("description", "The weather forecast for a city").put("input_schema", schema)))
-        .put("tool_choice", new JsonObject().put("type", "any")).encode();
+    return StreamCut.withTool(textBody(prompt));
   }
 
   private static String chatBody(String prompt) {

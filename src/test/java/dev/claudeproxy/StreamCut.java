@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -160,6 +162,20 @@ record StreamCut(String id, List<String> received) {
     Map<String, String> h = headers(key, extra);
     h.put("x-stream-resumable", "true");
     return h;
+  }
+
+  /** {@code body} (a Messages request) with one tool the simulator must call, its input streamed in several pieces. */
+  static String withTool(String body) {
+    JsonObject schema = new JsonObject().put("type", "object")
+        .put("properties", new JsonObject()
+            .put("city", new JsonObject().put("type", "string"))
+            .put("country", new JsonObject().put("type", "string"))
+            .put("days", new JsonObject().put("type", "integer")))
+        .put("required", new JsonArray().add("city").add("country").add("days"));
+    return new JsonObject(body)
+        .put("tools", new JsonArray().add(new JsonObject().put("name", "get_forecast")
+            .put("description", "The weather forecast for a city").put("input_schema", schema)))
+        .put("tool_choice", new JsonObject().put("type", "any")).encode();
   }
 
   static String last(List<String> events) {

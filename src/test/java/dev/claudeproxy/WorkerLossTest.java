@@ -67,6 +67,27 @@ class WorkerLossTest {
     }
   }
 
+  /** A resumable stream's replay buffer lives on its worker: once that worker is gone, the stream ends for good. */
+  @Test
+  void aResumableStreamWhoseWorkerLeftIsNoLongerThere() throws Exception {
+    try (TestStack stack = TestStack.start(Map.of("PROXY_DRAIN_MS", 0))) {
+      CompletableFuture<HttpResponse<String>> response = stack.http().sendAsync(
+          request(stack.proxyUrl(), stack.callerKey, String.format(STREAM, "resumable, worker leaves"),
+              Map.of("x-stream-resumable", "true", "x-sim-tokens-per-second", "5", "x-sim-output-tokens", "1000")),
+          HttpResponse.BodyHandlers.ofString());
+      Wire.waitFor(() -> stack.simulator.stats().deltas() > 2, "the stream to be under way");
+      TestStack.await(stack.vertx.undeploy(stack.proxy.workersDeployment()));
+      HttpResponse<String> r = response.get(10, TimeUnit.SECONDS);
+      String last = Wire.lastEvent(r.body());
+      assertTrue(last.startsWith("event: error\n"), last);
+      String id = r.headers().firstValue("x-stream-id").orElseThrow();
+      HttpResponse<String> resume = stack.send(HttpRequest.newBuilder(
+          URI.create(stack.proxyUrl() + "/v1/streams/" + id + "?after=0")).header("x-api-key", stack.callerKey)
+          .timeout(Duration.ofSeconds(30)).build());
+      assertEquals(404, resume.statusCode(), resume.body());
+    }
+  }
+
   /**
    * A worker whose event loop is held up for longer than a check (a long GC pause, a burst of work, a blocking call)
    * is slow, not lost: its streams go on to their end. Only checks unanswered several times in a row, or an address

@@ -1,6 +1,8 @@
 package dev.claudeproxy.internal.upstream;
 
 import dev.claudeproxy.bus.StreamBus;
+import dev.claudeproxy.internal.api.ApiError;
+import dev.claudeproxy.internal.bus.StreamErrors;
 import dev.claudeproxy.internal.bus.StreamEventSender;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -21,8 +23,9 @@ import java.util.function.Supplier;
  * <p>What is kept is bounded by {@code limitBytes}. A resumable log keeps every event until it is over that bound and
  * every reader has the oldest; a log that is not resumable drops each event as soon as every reader has it. When
  * more than the bound is held for a reader that has not taken it (or, on a resumable stream, for none at all), the
- * log is {@link #full()}, and the stream's upstream waits: a slow reader holds back only itself, and the upstream
- * only by the bound.
+ * log is {@link #full()}, and the stream's upstream waits; a reader other than the own client that is that far behind
+ * while another reader is ahead is let go instead ({@link #letGoLaggards}): a slow reader holds back only itself, and
+ * the upstream only by the bound.
  *
  * <p>Used on the worker's event loop only.
  */
@@ -260,8 +263,52 @@ final class StreamLog {
     readers.remove(reader.id);
   }
 
-  /** Drops from the front what every reader has had, once over the bound (at once when not resumable). */
+  /**
+   * Drops from the front what every reader has had, once over the bound (at once when not resumable); then, if that
+   * leaves the log full because of readers that lag behind another, lets them go and drops again.
+   */
   private void trim() {
+    dropFront();
+    if (full() && letGoLaggards()) {
+      dropFront();
+    }
+  }
+
+  /**
+   * Ends, with an {@code error} event, the readers other than the own client that hold the oldest event kept while the
+   * log is full and another reader is ahead of them: a slow reader holds back only itself, not the others and not the
+   * upstream. Such a reader may resume from where it got (410 once those events are dropped), never with a silent
+   * gap. The own client's credits hold the upstream, as on any stream; readers that are all as far behind (or alone)
+   * make the upstream wait.
+   *
+   * @return whether a reader was let go
+   */
+  private boolean letGoLaggards() {
+    boolean ahead = false;
+    ArrayList<Reader> laggards = new ArrayList<>();
+    for (Reader reader : readers.values()) {
+      if (reader.next > dropped) {
+        ahead = true;
+      } else if (reader.own) {
+        return false;
+      } else {
+        laggards.add(reader);
+      }
+    }
+    if (!ahead || laggards.isEmpty()) {
+      return false;
+    }
+    for (Reader reader : laggards) {
+      reader.ended = true;
+      readers.remove(reader.id);
+      reader.sender.last(StreamBus.EV_ERROR, StreamErrors.encode(ApiError.api("this reader fell more than the "
+          + "stream's replay buffer (" + limitBytes + " bytes) behind the others and was let go; the events after "
+          + "position " + positionAt(reader.next) + " may be asked for again while they are kept")));
+    }
+    return true;
+  }
+
+  private void dropFront() {
     long needed = dropped + entries.size();
     for (Reader reader : readers.values()) {
       needed = Math.min(needed, reader.next);
