@@ -43,7 +43,7 @@ class ClusterNodeTest {
     assertEquals("prod", hz.getClusterName());
     assertEquals("false", hz.getProperty("hazelcast.phone.home.enabled"));
     assertEquals("false", hz.getProperty("hazelcast.shutdownhook.enabled"));
-    assertEquals("5", hz.getProperty("hazelcast.max.no.heartbeat.seconds"));
+    assertEquals("15", hz.getProperty("hazelcast.max.no.heartbeat.seconds"));
     assertEquals(List.of("10.0.0.3"), List.copyOf(hz.getNetworkConfig().getInterfaces().getInterfaces()));
     assertEquals(3, hz.getSplitBrainProtectionConfig("claude-proxy-quorum").getMinimumClusterSize());
     assertEquals("claude-proxy-quorum", hz.getMapConfig("cp-state.claude-proxy.limits").getSplitBrainProtectionName());
