@@ -14,8 +14,12 @@ public final class StreamClientOptions {
   public static final long DEFAULT_START_TIMEOUT_MS = 5_000;
   /** The default interval of worker checks, the proxy's own {@code PROXY_WORKER_CHECK_MS} default. */
   public static final long DEFAULT_WORKER_CHECK_MS = 2_000;
-  /** The default number of worker checks in a row that may go unanswered, as {@code PROXY_WORKER_MISSED_CHECKS}. */
-  public static final int DEFAULT_WORKER_MISSED_CHECKS = 3;
+  /**
+   * The default number of worker checks in a row that may go unanswered, as {@code PROXY_WORKER_MISSED_CHECKS}: with
+   * checks every 2 s, a worker silent for about 16 s is given up. It was 3 (about 8 s); a saturated machine's nodes
+   * stalled for 6.5 s and had 5,051 healthy streams ended as lost (bench/analysis.md).
+   */
+  public static final int DEFAULT_WORKER_MISSED_CHECKS = 7;
 
   private String busPrefix = BusAddresses.DEFAULT_PREFIX;
   private int creditWindowBytes = DEFAULT_CREDIT_WINDOW_BYTES;

@@ -47,7 +47,7 @@ public record ClientPolicy(
         s.longInRange("PROXY_KEEPALIVE_MS", 10_000, 10, 3_600_000),
         s.longInRange("PROXY_CLIENT_STALL_TIMEOUT_MS", 60_000, 10, 3_600_000),
         s.longInRange("PROXY_WORKER_CHECK_MS", 2_000, 10, 600_000),
-        (int) s.longInRange("PROXY_WORKER_MISSED_CHECKS", 3, 1, 100),
+        (int) s.longInRange("PROXY_WORKER_MISSED_CHECKS", 7, 1, 100),
         s.longInRange("PROXY_DRAIN_MS", 30_000, 0, 3_600_000),
         s.longInRange("PROXY_REQUEST_TIMEOUT_MS", 30_000, 10, 3_600_000),
         s.longInRange("PROXY_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000L),
