@@ -258,8 +258,13 @@ final class StreamLog {
   }
 
   private void finish(Reader reader) {
+    end(reader, lastKind, last);
+  }
+
+  /** Sends {@code reader} its last event, {@code kind} with {@code json}, and forgets it. */
+  private void end(Reader reader, String kind, JsonObject json) {
     reader.ended = true;
-    reader.sender.last(lastKind, last);
+    reader.sender.last(kind, json);
     readers.remove(reader.id);
   }
 
@@ -299,9 +304,7 @@ final class StreamLog {
       return false;
     }
     for (Reader reader : laggards) {
-      reader.ended = true;
-      readers.remove(reader.id);
-      reader.sender.last(StreamBus.EV_ERROR, StreamErrors.encode(ApiError.api("this reader fell more than the "
+      end(reader, StreamBus.EV_ERROR, StreamErrors.encode(ApiError.api("this reader fell more than the "
           + "stream's replay buffer (" + limitBytes + " bytes) behind the others and was let go; the events after "
           + "position " + positionAt(reader.next) + " may be asked for again while they are kept")));
     }
