@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 class LimiterTest {
   private final AtomicLong now = new AtomicLong(1_700_000_000_000L);
   private final AtomicLong usedToday = new AtomicLong();
-  private final Limiter limiter = new Limiter(now::get, user -> usedToday.get());
+  /** The sweep of idle users runs in place, at the admission that starts it, so its effect can be checked at once. */
+  private final Limiter limiter = new Limiter(now::get, user -> usedToday.get(), Runnable::run);
 
   private static Caller caller(Limits limits) {
     return new Caller("alice", "team", false, limits, "api_key");
@@ -102,6 +103,30 @@ class LimiterTest {
         .close();
     assertEquals(1, limiter.usersKept(), "only erin, just admitted, is left");
     assertInstanceOf(Limiter.Admission.class, limiter.admit(alice)).close();
+  }
+
+  @Test
+  void theSweepRunsOffTheAdmittingThreadAndAdmissionsGoOnMeanwhile() {
+    List<Runnable> sweeps = new java.util.ArrayList<>();
+    Limiter limiter = new Limiter(now::get, user -> usedToday.get(), sweeps::add);
+    Limits unlimited = new Limits(null, null, null, null, null, null, null);
+    for (int i = 0; i < 100; i++) {
+      assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("user-" + i, "team", false, unlimited,
+          "jwt"))).close();
+    }
+    now.addAndGet(61_000);
+    Caller alice = caller(new Limits(null, null, null, null, 1, null, null));
+    Limiter.Admission open = assertInstanceOf(Limiter.Admission.class, limiter.admit(alice));
+    assertEquals(1, sweeps.size(), "a minute on, the admission hands a sweep over");
+    assertEquals(101, limiter.usersKept(), "and does not wait for it");
+    // A user admitted again before the sweep runs is not idle, so it stays; the others go.
+    assertInstanceOf(Limiter.Admission.class, limiter.admit(new Caller("user-7", "team", false, unlimited, "jwt")))
+        .close();
+    sweeps.get(0).run();
+    assertEquals(2, limiter.usersKept(), "alice (a stream in flight) and user-7 (just now)");
+    assertEquals("concurrent_streams", assertInstanceOf(Limiter.Refusal.class, limiter.admit(alice)).limit());
+    open.close();
+    assertEquals(1, sweeps.size(), "at most one sweep a minute");
   }
 
   @Test
