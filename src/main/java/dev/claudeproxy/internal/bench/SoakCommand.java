@@ -34,16 +34,24 @@ import picocli.CommandLine.Option;
 @Command(name = "soak", mixinStandardHelpOptions = true,
     description = {"Soak: starts the simulator and one proxy (HTTP/2 upstream, fixed heap) on SOAK_PORT_BASE"
         + " (default 29700) and the next port, runs the load generator (loadtest --runs-from-stdin) for --streams"
-        + " streams in --chunks runs, every stream checked against the simulator's plan (--verify-tokens), and samples"
+        + " streams in --chunks runs (short streams, and shares of longer paced ones, of resumable ones cut and"
+        + " resumed, and of /v1/chat ones), every stream checked against the simulator's plan (--verify-tokens), and"
+        + " samples"
         + " the proxy every --sample-seconds: a full GC (jcmd GC.class_histogram) and the live heap it leaves,"
         + " descriptors (/proc/<pid>/fd), RSS and its /metrics; and, idle, at the end of each run.",
-        "Fails (exit 1) on any failed or mismatched stream, a live heap at the end beyond ±--heap-tolerance % of the"
-            + " first minute's (both idle, after a full GC), descriptors at the end beyond ±--fd-slack of the first"
+        "Fails (exit 1) on any failed or mismatched stream, a cut stream not resumed, a live heap at the end beyond"
+            + " ±--heap-tolerance % of the first minute's (both idle, after a full GC), descriptors at the end beyond ±--fd-slack of the first"
             + " minute's (idle), or any LEAK line of Netty's leak detector in the proxy's output (--paranoid: the"
             + " detector on paranoid, a shorter run by default).",
         "Writes target/bench/soak.json (soak-paranoid.json with --paranoid) and prints a markdown section."})
 public final class SoakCommand implements Callable<Integer> {
   private static final Path WORK = Path.of("target", "bench");
+  /**
+   * How long a resumable stream stays readable after its end, in the soak's proxy ({@code PROXY_RESUME_TTL_MS}; 5 min
+   * by default): short, so that the replay logs of a run's resumed streams are let go before its idle sample, which
+   * then shows whether they were.
+   */
+  static final long RESUME_TTL_MS = 5_000;
 
   @Option(names = {"-n", "--streams"}, description = "Streams in all (default: 1,000,000; 50,000 with --paranoid).")
   Long streams;
@@ -69,6 +77,15 @@ public final class SoakCommand implements Callable<Integer> {
 
   @Option(names = "--long-percent", description = "Share of longer streams, in % (default: ${DEFAULT-VALUE}).")
   double longPercent = 2;
+
+  @Option(names = "--resumed-percent", description = "Share of streams asked resumable, each cut after a random"
+      + " number of its events and resumed from there (the load generator's --cut-and-resume), short ones, in %"
+      + " (default: ${DEFAULT-VALUE}).")
+  double resumedPercent = 2;
+
+  @Option(names = "--chat-percent", description = "Share of short streams on the browser endpoint, /v1/chat, in %"
+      + " (default: ${DEFAULT-VALUE}).")
+  double chatPercent = 2;
 
   @Option(names = "--paranoid", description = "Run the proxy with -Dio.netty.leakDetection.level=paranoid.")
   boolean paranoid;
@@ -96,6 +113,11 @@ public final class SoakCommand implements Callable<Integer> {
           + " positive");
       return 2;
     }
+    if (longPercent < 0 || resumedPercent < 0 || chatPercent < 0 || longPercent + resumedPercent + chatPercent > 100) {
+      System.err.println("--long-percent, --resumed-percent and --chat-percent must be at least 0 and add up to at"
+          + " most 100");
+      return 2;
+    }
     String name = paranoid ? "soak-paranoid" : "soak";
     Path out = json != null ? json : WORK.resolve(name + ".json");
     Files.createDirectories(WORK);
@@ -119,6 +141,8 @@ public final class SoakCommand implements Callable<Integer> {
         .put("settings", new JsonObject().put("streams", total).put("concurrency", concurrency).put("chunks", chunks)
             .put("sample_seconds", sampleSeconds).put("short_tokens", shortTokens).put("long_tokens", longTokens)
             .put("long_tokens_per_second", longRate).put("long_percent", longPercent)
+            .put("resumed_percent", resumedPercent).put("chat_percent", chatPercent)
+            .put("resume_ttl_ms", RESUME_TTL_MS)
             .put("heap_tolerance_percent", heapTolerance).put("fd_slack", fdSlack)
             .put("proxy_jvm", "-Xms3g -Xmx3g" + (paranoid ? " -Dio.netty.leakDetection.level=paranoid" : ""))
             .put("upstream_protocol", "h2c").put("simulator_write", "event")
@@ -155,6 +179,7 @@ public final class SoakCommand implements Callable<Integer> {
       proxyEnv.put("PROXY_USAGE_FILE", usage.toString());
       proxyEnv.put("PROXY_FORWARD_SIM_HEADERS", "true");
       proxyEnv.put("UPSTREAM_PROTOCOL", "h2c");
+      proxyEnv.put("PROXY_RESUME_TTL_MS", Long.toString(RESUME_TTL_MS));
       Process proxy = procs.start(proxyCmd, proxyEnv, accessLog, proxyLog);
       String url = "http://127.0.0.1:" + proxyPort;
       Processes waits = new Processes(WORK);
@@ -203,11 +228,16 @@ public final class SoakCommand implements Callable<Integer> {
         }
       }, sampleSeconds, sampleSeconds, TimeUnit.SECONDS);
 
-      long longTotal = Math.round(total * longPercent / 100);
-      long shortTotal = total - longTotal;
+      // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages, longer
+      // paced ones, short resumable ones cut and resumed, short ones on /v1/chat.
+      String[] shapes = {"short", "long", "resumed", "chat"};
+      long[] shapeTotals = new long[shapes.length];
+      shapeTotals[1] = Math.round(total * longPercent / 100);
+      shapeTotals[2] = Math.round(total * resumedPercent / 100);
+      shapeTotals[3] = Math.round(total * chatPercent / 100);
+      shapeTotals[0] = total - shapeTotals[1] - shapeTotals[2] - shapeTotals[3];
       Totals totals = new Totals();
       JsonArray runs = new JsonArray();
-      String[] shapes = {"short", "long"};
       long submitted = 0;
       int chunksRun = 0;
       try {
@@ -219,8 +249,9 @@ public final class SoakCommand implements Callable<Integer> {
           }
           current[0] = chunk;
           chunksRun = chunk;
-          long[] counts = {share(shortTotal, chunks, chunk), share(longTotal, chunks, chunk)};
-          for (int k = 0; k < 2; k++) {
+          long[] counts = new long[shapes.length];
+          for (int k = 0; k < shapes.length; k++) {
+            counts[k] = share(shapeTotals[k], chunks, chunk);
             if (counts[k] == 0) {
               continue;
             }
@@ -231,6 +262,11 @@ public final class SoakCommand implements Callable<Integer> {
                 "-c", Integer.toString(concurrency), "-n", Long.toString(counts[k]),
                 "--verify-tokens", Integer.toString(isLong ? longTokens : shortTokens),
                 "-H", "x-sim-tokens-per-second:" + (isLong ? longRate : 0)));
+            if ("resumed".equals(shapes[k])) {
+              args.add("--cut-and-resume");
+            } else if ("chat".equals(shapes[k])) {
+              args.addAll(List.of("--endpoint", "chat"));
+            }
             toLoadgen.println(new JsonArray(new ArrayList<>(args)).encode());
             submitted += counts[k];
             String answer = fromLoadgen.readLine();
@@ -250,6 +286,10 @@ public final class SoakCommand implements Callable<Integer> {
                 .put("time_to_first_token_ms", summary.getJsonObject("time_to_first_token_ms")));
           }
           waitIdle(probe);
+          if (counts[2] > 0) {
+            // The resumed streams' logs stay readable for the TTL after their end: sample once they are let go.
+            Thread.sleep(RESUME_TTL_MS + 1_000);
+          }
           JsonObject idle = sampler.take("idle", chunk).put("streams_done", totals.started);
           idleHistograms.add(probe.lastHistogram);
           double elapsed = (System.nanoTime() - started) / 1e9;
@@ -280,7 +320,8 @@ public final class SoakCommand implements Callable<Integer> {
       JsonObject first = firstMinute(idle);
       JsonObject last = idle.get(idle.size() - 1);
       SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted, totals.started, totals.completed,
-          totals.failed, totals.verified, totals.mismatched, totals.errors),
+          totals.failed, totals.verified, totals.mismatched, totals.errors, shapeTotals[2] > 0 ? totals.cuts : -1,
+          totals.resumed),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
           ownFds(first), ownFds(last), fdSlack, scan.leaks);
       result.put("streams_run", submitted).put("chunks_run", chunksRun).put("cut_short", submitted < total)
@@ -315,6 +356,9 @@ public final class SoakCommand implements Callable<Integer> {
     long verified;
     long mismatched;
     long deltas;
+    /** Streams cut by the load generator, and resumed whole (the resumed shape). */
+    long cuts;
+    long resumed;
     final Map<String, Long> errors = new TreeMap<>();
 
     void add(JsonObject summary) {
@@ -325,6 +369,11 @@ public final class SoakCommand implements Callable<Integer> {
       verified += summary.getJsonObject("integrity").getLong("verified");
       mismatched += summary.getJsonObject("integrity").getLong("mismatched");
       deltas += summary.getLong("deltas");
+      JsonObject resume = summary.getJsonObject("resume");
+      if (resume != null) {
+        cuts += resume.getLong("cuts");
+        resumed += resume.getLong("resumed");
+      }
       summary.getJsonObject("errors").forEach(e -> errors.merge(e.getKey(), ((Number) e.getValue()).longValue(),
           Long::sum));
     }
@@ -333,7 +382,7 @@ public final class SoakCommand implements Callable<Integer> {
       JsonObject e = new JsonObject();
       errors.forEach(e::put);
       return new JsonObject().put("started", started).put("completed", completed).put("failed", failed)
-          .put("verified", verified).put("mismatched", mismatched).put("deltas", deltas).put("errors", e);
+          .put("verified", verified).put("mismatched", mismatched).put("deltas", deltas).put("cuts", cuts).put("resumed", resumed).put("errors", e);
     }
   }
 
@@ -541,11 +590,14 @@ public final class SoakCommand implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     md.append("## Soak").append(r.getBoolean("paranoid") ? " (Netty leak detector on paranoid)" : "").append("\n\n");
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
-            + " the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`, HTTP/2 upstream to"
-            + " the simulator (writes per event); %s cores. **%s**.%n%n",
+            + " %.1f %% resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after their end),"
+            + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`,"
+            + " HTTP/2 upstream to the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
         r.getLong("streams_run"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
-        set.getInteger("long_tokens_per_second"), set.getInteger("short_tokens"), set.getInteger("concurrency"),
+        set.getInteger("long_tokens_per_second"), set.getDouble("resumed_percent"), load.getLong("cuts"),
+        load.getLong("resumed"), set.getLong("resume_ttl_ms"), set.getDouble("chat_percent"),
+        set.getInteger("short_tokens"), set.getInteger("concurrency"),
         r.getInteger("chunks_run"), r.getBoolean("cut_short") ? String.format(Locale.ROOT,
             " (cut short by --max-minutes: %,d streams were planned)", set.getLong("streams")) : "",
         set.getString("proxy_jvm"), r.getJsonObject("machine").getInteger("cores"),

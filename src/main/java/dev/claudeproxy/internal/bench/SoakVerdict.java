@@ -20,9 +20,14 @@ final class SoakVerdict {
     }
   }
 
-  /** What the load generator counted over every run of the soak. */
+  /**
+   * What the load generator counted over every run of the soak.
+   *
+   * @param cuts streams cut to be resumed (-1 when the soak cut none by design: no resumed shape)
+   * @param resumed of those, the ones resumed (each then checked whole, as the others, in {@code verified})
+   */
   record Streams(long requested, long started, long completed, long failed, long verified, long mismatched,
-                 Map<String, Long> errors) {}
+                 Map<String, Long> errors, long cuts, long resumed) {}
 
   private final List<Check> checks = new ArrayList<>();
 
@@ -44,6 +49,10 @@ final class SoakVerdict {
     checks.add(new Check("integrity", s.mismatched() == 0 && s.verified() == s.requested(),
         String.format(Locale.ROOT, "%d verified against the simulator's plan, %d mismatched", s.verified(),
             s.mismatched())));
+    if (s.cuts() >= 0) {
+      checks.add(new Check("resumes", s.cuts() > 0 && s.resumed() == s.cuts(),
+          String.format(Locale.ROOT, "%d streams cut, %d resumed", s.cuts(), s.resumed())));
+    }
     if (heapFirst <= 0 || heapLast <= 0) {
       checks.add(new Check("heap", false, "no heap sample at the first minute or at the end"));
     } else {
