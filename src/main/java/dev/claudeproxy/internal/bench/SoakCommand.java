@@ -79,8 +79,8 @@ public final class SoakCommand implements Callable<Integer> {
   double longPercent = 2;
 
   @Option(names = "--resumed-percent", description = "Share of streams asked resumable, each cut after a random"
-      + " number of its events and resumed from there (the load generator's --cut-and-resume), short ones, in %"
-      + " (default: ${DEFAULT-VALUE}).")
+      + " number of its events and resumed from there (the load generator's --cut-and-resume), longer paced ones (so"
+      + " that most are cut while the stream goes on), in % (default: ${DEFAULT-VALUE}).")
   double resumedPercent = 2;
 
   @Option(names = "--chat-percent", description = "Share of short streams on the browser endpoint, /v1/chat, in %"
@@ -229,7 +229,8 @@ public final class SoakCommand implements Callable<Integer> {
       }, sampleSeconds, sampleSeconds, TimeUnit.SECONDS);
 
       // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages, longer
-      // paced ones, short resumable ones cut and resumed, short ones on /v1/chat.
+      // paced ones, longer paced resumable ones cut and resumed (paced, so that most cuts fall while the upstream
+      // still sends: the stream is detached, then resumed live), short ones on /v1/chat.
       String[] shapes = {"short", "long", "resumed", "chat"};
       long[] shapeTotals = new long[shapes.length];
       shapeTotals[1] = Math.round(total * longPercent / 100);
@@ -255,7 +256,7 @@ public final class SoakCommand implements Callable<Integer> {
             if (counts[k] == 0) {
               continue;
             }
-            boolean isLong = k == 1;
+            boolean isLong = k == 1 || k == 2;
             Path summaryFile = WORK.resolve(name + "-run.json");
             List<String> args = new ArrayList<>(List.of("--url", url, "--key", key, "-q",
                 "--json", summaryFile.toString(), "--html", WORK.resolve(name + "-run.html").toString(),
@@ -590,7 +591,8 @@ public final class SoakCommand implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     md.append("## Soak").append(r.getBoolean("paranoid") ? " (Netty leak detector on paranoid)" : "").append("\n\n");
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
-            + " %.1f %% resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after their end),"
+            + " %.1f %% more like them but resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after"
+            + " their end),"
             + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`,"
             + " HTTP/2 upstream to the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
