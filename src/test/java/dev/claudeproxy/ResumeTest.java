@@ -619,7 +619,7 @@ class ResumeTest {
         long[] before = {a.count("POST "), a.count("GET /v1/streams/"), b.count("POST "), b.count("GET /v1/streams/")};
         LoadConfig config = new LoadConfig(List.of(URI.create(a.url()), URI.create(b.url())), endpoint, ALICE, 5,
             streams, null, Duration.ZERO, LoadConfig.defaultTemplate(endpoint, MODEL, 1024),
-            Map.of("x-sim-tokens-per-second", "200"), 25, 1, 0, true);
+            Map.of("x-sim-tokens-per-second", "200"), 25, 1, 0, true, false);
         JsonObject s = TestStack.await(new LoadGenerator(config, null).run(stack.vertx)).summary();
         assertEquals(streams, s.getJsonObject("integrity").getLong("verified"), s.encodePrettily());
         assertEquals(streams, s.getJsonObject("resume").getLong("resumed"), s.encodePrettily());

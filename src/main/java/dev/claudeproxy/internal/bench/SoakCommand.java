@@ -83,6 +83,11 @@ public final class SoakCommand implements Callable<Integer> {
       + " that most are cut while the stream goes on), in % (default: ${DEFAULT-VALUE}).")
   double resumedPercent = 2;
 
+  @Option(names = "--cancelled-percent", description = "Share of streams cut after a random number of their events"
+      + " and not resumed, the client gone (the load generator's --cancel), longer paced ones, in %"
+      + " (default: ${DEFAULT-VALUE}).")
+  double cancelledPercent = 2;
+
   @Option(names = "--chat-percent", description = "Share of short streams on the browser endpoint, /v1/chat, in %"
       + " (default: ${DEFAULT-VALUE}).")
   double chatPercent = 2;
@@ -113,9 +118,10 @@ public final class SoakCommand implements Callable<Integer> {
           + " positive");
       return 2;
     }
-    if (longPercent < 0 || resumedPercent < 0 || chatPercent < 0 || longPercent + resumedPercent + chatPercent > 100) {
-      System.err.println("--long-percent, --resumed-percent and --chat-percent must be at least 0 and add up to at"
-          + " most 100");
+    if (longPercent < 0 || resumedPercent < 0 || cancelledPercent < 0 || chatPercent < 0
+        || longPercent + resumedPercent + cancelledPercent + chatPercent > 100) {
+      System.err.println("--long-percent, --resumed-percent, --cancelled-percent and --chat-percent must be at least 0"
+          + " and add up to at most 100");
       return 2;
     }
     String name = paranoid ? "soak-paranoid" : "soak";
@@ -141,7 +147,8 @@ public final class SoakCommand implements Callable<Integer> {
         .put("settings", new JsonObject().put("streams", total).put("concurrency", concurrency).put("chunks", chunks)
             .put("sample_seconds", sampleSeconds).put("short_tokens", shortTokens).put("long_tokens", longTokens)
             .put("long_tokens_per_second", longRate).put("long_percent", longPercent)
-            .put("resumed_percent", resumedPercent).put("chat_percent", chatPercent)
+            .put("resumed_percent", resumedPercent).put("cancelled_percent", cancelledPercent)
+            .put("chat_percent", chatPercent)
             .put("resume_ttl_ms", RESUME_TTL_MS)
             .put("heap_tolerance_percent", heapTolerance).put("fd_slack", fdSlack)
             .put("proxy_jvm", "-Xms3g -Xmx3g" + (paranoid ? " -Dio.netty.leakDetection.level=paranoid" : ""))
@@ -230,13 +237,16 @@ public final class SoakCommand implements Callable<Integer> {
 
       // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages, longer
       // paced ones, longer paced resumable ones cut and resumed (paced, so that most cuts fall while the upstream
-      // still sends: the stream is detached, then resumed live), short ones on /v1/chat.
-      String[] shapes = {"short", "long", "resumed", "chat"};
+      // still sends: the stream is detached, then resumed live), longer paced ones cut for good (the client gone: the
+      // upstream call is cancelled), short ones on /v1/chat.
+      String[] shapes = {"short", "long", "resumed", "cancelled", "chat"};
+      double[] percents = {0, longPercent, resumedPercent, cancelledPercent, chatPercent};
       long[] shapeTotals = new long[shapes.length];
-      shapeTotals[1] = Math.round(total * longPercent / 100);
-      shapeTotals[2] = Math.round(total * resumedPercent / 100);
-      shapeTotals[3] = Math.round(total * chatPercent / 100);
-      shapeTotals[0] = total - shapeTotals[1] - shapeTotals[2] - shapeTotals[3];
+      shapeTotals[0] = total;
+      for (int k = 1; k < shapes.length; k++) {
+        shapeTotals[k] = Math.round(total * percents[k] / 100);
+        shapeTotals[0] -= shapeTotals[k];
+      }
       Totals totals = new Totals();
       JsonArray runs = new JsonArray();
       long submitted = 0;
@@ -256,7 +266,7 @@ public final class SoakCommand implements Callable<Integer> {
             if (counts[k] == 0) {
               continue;
             }
-            boolean isLong = k == 1 || k == 2;
+            boolean isLong = k == 1 || k == 2 || k == 3;
             Path summaryFile = WORK.resolve(name + "-run.json");
             List<String> args = new ArrayList<>(List.of("--url", url, "--key", key, "-q",
                 "--json", summaryFile.toString(), "--html", WORK.resolve(name + "-run.html").toString(),
@@ -265,6 +275,8 @@ public final class SoakCommand implements Callable<Integer> {
                 "-H", "x-sim-tokens-per-second:" + (isLong ? longRate : 0)));
             if ("resumed".equals(shapes[k])) {
               args.add("--cut-and-resume");
+            } else if ("cancelled".equals(shapes[k])) {
+              args.add("--cancel");
             } else if ("chat".equals(shapes[k])) {
               args.addAll(List.of("--endpoint", "chat"));
             }
@@ -360,6 +372,8 @@ public final class SoakCommand implements Callable<Integer> {
     /** Streams cut by the load generator, and resumed whole (the resumed shape). */
     long cuts;
     long resumed;
+    /** Streams cut for good, the client gone (the cancelled shape). */
+    long cancelled;
     final Map<String, Long> errors = new TreeMap<>();
 
     void add(JsonObject summary) {
@@ -375,6 +389,10 @@ public final class SoakCommand implements Callable<Integer> {
         cuts += resume.getLong("cuts");
         resumed += resume.getLong("resumed");
       }
+      JsonObject cancel = summary.getJsonObject("cancel");
+      if (cancel != null) {
+        cancelled += cancel.getLong("cancelled");
+      }
       summary.getJsonObject("errors").forEach(e -> errors.merge(e.getKey(), ((Number) e.getValue()).longValue(),
           Long::sum));
     }
@@ -383,7 +401,7 @@ public final class SoakCommand implements Callable<Integer> {
       JsonObject e = new JsonObject();
       errors.forEach(e::put);
       return new JsonObject().put("started", started).put("completed", completed).put("failed", failed)
-          .put("verified", verified).put("mismatched", mismatched).put("deltas", deltas).put("cuts", cuts).put("resumed", resumed).put("errors", e);
+          .put("verified", verified).put("mismatched", mismatched).put("deltas", deltas).put("cuts", cuts).put("resumed", resumed).put("cancelled", cancelled).put("errors", e);
     }
   }
 
@@ -592,13 +610,14 @@ public final class SoakCommand implements Callable<Integer> {
     md.append("## Soak").append(r.getBoolean("paranoid") ? " (Netty leak detector on paranoid)" : "").append("\n\n");
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
             + " %.1f %% more like them but resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after"
-            + " their end),"
+            + " their end), %.1f %% more like them cut for good, the client gone (%,d cancelled),"
             + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`,"
             + " HTTP/2 upstream to the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
         r.getLong("streams_run"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
         set.getInteger("long_tokens_per_second"), set.getDouble("resumed_percent"), load.getLong("cuts"),
-        load.getLong("resumed"), set.getLong("resume_ttl_ms"), set.getDouble("chat_percent"),
+        load.getLong("resumed"), set.getLong("resume_ttl_ms"), set.getDouble("cancelled_percent"),
+        load.getLong("cancelled"), set.getDouble("chat_percent"),
         set.getInteger("short_tokens"), set.getInteger("concurrency"),
         r.getInteger("chunks_run"), r.getBoolean("cut_short") ? String.format(Locale.ROOT,
             " (cut short by --max-minutes: %,d streams were planned)", set.getLong("streams")) : "",

@@ -88,6 +88,12 @@ final class LoadtestCommand implements Callable<Integer> {
       + " (needs --verify-tokens), and the report counts the cuts, resumes, failed resumes and the time to resume.")
   boolean cutAndResume;
 
+  @Option(names = "--cancel", description = "Cut each stream after a random number of its events (from none to all but"
+      + " the last) by closing its connection, and do not resume it: the client goes away. What it read is checked"
+      + " against the start of what the simulator sent (needs --verify-tokens); a stream cancelled as planned counts as"
+      + " completed, and the report counts the cancels by place. Not with --cut-and-resume.")
+  boolean cancel;
+
   @Option(names = "--json", description = "Summary file (default: ${DEFAULT-VALUE}).")
   Path json = Path.of("target", "loadtest", "summary.json");
 
@@ -197,6 +203,10 @@ final class LoadtestCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--cut-and-resume needs --verify-tokens: the joined stream is checked against"
           + " what the simulator sent");
     }
+    if (cancel && (cutAndResume || verifyTokens <= 0)) {
+      throw new IllegalArgumentException("--cancel needs --verify-tokens (where to cut, and what the start must be) and"
+          + " does not go with --cut-and-resume");
+    }
     boolean loopback = true;
     for (URI url : urls) {
       try {
@@ -210,7 +220,8 @@ final class LoadtestCommand implements Callable<Integer> {
     long total = streams > 0 ? streams : durationSeconds == null ? 10L * concurrency : 0;
     LoadConfig config = new LoadConfig(urls, endpoint, key, concurrency, total,
         durationSeconds == null ? null : Duration.ofSeconds(durationSeconds),
-        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup, cutAndResume);
+        Duration.ofMillis((long) (rampUp * 1000)), body, extra, verifyTokens, spread, warmup, cutAndResume,
+        cancel);
 
     if (processes < 1 || processes > concurrency || (streams > 0 && streams < processes)) {
       throw new IllegalArgumentException("--processes must be at least 1 and at most the concurrency and the streams");
@@ -271,6 +282,9 @@ final class LoadtestCommand implements Callable<Integer> {
     }
     if (cutAndResume) {
       args.add("--cut-and-resume");
+    }
+    if (cancel) {
+      args.add("--cancel");
     }
     args.addAll(List.of("-q", "--json", dir.resolve(index + ".json").toString(), "--html",
         dir.resolve(index + ".html").toString(), "--share-out", dir.resolve(index + ".share.json").toString()));

@@ -29,6 +29,9 @@ import java.util.Map;
  * @param cutAndResume each stream asks to be resumable ({@code x-stream-resumable: true}), is cut after a random
  *     number of its events and resumed with {@code GET /v1/streams/{id}?after=N} on the next target; needs
  *     {@code verifyTokens}, since the joined stream is checked against what the simulator sent
+ * @param cancel each stream is cut after a random number of its events, as with {@code cutAndResume}, and not resumed:
+ *     the client goes away, and what it read is checked against the start of what the simulator sent (needs
+ *     {@code verifyTokens}); a stream cancelled as planned, its events matching, counts as completed and verified
  */
 public record LoadConfig(
     List<URI> targets,
@@ -43,7 +46,8 @@ public record LoadConfig(
     int verifyTokens,
     int addresses,
     long warmup,
-    boolean cutAndResume) {
+    boolean cutAndResume,
+    boolean cancel) {
 
   public LoadConfig {
     targets = List.copyOf(targets);
@@ -53,6 +57,10 @@ public record LoadConfig(
     if (cutAndResume && verifyTokens <= 0) {
       throw new IllegalArgumentException("cutting and resuming streams needs verifyTokens, to know what a joined"
           + " stream must be");
+    }
+    if (cancel && (cutAndResume || verifyTokens <= 0)) {
+      throw new IllegalArgumentException("cancelling streams needs verifyTokens, to know where a stream can be cut and"
+          + " what its start must be, and cannot go with cutAndResume");
     }
   }
 

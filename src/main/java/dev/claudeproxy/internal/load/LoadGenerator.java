@@ -243,7 +243,7 @@ public final class LoadGenerator {
       this.body = config.template().encode().replace("{{n}}", Long.toString(n));
       this.plan = config.verifyTokens() > 0 ? ReplyPlan.of(new JsonObject(body), config.verifyTokens()) : null;
       this.check = new StreamCheck(config.chat(), plan);
-      if (config.cutAndResume()) {
+      if (config.cutAndResume() || config.cancel()) {
         // Seeded by the stream's number, so a run's cuts can be made again.
         cutAt = new SplittableRandom(n).nextInt(plan.eventCount());
       }
@@ -292,7 +292,7 @@ public final class LoadGenerator {
         });
         return;
       }
-      if (cutAt >= 0) {
+      if (cutAt >= 0 && config.cutAndResume()) {
         streamId = resp.getHeader("x-stream-id");
         if (streamId == null) {
           resp.request().reset();
@@ -308,7 +308,9 @@ public final class LoadGenerator {
         }
         stats.bytes.add(chunk.length());
         parser.feed(chunk, this::onEvent);
-        if (cutThrough != null) {
+        if (cutThrough != null && config.cancel()) {
+          cancel(resp);
+        } else if (cutThrough != null) {
           cut(resp);
         }
       });
@@ -389,6 +391,30 @@ public final class LoadGenerator {
             stats.error("resume_connection:" + e.getClass().getSimpleName(), e.getMessage());
             ended.tryComplete();
           });
+    }
+
+    /**
+     * Closes the connection in the middle of {@link #cutThrough}, for good: the stream ends here, as planned, when what
+     * it read is the start of what the simulator sent.
+     */
+    private void cancel(HttpClientResponse resp) {
+      reading = null;
+      resp.request().reset();
+      stats.cut(cutPlace());
+      cutThrough = null;
+      if (check.violation() != null) {
+        stats.error("integrity", "stream " + n + ": " + check.violation());
+      } else if (check.errorType() != null) {
+        stats.error("stream_error:" + check.errorType(), null);
+      } else if (!plan.text().startsWith(check.text())) {
+        stats.mismatched.increment();
+        stats.error("integrity", "stream " + n + ": the text read before the cancel differs from what the simulator"
+            + " sent");
+      } else {
+        stats.verified.increment();
+        stats.completed.increment();
+      }
+      ended.tryComplete();
     }
 
     /** Where the cut fell: before the first content delta, inside the content, or after the last delta. */

@@ -30,9 +30,12 @@ public final class LoadReport {
         .put("warmup_streams", config.warmup())
         .put("headers", new JsonObject(new java.util.TreeMap<>(config.headers())))
         .put("targets", new JsonArray(config.targets().stream().map(URI::toString).toList()))
-        .put("cut_and_resume", config.cutAndResume()));
+        .put("cut_and_resume", config.cutAndResume()).put("cancel", config.cancel()));
     if (config.cutAndResume()) {
       summary.put("resume", stats.resumeSummary());
+    }
+    if (config.cancel()) {
+      summary.put("cancel", stats.cancelSummary());
     }
   }
 

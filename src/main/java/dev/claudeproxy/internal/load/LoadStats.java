@@ -32,7 +32,10 @@ final class LoadStats {
   final LongAdder mismatched = new LongAdder();
   final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
   final Map<String, String> examples = new ConcurrentHashMap<>();
-  /** Resume mode: where the cuts fell, the resumes answered 200 and the time to their head, and those refused. */
+  /**
+   * Resume mode: where the cuts fell, the resumes answered 200 and the time to their head, and those refused. Cancel
+   * mode: where the cuts fell.
+   */
   final Map<String, LongAdder> cuts = new ConcurrentHashMap<>();
   final LongAdder resumes = new LongAdder();
   final ConcurrentHistogram resumeTimes = new ConcurrentHistogram(MAX_MICROS, 3);
@@ -61,6 +64,13 @@ final class LoadStats {
   /** A resume refused, by its status ({@code connection} when none came). */
   void resumeFailed(String status) {
     resumeFailures.computeIfAbsent(status, s -> new LongAdder()).increment();
+  }
+
+  /** Cancel mode's figures: the streams cancelled, and by where the cut fell. */
+  JsonObject cancelSummary() {
+    JsonObject places = counts(cuts);
+    long all = places.stream().mapToLong(e -> (Long) e.getValue()).sum();
+    return new JsonObject().put("cancelled", all).put("cut_at", places);
   }
 
   /** Resume mode's figures: cuts by place, resumes, failures by status, time to a resume's response head. */

@@ -42,9 +42,14 @@ class LoadGeneratorTest {
 
   private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
       long warmup, boolean cutAndResume) {
+    return run(endpoint, concurrency, total, headers, warmup, cutAndResume, false);
+  }
+
+  private static LoadReport run(String endpoint, int concurrency, long total, Map<String, String> headers,
+      long warmup, boolean cutAndResume, boolean cancel) {
     LoadConfig config = new LoadConfig(List.of(URI.create(stack.proxyUrl())), endpoint, stack.callerKey, concurrency,
         total, null, Duration.ofMillis(200), LoadConfig.defaultTemplate(endpoint, "claude-sonnet-4-6", 1024), headers,
-        25, 2, warmup, cutAndResume);
+        25, 2, warmup, cutAndResume, cancel);
     return TestStack.await(new LoadGenerator(config, null).run(stack.vertx));
   }
 
@@ -57,7 +62,7 @@ class LoadGeneratorTest {
         new JsonObject(failing.export().encode()));
     LoadConfig config = new LoadConfig(List.of(URI.create(stack.proxyUrl())), "messages", stack.callerKey, 15, 42,
         null, Duration.ZERO, LoadConfig.defaultTemplate("messages", "claude-sonnet-4-6", 1024), Map.of(), 25, 1, 0,
-        false);
+        false, false);
     LoadReport merged = LoadReport.merged(config, shares);
     JsonObject a = clean.summary();
     JsonObject b = failing.summary();
@@ -145,6 +150,43 @@ class LoadGeneratorTest {
         // A resume reads what the worker kept: the upstream is asked once a stream.
         assertEquals(90, stack.simulator.stats().streamsStarted() - upstreamCalls, what);
       }
+    }
+  }
+
+  @Test
+  void cancelsEveryStreamAndTheProxyCancelsItsUpstreamCall() throws Exception {
+    for (String endpoint : new String[] {"messages", "chat"}) {
+      long cancelledUpstream = stack.simulator.stats().streamsCancelled();
+      long completedUpstream = stack.simulator.stats().streamsCompleted();
+      long started = stack.simulator.stats().streamsStarted();
+      // Paced, so that most cuts fall while the upstream still sends.
+      LoadReport report = run(endpoint, 20, 90, Map.of("x-sim-tokens-per-second", "200"), 0, false, true);
+      JsonObject s = report.summary();
+      assertTrue(report.clean(), endpoint + ": " + s.encodePrettily());
+      assertEquals(90, s.getJsonObject("streams").getLong("completed"), endpoint);
+      assertEquals(90, s.getJsonObject("integrity").getLong("verified"), endpoint);
+      JsonObject cancel = s.getJsonObject("cancel");
+      assertEquals(90, cancel.getLong("cancelled"), endpoint);
+      for (String place : new String[] {"before_first_delta", "inside_content", "after_last_delta"}) {
+        assertTrue(cancel.getJsonObject("cut_at").getLong(place, 0L) > 0, endpoint + ": no cut " + place);
+      }
+      assertTrue(s.getLong("deltas") < 90 * 25, endpoint + ": a cancelled stream reads only its start");
+      assertEquals(90, stack.simulator.stats().streamsStarted() - started, endpoint);
+      // The clients went away, and no upstream call is left running. On /v1/messages the proxy cancels the calls still
+      // under way (a cut before the first delta always finds its call under way; one near the end may find it ended).
+      // A /v1/chat stream is resumable: its client gone, it detaches and runs on for a reader, to its end here.
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (stack.simulator.stats().streamsCancelled() - cancelledUpstream
+          + stack.simulator.stats().streamsCompleted() - completedUpstream < 90 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      long cancelled = stack.simulator.stats().streamsCancelled() - cancelledUpstream;
+      assertEquals(90, cancelled + stack.simulator.stats().streamsCompleted() - completedUpstream,
+          endpoint + ": every upstream call ended, cancelled or completed");
+      long mustCancel = "chat".equals(endpoint) ? 0 : cancel.getJsonObject("cut_at").getLong("before_first_delta");
+      assertTrue(mustCancel > 0 || "chat".equals(endpoint), cancel.encode());
+      assertTrue(cancelled >= mustCancel, endpoint + ": " + cancelled + " upstream calls cancelled, " + cancel.encode());
+      assertEquals(0, stack.simulator.stats().streamsOpen(), endpoint);
     }
   }
 
