@@ -347,6 +347,8 @@ public final class SoakCommand implements Callable<Integer> {
           .put("heap_bytes_per_1000_streams", finite(slope(idle.subList(idle.indexOf(first), idle.size()))))
           .put("proxy_log", new JsonObject().put("leak_lines", scan.leaks).put("leak_excerpt", scan.excerpt)
               .put("access_lines", scan.accessLines).put("access_lines_not_completed", scan.notCompleted)
+              .put("access_lines_not_completed_by_outcome",
+                  new JsonObject(new LinkedHashMap<>(scan.notCompletedByOutcome)))
               .put("proxy_exit", proxy.exitValue()))
           .put("checks", verdict.toJson()).put("passed", verdict.passed());
       Files.writeString(out, result.encodePrettily());
@@ -487,13 +489,18 @@ public final class SoakCommand implements Callable<Integer> {
     return out;
   }
 
-  private record LogScan(long leaks, JsonArray excerpt, long accessLines, long notCompleted) {}
+  private record LogScan(long leaks, JsonArray excerpt, long accessLines, long notCompleted,
+                         Map<String, Long> notCompletedByOutcome) {}
+
+  private static final java.util.regex.Pattern OUTCOME =
+      java.util.regex.Pattern.compile("\"outcome\":\"([a-z_]+)\"");
 
   /** Counts LEAK lines in both of the proxy's outputs, keeping the first report; counts the access lines. */
   private static LogScan scan(Path proxyLog, Path accessLog) throws IOException {
     long leaks = 0;
     long access = 0;
     long notCompleted = 0;
+    Map<String, Long> byOutcome = new TreeMap<>();
     JsonArray excerpt = new JsonArray();
     for (Path p : List.of(proxyLog, accessLog)) {
       int keep = 0;
@@ -513,6 +520,8 @@ public final class SoakCommand implements Callable<Integer> {
             access++;
             if (!line.contains("\"outcome\":\"completed\"")) {
               notCompleted++;
+              java.util.regex.Matcher m = OUTCOME.matcher(line);
+              byOutcome.merge(m.find() ? m.group(1) : "none", 1L, Long::sum);
             }
           }
         }
@@ -520,7 +529,7 @@ public final class SoakCommand implements Callable<Integer> {
         throw e.getCause();
       }
     }
-    return new LogScan(leaks, excerpt, access, notCompleted);
+    return new LogScan(leaks, excerpt, access, notCompleted, byOutcome);
   }
 
   /** Waits until the proxy has no stream open and its descriptor count has settled (at most 30 s). */
@@ -611,7 +620,7 @@ public final class SoakCommand implements Callable<Integer> {
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
             + " %.1f %% more like them but resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after"
             + " their end), %.1f %% more like them cut for good, the client gone (%,d cancelled),"
-            + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d load-generator runs%s; proxy `%s`,"
+            + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d chunks of a load-generator run a shape%s; proxy `%s`,"
             + " HTTP/2 upstream to the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
         r.getLong("streams_run"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
@@ -640,14 +649,17 @@ public final class SoakCommand implements Callable<Integer> {
             + " connections %d–%d) and %d"
             + " under load (live heap up to %.1f MB, descriptors up to %d); idle live heap trend from the first minute"
             + " %s bytes per 1,000 streams; RSS up to %d MB; threads %d → %d; metaspace"
-            + " %d → %d KB; direct buffers (the JVM's count) %s → %s MB. Errors: %s. Access lines %,d (not completed: %,d).%n%n",
+            + " %d → %d KB; direct buffers (the JVM's count) %s → %s MB. Errors: %s. Access lines %,d (not completed: %,d%s).%n%n",
         idleCount, minHeap / 1e6, maxHeap / 1e6, minFd, maxFd, minUp, maxUp, loadCount, maxLoadedHeap / 1e6,
         maxLoadedFd, r.getValue("heap_bytes_per_1000_streams"),
         maxRss / 1024, first.getLong("threads"), last.getLong("threads"), first.getLong("metaspace_kb"),
         last.getLong("metaspace_kb"), mb(first.getValue("direct_buffers_bytes")),
         mb(last.getValue("direct_buffers_bytes")), load.getJsonObject("errors").isEmpty() ? "none" : load.getJsonObject("errors")
             .encode(), r.getJsonObject("proxy_log").getLong("access_lines"),
-        r.getJsonObject("proxy_log").getLong("access_lines_not_completed")));
+        r.getJsonObject("proxy_log").getLong("access_lines_not_completed"),
+        r.getJsonObject("proxy_log").getJsonObject("access_lines_not_completed_by_outcome").isEmpty() ? ""
+            : ", by outcome " + r.getJsonObject("proxy_log").getJsonObject("access_lines_not_completed_by_outcome")
+                .encode()));
     for (SoakVerdict.Check c : verdict.checks()) {
       md.append("- ").append(c.passed() ? "pass" : "**FAIL**").append(' ').append(c.name()).append(": ")
           .append(c.detail()).append('\n');
