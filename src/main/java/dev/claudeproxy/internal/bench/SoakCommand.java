@@ -34,15 +34,15 @@ import picocli.CommandLine.Option;
 @Command(name = "soak", mixinStandardHelpOptions = true,
     description = {"Soak: starts the simulator and one proxy (HTTP/2 upstream, fixed heap) on SOAK_PORT_BASE"
         + " (default 29700) and the next port, runs the load generator (loadtest --runs-from-stdin) for --streams"
-        + " streams in --chunks runs (short streams, and shares of longer paced ones, of resumable ones cut and"
-        + " resumed, and of /v1/chat ones), every stream checked against the simulator's plan (--verify-tokens), and"
-        + " samples"
-        + " the proxy every --sample-seconds: a full GC (jcmd GC.class_histogram) and the live heap it leaves,"
-        + " descriptors (/proc/<pid>/fd), RSS and its /metrics; and, idle, at the end of each run.",
+        + " streams in --chunks chunks of one run a shape (short streams, and shares of longer paced ones, of such"
+        + " ones resumable and cut and resumed, of such ones cancelled, and of /v1/chat ones), every stream checked"
+        + " against the simulator's plan (--verify-tokens), and samples the proxy every --sample-seconds: a full GC"
+        + " (jcmd GC.class_histogram) and the live heap it leaves, descriptors (/proc/<pid>/fd), RSS and its /metrics;"
+        + " and, idle, at the end of each chunk.",
         "Fails (exit 1) on any failed or mismatched stream, a cut stream not resumed, a live heap at the end beyond"
-            + " ±--heap-tolerance % of the first minute's (both idle, after a full GC), descriptors at the end beyond ±--fd-slack of the first"
-            + " minute's (idle), or any LEAK line of Netty's leak detector in the proxy's output (--paranoid: the"
-            + " detector on paranoid, a shorter run by default).",
+            + " ±--heap-tolerance % of the first minute's (both idle, after a full GC), descriptors at the end beyond"
+            + " ±--fd-slack of the first minute's (idle), or any LEAK line of Netty's leak detector in the proxy's"
+            + " output (--paranoid: the detector on paranoid, a shorter run by default).",
         "Writes target/bench/soak.json (soak-paranoid.json with --paranoid) and prints a markdown section."})
 public final class SoakCommand implements Callable<Integer> {
   private static final Path WORK = Path.of("target", "bench");
@@ -167,8 +167,13 @@ public final class SoakCommand implements Callable<Integer> {
       log("starting the simulator on " + simPort + " and the proxy on " + proxyPort);
       List<String> sim = new ArrayList<>(apparatus);
       sim.addAll(List.of(java, "-Xmx3g", "-jar", jar, "simulate"));
+      // The cancelled shape resets about 1,000 upstream streams a chunk over a few HTTP/2 connections: past the
+      // rapid-reset guard of a Netty-based server (200 a connection in 30 s, the simulator's default), which would
+      // close the connections and fail the other streams on them. The soak is about the proxy's memory over many
+      // cancels, so its simulator allows them (bench/analysis.md, "Soak").
       procs.start(sim, Map.of("SIM_PORT", Integer.toString(simPort), "SIM_TTFT_MS", "0", "SIM_JITTER", "0",
-          "SIM_TOKENS_PER_SECOND", "50", "SIM_OUTPUT_TOKENS", "100", "SIM_WRITE", "event"),
+          "SIM_TOKENS_PER_SECOND", "50", "SIM_OUTPUT_TOKENS", "100", "SIM_WRITE", "event",
+          "SIM_H2_RESET_LIMIT", Integer.toString(Integer.MAX_VALUE)),
           WORK.resolve(name + "-simulator.log"), null);
       List<String> proxyCmd = new ArrayList<>(List.of(java, "-Xms3g", "-Xmx3g"));
       if (paranoid) {
@@ -235,18 +240,22 @@ public final class SoakCommand implements Callable<Integer> {
         }
       }, sampleSeconds, sampleSeconds, TimeUnit.SECONDS);
 
-      // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages, longer
-      // paced ones, longer paced resumable ones cut and resumed (paced, so that most cuts fall while the upstream
-      // still sends: the stream is detached, then resumed live), longer paced ones cut for good (the client gone: the
-      // upstream call is cancelled), short ones on /v1/chat.
-      String[] shapes = {"short", "long", "resumed", "cancelled", "chat"};
-      double[] percents = {0, longPercent, resumedPercent, cancelledPercent, chatPercent};
-      long[] shapeTotals = new long[shapes.length];
+      // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages (the rest),
+      // longer paced ones, such ones resumable, cut and resumed (paced, so that most cuts fall while the upstream
+      // still sends: the stream is detached, then resumed live), such ones cut for good (the client gone: the
+      // upstream call is cancelled), and short ones on /v1/chat.
+      List<Shape> shapes = List.of(new Shape("short", 0, false, List.of()),
+          new Shape("long", longPercent, true, List.of()),
+          new Shape("resumed", resumedPercent, true, List.of("--cut-and-resume")),
+          new Shape("cancelled", cancelledPercent, true, List.of("--cancel")),
+          new Shape("chat", chatPercent, false, List.of("--endpoint", "chat")));
+      long[] shapeTotals = new long[shapes.size()];
       shapeTotals[0] = total;
-      for (int k = 1; k < shapes.length; k++) {
-        shapeTotals[k] = Math.round(total * percents[k] / 100);
+      for (int k = 1; k < shapes.size(); k++) {
+        shapeTotals[k] = Math.round(total * shapes.get(k).percent() / 100);
         shapeTotals[0] -= shapeTotals[k];
       }
+      boolean resuming = shapeTotals[2] > 0;
       Totals totals = new Totals();
       JsonArray runs = new JsonArray();
       long submitted = 0;
@@ -260,28 +269,21 @@ public final class SoakCommand implements Callable<Integer> {
           }
           current[0] = chunk;
           chunksRun = chunk;
-          long[] counts = new long[shapes.length];
-          for (int k = 0; k < shapes.length; k++) {
-            counts[k] = share(shapeTotals[k], chunks, chunk);
-            if (counts[k] == 0) {
+          for (int k = 0; k < shapes.size(); k++) {
+            long count = share(shapeTotals[k], chunks, chunk);
+            if (count == 0) {
               continue;
             }
-            boolean isLong = k == 1 || k == 2 || k == 3;
+            Shape shape = shapes.get(k);
             Path summaryFile = WORK.resolve(name + "-run.json");
             List<String> args = new ArrayList<>(List.of("--url", url, "--key", key, "-q",
                 "--json", summaryFile.toString(), "--html", WORK.resolve(name + "-run.html").toString(),
-                "-c", Integer.toString(concurrency), "-n", Long.toString(counts[k]),
-                "--verify-tokens", Integer.toString(isLong ? longTokens : shortTokens),
-                "-H", "x-sim-tokens-per-second:" + (isLong ? longRate : 0)));
-            if ("resumed".equals(shapes[k])) {
-              args.add("--cut-and-resume");
-            } else if ("cancelled".equals(shapes[k])) {
-              args.add("--cancel");
-            } else if ("chat".equals(shapes[k])) {
-              args.addAll(List.of("--endpoint", "chat"));
-            }
+                "-c", Integer.toString(concurrency), "-n", Long.toString(count),
+                "--verify-tokens", Integer.toString(shape.paced() ? longTokens : shortTokens),
+                "-H", "x-sim-tokens-per-second:" + (shape.paced() ? longRate : 0)));
+            args.addAll(shape.options());
             toLoadgen.println(new JsonArray(new ArrayList<>(args)).encode());
-            submitted += counts[k];
+            submitted += count;
             String answer = fromLoadgen.readLine();
             if (answer == null) {
               throw new IOException("the load generator stopped; see " + WORK.resolve(name + "-loadgen.log"));
@@ -292,14 +294,14 @@ public final class SoakCommand implements Callable<Integer> {
             }
             JsonObject summary = new JsonObject(Files.readString(summaryFile));
             totals.add(summary);
-            runs.add(new JsonObject().put("chunk", chunk).put("shape", shapes[k]).put("streams", counts[k])
+            runs.add(new JsonObject().put("chunk", chunk).put("shape", shape.name()).put("streams", count)
                 .put("seconds", summary.getDouble("seconds")).put("streams_summary", summary.getJsonObject("streams"))
                 .put("errors", summary.getJsonObject("errors")).put("integrity", summary.getJsonObject("integrity"))
                 .put("deltas", summary.getLong("deltas"))
                 .put("time_to_first_token_ms", summary.getJsonObject("time_to_first_token_ms")));
           }
           waitIdle(probe);
-          if (counts[2] > 0) {
+          if (resuming) {
             // The resumed streams' logs stay readable for the TTL after their end: sample once they are let go.
             Thread.sleep(RESUME_TTL_MS + 1_000);
           }
@@ -333,7 +335,7 @@ public final class SoakCommand implements Callable<Integer> {
       JsonObject first = firstMinute(idle);
       JsonObject last = idle.get(idle.size() - 1);
       SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted, totals.started, totals.completed,
-          totals.failed, totals.verified, totals.mismatched, totals.errors, shapeTotals[2] > 0 ? totals.cuts : -1,
+          totals.failed, totals.verified, totals.mismatched, totals.errors, resuming ? totals.cuts : -1,
           totals.resumed),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
           ownFds(first), ownFds(last), fdSlack, scan.leaks);
@@ -357,6 +359,12 @@ public final class SoakCommand implements Callable<Integer> {
       return verdict.passed() ? 0 : 1;
     }
   }
+
+  /**
+   * One kind of stream the soak runs: its share of the streams in %, whether it is a longer paced one, and the load
+   * generator's options for it.
+   */
+  private record Shape(String name, double percent, boolean paced, List<String> options) {}
 
   @FunctionalInterface
   private interface Sampler {

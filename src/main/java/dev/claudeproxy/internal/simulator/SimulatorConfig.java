@@ -2,6 +2,7 @@ package dev.claudeproxy.internal.simulator;
 
 import dev.claudeproxy.internal.config.ConfigException;
 import dev.claudeproxy.internal.config.Settings;
+import io.vertx.core.http.HttpServerOptions;
 import java.nio.file.Path;
 
 /**
@@ -11,7 +12,7 @@ import java.nio.file.Path;
  * {@code SIM_API_KEY}, {@code SIM_TTFT_MS}, {@code SIM_TOKENS_PER_SECOND}, {@code SIM_JITTER},
  * {@code SIM_OUTPUT_TOKENS}, {@code SIM_SCENARIO}, {@code SIM_SLOW_FIRST_TOKEN_MS}, {@code SIM_RETRY_AFTER_S},
  * {@code SIM_FAULT_AFTER_DELTAS}, {@code SIM_INSTANCES}, {@code SIM_MODELS}, {@code SIM_STRICT_MODELS},
- * {@code SIM_WRITE}.
+ * {@code SIM_WRITE}, {@code SIM_H2_RESET_LIMIT}.
  *
  * @param host the interface to bind
  * @param port the port to bind; 0 picks a free one
@@ -30,6 +31,9 @@ import java.nio.file.Path;
  *     {@code claude-*} id is accepted (with a warning once per id) under the catalog's unknown-model limits
  * @param write how a stream's events are written: each on its own ({@link WriteMode#EVENT}, as Claude's API does)
  *     or packed together ({@link WriteMode#BATCH}); the bytes are the same
+ * @param h2ResetLimit how many HTTP/2 stream resets a client may send on one connection within 30 s before the
+ *     simulator closes the connection (and every stream on it), as servers built on Netty guard against a rapid-reset
+ *     flood; 200, Vert.x's default, unless set
  */
 public record SimulatorConfig(
     String host,
@@ -46,7 +50,8 @@ public record SimulatorConfig(
     int instances,
     ModelCatalog models,
     boolean strictModels,
-    WriteMode write) {
+    WriteMode write,
+    int h2ResetLimit) {
 
   public static final String HOST = "SIM_HOST";
   public static final String PORT = "SIM_PORT";
@@ -63,6 +68,7 @@ public record SimulatorConfig(
   public static final String MODELS = "SIM_MODELS";
   public static final String STRICT_MODELS = "SIM_STRICT_MODELS";
   public static final String WRITE = "SIM_WRITE";
+  public static final String H2_RESET_LIMIT = "SIM_H2_RESET_LIMIT";
 
   /** Upper bound for a configured reply; keeps a typo from asking for a stream that never ends. */
   public static final int MAX_OUTPUT_TOKENS = 10_000_000;
@@ -95,6 +101,7 @@ public record SimulatorConfig(
     if (write == null) {
       throw new ConfigException(WRITE + " must be event or batch");
     }
+    check(H2_RESET_LIMIT, h2ResetLimit, 1, Integer.MAX_VALUE);
   }
 
   private static void check(String key, long value, long min, long max) {
@@ -105,7 +112,8 @@ public record SimulatorConfig(
 
   public static SimulatorConfig defaults() {
     return new SimulatorConfig("127.0.0.1", 9000, null, 300, 60, 0.2, 60, null, 5000, 1, 3,
-        Runtime.getRuntime().availableProcessors(), ModelCatalog.builtIn(), false, WriteMode.EVENT);
+        Runtime.getRuntime().availableProcessors(), ModelCatalog.builtIn(), false, WriteMode.EVENT,
+        HttpServerOptions.DEFAULT_HTTP2_RST_FLOOD_MAX_RST_FRAME_PER_WINDOW);
   }
 
   /** Reads the flat keys; absent keys keep their defaults. */
@@ -145,73 +153,75 @@ public record SimulatorConfig(
         s.integer(INSTANCES, d.instances),
         modelsFile == null || modelsFile.isBlank() ? d.models : ModelCatalog.fromFile(Path.of(modelsFile.trim())),
         s.bool(STRICT_MODELS, d.strictModels),
-        write);
+        write,
+        s.integer(H2_RESET_LIMIT, d.h2ResetLimit));
   }
 
   public SimulatorConfig withHost(String v) {
     return new SimulatorConfig(v, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withPort(int v) {
     return new SimulatorConfig(host, v, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withApiKey(String v) {
     return new SimulatorConfig(host, port, v, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   /** TTFT, rate and jitter together, since tests nearly always set all three. */
   public SimulatorConfig withTiming(long ttft, double tps, double jit) {
     return new SimulatorConfig(host, port, apiKey, ttft, tps, jit, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withOutputTokens(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, v, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withScenario(Scenario v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, v,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withSlowFirstTokenMs(long v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        v, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write);
+        v, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withRetryAfterSeconds(double v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, v, faultAfterDeltas, instances, models, strictModels, write);
+        slowFirstTokenMs, v, faultAfterDeltas, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withFaultAfterDeltas(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, v, instances, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, v, instances, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withModels(ModelCatalog v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, v, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, v, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withStrictModels(boolean v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, v, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, v, write, h2ResetLimit);
   }
 
   public SimulatorConfig withInstances(int v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v, models, strictModels, write);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, v, models, strictModels, write, h2ResetLimit);
   }
 
   public SimulatorConfig withWrite(WriteMode v) {
     return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
-        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, v);
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, v,
+        h2ResetLimit);
   }
 
   /** Never prints the key itself. */
@@ -223,5 +233,10 @@ public record SimulatorConfig(
         + ", slowFirstTokenMs=" + slowFirstTokenMs + ", retryAfterSeconds=" + retryAfterSeconds
         + ", faultAfterDeltas=" + faultAfterDeltas + ", instances=" + instances + ", models="
         + models.models().size() + ", strictModels=" + strictModels + ", write=" + write.wireName() + "]";
+  }
+
+  public SimulatorConfig withH2ResetLimit(int v) {
+    return new SimulatorConfig(host, port, apiKey, ttftMs, tokensPerSecond, jitter, outputTokens, scenario,
+        slowFirstTokenMs, retryAfterSeconds, faultAfterDeltas, instances, models, strictModels, write, v);
   }
 }

@@ -31,7 +31,8 @@ final class SimulatorVerticle extends VerticleBase {
         .setAcceptBacklog(16_384)
         // Streams can sit idle for a long time (slow_first_token, stall); never time them out here.
         .setIdleTimeout(0)
-        .setCompressionSupported(false);
+        .setCompressionSupported(false)
+        .setHttp2RstFloodMaxRstFramePerWindow(config.h2ResetLimit());
     server = vertx.createHttpServer(options)
         .requestHandler(new SimulatorApi(vertx, config, stats, attempts).router());
     return server.listen();
