@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>With {@link LoadConfig#cutAndResume()}, each stream is cut after a random number of its events (from none to all
  * but the last; the bytes of the event after the cut that came in the same read are dropped, as a cut in the middle
  * of an event leaves them) and resumed from its position on the next target URL; the check runs over the joined
- * stream.
+ * stream. With {@link LoadConfig#cancel()}, each stream is cut the same way and left there: what it read is checked
+ * against the start of what the simulator sent.
  *
  * <p>One verticle per event loop, each with its share of the streams and its own clients; with many streams the
  * connections are spread over several local addresses (127.0.0.x) so that one address's ports do not run out.
