@@ -35,11 +35,13 @@ import picocli.CommandLine.Option;
     description = {"Soak: starts the simulator and one proxy (HTTP/2 upstream, fixed heap) on SOAK_PORT_BASE"
         + " (default 29700) and the next port, runs the load generator (loadtest --runs-from-stdin) for --streams"
         + " streams in --chunks chunks of one run a shape (short streams, and shares of longer paced ones, of such"
-        + " ones resumable and cut and resumed, of such ones cancelled, and of /v1/chat ones), every stream checked"
+        + " ones resumable and cut and resumed, of such ones cancelled, of short ones the upstream breaks, and of"
+        + " /v1/chat ones), every stream checked"
         + " against the simulator's plan (--verify-tokens), and samples the proxy every --sample-seconds: a full GC"
         + " (jcmd GC.class_histogram) and the live heap it leaves, descriptors (/proc/<pid>/fd), RSS and its /metrics;"
         + " and, idle, at the end of each chunk.",
-        "Fails (exit 1) on any failed or mismatched stream, a cut stream not resumed, a live heap at the end beyond"
+        "Fails (exit 1) on any failed or mismatched stream, a cut stream not resumed, a broken one not ended with its"
+            + " error, a live heap at the end beyond"
             + " ±--heap-tolerance % of the first minute's (both idle, after a full GC), descriptors at the end beyond"
             + " ±--fd-slack of the first minute's (idle), or any LEAK line of Netty's leak detector in the proxy's"
             + " output (--paranoid: the detector on paranoid, a shorter run by default).",
@@ -88,6 +90,11 @@ public final class SoakCommand implements Callable<Integer> {
       + " (default: ${DEFAULT-VALUE}).")
   double cancelledPercent = 2;
 
+  @Option(names = "--failed-percent", description = "Share of short streams the simulator breaks after their third"
+      + " delta, half with an error event (midstream_error), half by cutting the connection (disconnect), in %"
+      + " (default: ${DEFAULT-VALUE}); each must end with the error the proxy owes its client.")
+  double failedPercent = 2;
+
   @Option(names = "--chat-percent", description = "Share of short streams on the browser endpoint, /v1/chat, in %"
       + " (default: ${DEFAULT-VALUE}).")
   double chatPercent = 2;
@@ -118,10 +125,10 @@ public final class SoakCommand implements Callable<Integer> {
           + " positive");
       return 2;
     }
-    if (longPercent < 0 || resumedPercent < 0 || cancelledPercent < 0 || chatPercent < 0
-        || longPercent + resumedPercent + cancelledPercent + chatPercent > 100) {
-      System.err.println("--long-percent, --resumed-percent, --cancelled-percent and --chat-percent must be at least 0"
-          + " and add up to at most 100");
+    if (longPercent < 0 || resumedPercent < 0 || cancelledPercent < 0 || failedPercent < 0 || chatPercent < 0
+        || longPercent + resumedPercent + cancelledPercent + failedPercent + chatPercent > 100) {
+      System.err.println("--long-percent, --resumed-percent, --cancelled-percent, --failed-percent and --chat-percent"
+          + " must be at least 0 and add up to at most 100");
       return 2;
     }
     String name = paranoid ? "soak-paranoid" : "soak";
@@ -148,6 +155,7 @@ public final class SoakCommand implements Callable<Integer> {
             .put("sample_seconds", sampleSeconds).put("short_tokens", shortTokens).put("long_tokens", longTokens)
             .put("long_tokens_per_second", longRate).put("long_percent", longPercent)
             .put("resumed_percent", resumedPercent).put("cancelled_percent", cancelledPercent)
+            .put("failed_percent", failedPercent)
             .put("chat_percent", chatPercent)
             .put("resume_ttl_ms", RESUME_TTL_MS)
             .put("heap_tolerance_percent", heapTolerance).put("fd_slack", fdSlack)
@@ -243,12 +251,17 @@ public final class SoakCommand implements Callable<Integer> {
       // The shapes, each run as its own load-generator run in every chunk: short streams on /v1/messages (the rest),
       // longer paced ones, such ones resumable, cut and resumed (paced, so that most cuts fall while the upstream
       // still sends: the stream is detached, then resumed live), such ones cut for good (the client gone: the
-      // upstream call is cancelled), and short ones on /v1/chat.
-      List<Shape> shapes = List.of(new Shape("short", 0, false, List.of()),
-          new Shape("long", longPercent, true, List.of()),
-          new Shape("resumed", resumedPercent, true, List.of("--cut-and-resume")),
-          new Shape("cancelled", cancelledPercent, true, List.of("--cancel")),
-          new Shape("chat", chatPercent, false, List.of("--endpoint", "chat")));
+      // upstream call is cancelled), short ones the upstream breaks (with an error event, or by cutting the
+      // connection: each must end with the error), and short ones on /v1/chat.
+      List<Shape> shapes = List.of(new Shape("short", 0, false, List.of(), null),
+          new Shape("long", longPercent, true, List.of(), null),
+          new Shape("resumed", resumedPercent, true, List.of("--cut-and-resume"), null),
+          new Shape("cancelled", cancelledPercent, true, List.of("--cancel"), null),
+          new Shape("upstream_error", failedPercent / 2, false, List.of("-H", "x-sim-scenario:midstream_error"),
+              "stream_error:overloaded_error"),
+          new Shape("upstream_cut", failedPercent / 2, false, List.of("-H", "x-sim-scenario:disconnect"),
+              "stream_error:api_error"),
+          new Shape("chat", chatPercent, false, List.of("--endpoint", "chat"), null));
       long[] shapeTotals = new long[shapes.size()];
       shapeTotals[0] = total;
       for (int k = 1; k < shapes.size(); k++) {
@@ -257,6 +270,8 @@ public final class SoakCommand implements Callable<Integer> {
       }
       boolean resuming = shapeTotals[2] > 0;
       Totals totals = new Totals();
+      // The breaking shapes' streams, and those of them that ended with the error they were to end with.
+      long[] failing = {0, 0};
       JsonArray runs = new JsonArray();
       long submitted = 0;
       int chunksRun = 0;
@@ -293,7 +308,13 @@ public final class SoakCommand implements Callable<Integer> {
               throw new IOException("the load generator refused a run: " + a.getString("error"));
             }
             JsonObject summary = new JsonObject(Files.readString(summaryFile));
-            totals.add(summary);
+            if (shape.failsWith() == null) {
+              totals.add(summary);
+            } else {
+              failing[0] += count;
+              failing[1] += summary.getJsonObject("errors").size() == 1
+                  ? summary.getJsonObject("errors").getLong(shape.failsWith(), 0L) : 0;
+            }
             runs.add(new JsonObject().put("chunk", chunk).put("shape", shape.name()).put("streams", count)
                 .put("seconds", summary.getDouble("seconds")).put("streams_summary", summary.getJsonObject("streams"))
                 .put("errors", summary.getJsonObject("errors")).put("integrity", summary.getJsonObject("integrity"))
@@ -334,15 +355,18 @@ public final class SoakCommand implements Callable<Integer> {
       });
       JsonObject first = firstMinute(idle);
       JsonObject last = idle.get(idle.size() - 1);
-      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted, totals.started, totals.completed,
+      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted - failing[0], totals.started,
+          totals.completed,
           totals.failed, totals.verified, totals.mismatched, totals.errors, resuming ? totals.cuts : -1,
-          totals.resumed),
+          totals.resumed, failing[0] > 0 ? failing[0] : -1, failing[1]),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
           ownFds(first), ownFds(last), fdSlack, scan.leaks);
       result.put("streams_run", submitted).put("chunks_run", chunksRun).put("cut_short", submitted < total)
           .put("wall_seconds", Math.round(wall * 10) / 10.0)
           .put("streams_per_second", Math.round(totals.started / wall))
-          .put("load", totals.toJson()).put("runs", runs).put("samples", samples)
+          .put("load", totals.toJson())
+          .put("broken_by_upstream", new JsonObject().put("streams", failing[0]).put("as_planned", failing[1]))
+          .put("runs", runs).put("samples", samples)
           .put("first_idle", first).put("last_idle", last)
           .put("heap_growth_by_class", growth(idleHistograms.get(idle.indexOf(first)),
               idleHistograms.get(idle.size() - 1)))
@@ -361,10 +385,10 @@ public final class SoakCommand implements Callable<Integer> {
   }
 
   /**
-   * One kind of stream the soak runs: its share of the streams in %, whether it is a longer paced one, and the load
-   * generator's options for it.
+   * One kind of stream the soak runs: its share of the streams in %, whether it is a longer paced one, the load
+   * generator's options for it, and the error every one of its streams must end with (null: each must complete).
    */
-  private record Shape(String name, double percent, boolean paced, List<String> options) {}
+  private record Shape(String name, double percent, boolean paced, List<String> options, String failsWith) {}
 
   @FunctionalInterface
   private interface Sampler {
@@ -627,14 +651,17 @@ public final class SoakCommand implements Callable<Integer> {
     md.append("## Soak").append(r.getBoolean("paranoid") ? " (Netty leak detector on paranoid)" : "").append("\n\n");
     md.append(String.format(Locale.ROOT, "`soak%s` on %s, commit %s: %,d streams (%.1f %% of %d tokens paced at %d/s,"
             + " %.1f %% more like them but resumable, each cut and resumed (%,d cuts, %,d resumed; readable %d ms after"
-            + " their end), %.1f %% more like them cut for good, the client gone (%,d cancelled),"
+            + " their end), %.1f %% more like them cut for good, the client gone (%,d cancelled), %.1f %% short ones"
+            + " broken by the upstream (%,d, of which %,d ended with the error owed),"
             + " %.1f %% on /v1/chat, the rest %d tokens at once), %d at a time, in %d chunks of a load-generator run a shape%s; proxy `%s`,"
             + " HTTP/2 upstream to the simulator (writes per event); %s cores. **%s**.%n%n",
         r.getBoolean("paranoid") ? " --paranoid" : "", r.getString("date"), r.getString("commit"),
         r.getLong("streams_run"), set.getDouble("long_percent"), set.getInteger("long_tokens"),
         set.getInteger("long_tokens_per_second"), set.getDouble("resumed_percent"), load.getLong("cuts"),
         load.getLong("resumed"), set.getLong("resume_ttl_ms"), set.getDouble("cancelled_percent"),
-        load.getLong("cancelled"), set.getDouble("chat_percent"),
+        load.getLong("cancelled"), set.getDouble("failed_percent"),
+        r.getJsonObject("broken_by_upstream").getLong("streams"), r.getJsonObject("broken_by_upstream")
+            .getLong("as_planned"), set.getDouble("chat_percent"),
         set.getInteger("short_tokens"), set.getInteger("concurrency"),
         r.getInteger("chunks_run"), r.getBoolean("cut_short") ? String.format(Locale.ROOT,
             " (cut short by --max-minutes: %,d streams were planned)", set.getLong("streams")) : "",

@@ -25,9 +25,12 @@ final class SoakVerdict {
    *
    * @param cuts streams cut to be resumed (-1 when the soak cut none by design: no resumed shape)
    * @param resumed of those, the ones resumed (each then checked whole, as the others, in {@code verified})
+   * @param toFail streams the upstream was to break (-1 when the soak broke none by design); the others are
+   *     {@code requested}
+   * @param failedAsPlanned of those, the ones that ended with the error they were to end with
    */
   record Streams(long requested, long started, long completed, long failed, long verified, long mismatched,
-                 Map<String, Long> errors, long cuts, long resumed) {}
+                 Map<String, Long> errors, long cuts, long resumed, long toFail, long failedAsPlanned) {}
 
   private final List<Check> checks = new ArrayList<>();
 
@@ -52,6 +55,11 @@ final class SoakVerdict {
     if (s.cuts() >= 0) {
       checks.add(new Check("resumes", s.cuts() > 0 && s.resumed() == s.cuts(),
           String.format(Locale.ROOT, "%d streams cut, %d resumed", s.cuts(), s.resumed())));
+    }
+    if (s.toFail() >= 0) {
+      checks.add(new Check("failures", s.toFail() > 0 && s.failedAsPlanned() == s.toFail(),
+          String.format(Locale.ROOT, "%d streams broken by the upstream, %d ended with the error owed", s.toFail(),
+              s.failedAsPlanned())));
     }
     if (heapFirst <= 0 || heapLast <= 0) {
       checks.add(new Check("heap", false, "no heap sample at the first minute or at the end"));

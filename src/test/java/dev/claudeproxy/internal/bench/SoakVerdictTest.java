@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** The soak's pass or fail. */
 class SoakVerdictTest {
   private static final SoakVerdict.Streams CLEAN =
-      new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), -1, 0);
+      new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), -1, 0, -1, 0);
 
   private static List<String> failed(SoakVerdict v) {
     return v.checks().stream().filter(c -> !c.passed()).map(SoakVerdict.Check::name).toList();
@@ -27,15 +27,25 @@ class SoakVerdictTest {
 
   @Test
   void aCutStreamNotResumedFails() {
-    SoakVerdict.Streams allResumed = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 20, 20);
+    SoakVerdict.Streams allResumed = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 20, 20, -1, 0);
     SoakVerdict clean = new SoakVerdict(allResumed, 20_000_000, 20_000_000, 0.05, 31, 31, 8, 0);
     assertTrue(clean.passed(), clean.checks().toString());
     assertEquals(6, clean.checks().size());
-    SoakVerdict.Streams oneLost = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 20, 19);
+    SoakVerdict.Streams oneLost = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 20, 19, -1, 0);
     assertEquals(List.of("resumes"), failed(new SoakVerdict(oneLost, 20_000_000, 20_000_000, 0.05, 31, 31, 8, 0)));
-    SoakVerdict.Streams noneCut = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 0, 0);
+    SoakVerdict.Streams noneCut = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), 0, 0, -1, 0);
     assertEquals(List.of("resumes"), failed(new SoakVerdict(noneCut, 20_000_000, 20_000_000, 0.05, 31, 31, 8, 0)),
         "a resumed shape that cut nothing checked nothing");
+  }
+
+  @Test
+  void aStreamToBreakThatEndedOtherwiseFails() {
+    SoakVerdict.Streams asPlanned = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), -1, 0, 20, 20);
+    SoakVerdict clean = new SoakVerdict(asPlanned, 20_000_000, 20_000_000, 0.05, 31, 31, 8, 0);
+    assertTrue(clean.passed(), clean.checks().toString());
+    assertEquals(6, clean.checks().size());
+    SoakVerdict.Streams oneOff = new SoakVerdict.Streams(1000, 1000, 1000, 0, 1000, 0, Map.of(), -1, 0, 20, 19);
+    assertEquals(List.of("failures"), failed(new SoakVerdict(oneOff, 20_000_000, 20_000_000, 0.05, 31, 31, 8, 0)));
   }
 
   @Test
@@ -48,11 +58,11 @@ class SoakVerdictTest {
 
   @Test
   void streamsIntegrityDescriptorsAndLeaks() {
-    SoakVerdict.Streams lost = new SoakVerdict.Streams(1000, 1000, 999, 1, 999, 0, Map.of("truncated", 1L), -1, 0);
+    SoakVerdict.Streams lost = new SoakVerdict.Streams(1000, 1000, 999, 1, 999, 0, Map.of("truncated", 1L), -1, 0, -1, 0);
     assertEquals(List.of("streams", "integrity"), failed(new SoakVerdict(lost, 1, 1, 0.05, 31, 31, 8, 0)));
-    SoakVerdict.Streams mismatched = new SoakVerdict.Streams(1000, 1000, 1000, 0, 999, 1, Map.of(), -1, 0);
+    SoakVerdict.Streams mismatched = new SoakVerdict.Streams(1000, 1000, 1000, 0, 999, 1, Map.of(), -1, 0, -1, 0);
     assertEquals(List.of("integrity"), failed(new SoakVerdict(mismatched, 1, 1, 0.05, 31, 31, 8, 0)));
-    SoakVerdict.Streams short_ = new SoakVerdict.Streams(1000, 990, 990, 0, 990, 0, Map.of(), -1, 0);
+    SoakVerdict.Streams short_ = new SoakVerdict.Streams(1000, 990, 990, 0, 990, 0, Map.of(), -1, 0, -1, 0);
     assertEquals(List.of("streams", "integrity"), failed(new SoakVerdict(short_, 1, 1, 0.05, 31, 31, 8, 0)));
     assertEquals(List.of("descriptors"), failed(new SoakVerdict(CLEAN, 1, 1, 0.05, 31, 40, 8, 0)));
     assertEquals(List.of("descriptors"), failed(new SoakVerdict(CLEAN, 1, 1, 0.05, -1, 40, 8, 0)));
