@@ -268,10 +268,11 @@ public final class SoakCommand implements Callable<Integer> {
         shapeTotals[k] = Math.round(total * shapes.get(k).percent() / 100);
         shapeTotals[0] -= shapeTotals[k];
       }
-      boolean resuming = shapeTotals[2] > 0;
+      boolean resuming = false;
+      for (int k = 0; k < shapes.size(); k++) {
+        resuming |= shapeTotals[k] > 0 && shapes.get(k).options().contains("--cut-and-resume");
+      }
       Totals totals = new Totals();
-      // The breaking shapes' streams, and those of them that ended with the error they were to end with.
-      long[] failing = {0, 0};
       JsonArray runs = new JsonArray();
       long submitted = 0;
       int chunksRun = 0;
@@ -311,9 +312,7 @@ public final class SoakCommand implements Callable<Integer> {
             if (shape.failsWith() == null) {
               totals.add(summary);
             } else {
-              failing[0] += count;
-              failing[1] += summary.getJsonObject("errors").size() == 1
-                  ? summary.getJsonObject("errors").getLong(shape.failsWith(), 0L) : 0;
+              totals.addBroken(summary, count, shape.failsWith());
             }
             runs.add(new JsonObject().put("chunk", chunk).put("shape", shape.name()).put("streams", count)
                 .put("seconds", summary.getDouble("seconds")).put("streams_summary", summary.getJsonObject("streams"))
@@ -355,17 +354,18 @@ public final class SoakCommand implements Callable<Integer> {
       });
       JsonObject first = firstMinute(idle);
       JsonObject last = idle.get(idle.size() - 1);
-      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted - failing[0], totals.started,
-          totals.completed,
-          totals.failed, totals.verified, totals.mismatched, totals.errors, resuming ? totals.cuts : -1,
-          totals.resumed, failing[0] > 0 ? failing[0] : -1, failing[1]),
+      SoakVerdict verdict = new SoakVerdict(new SoakVerdict.Streams(submitted - totals.toBreak, totals.started,
+          totals.completed, totals.failed, totals.verified, totals.mismatched, totals.errors,
+          resuming ? totals.cuts : -1, totals.resumed, totals.toBreak > 0 ? totals.toBreak : -1,
+          totals.brokenAsPlanned),
           first.getLong("heap_live_bytes"), last.getLong("heap_live_bytes"), heapTolerance / 100,
           ownFds(first), ownFds(last), fdSlack, scan.leaks);
       result.put("streams_run", submitted).put("chunks_run", chunksRun).put("cut_short", submitted < total)
           .put("wall_seconds", Math.round(wall * 10) / 10.0)
           .put("streams_per_second", Math.round(totals.started / wall))
           .put("load", totals.toJson())
-          .put("broken_by_upstream", new JsonObject().put("streams", failing[0]).put("as_planned", failing[1]))
+          .put("broken_by_upstream", new JsonObject().put("streams", totals.toBreak)
+              .put("as_planned", totals.brokenAsPlanned))
           .put("runs", runs).put("samples", samples)
           .put("first_idle", first).put("last_idle", last)
           .put("heap_growth_by_class", growth(idleHistograms.get(idle.indexOf(first)),
@@ -408,6 +408,12 @@ public final class SoakCommand implements Callable<Integer> {
     long resumed;
     /** Streams cut for good, the client gone (the cancelled shape). */
     long cancelled;
+    /**
+     * Streams the upstream was to break (the breaking shapes, kept out of the counts above), and those of them that
+     * ended with the error they were to end with.
+     */
+    long toBreak;
+    long brokenAsPlanned;
     final Map<String, Long> errors = new TreeMap<>();
 
     void add(JsonObject summary) {
@@ -429,6 +435,13 @@ public final class SoakCommand implements Callable<Integer> {
       }
       summary.getJsonObject("errors").forEach(e -> errors.merge(e.getKey(), ((Number) e.getValue()).longValue(),
           Long::sum));
+    }
+
+    /** A breaking shape's run of {@code streams}: each must have ended with the error {@code owed}, and only with it. */
+    void addBroken(JsonObject summary, long streams, String owed) {
+      JsonObject runErrors = summary.getJsonObject("errors");
+      toBreak += streams;
+      brokenAsPlanned += runErrors.size() == 1 ? runErrors.getLong(owed, 0L) : 0;
     }
 
     JsonObject toJson() {
