@@ -1,5 +1,6 @@
 package dev.claudeproxy.internal.config;
 
+import dev.claudeproxy.StreamClientOptions;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -46,8 +47,9 @@ public record ClientPolicy(
     return new ClientPolicy(
         s.longInRange("PROXY_KEEPALIVE_MS", 10_000, 10, 3_600_000),
         s.longInRange("PROXY_CLIENT_STALL_TIMEOUT_MS", 60_000, 10, 3_600_000),
-        s.longInRange("PROXY_WORKER_CHECK_MS", 2_000, 10, 600_000),
-        (int) s.longInRange("PROXY_WORKER_MISSED_CHECKS", 7, 1, 100),
+        // The same defaults as StreamClient's, which checks workers the same way.
+        s.longInRange("PROXY_WORKER_CHECK_MS", StreamClientOptions.DEFAULT_WORKER_CHECK_MS, 10, 600_000),
+        (int) s.longInRange("PROXY_WORKER_MISSED_CHECKS", StreamClientOptions.DEFAULT_WORKER_MISSED_CHECKS, 1, 100),
         s.longInRange("PROXY_DRAIN_MS", 30_000, 0, 3_600_000),
         s.longInRange("PROXY_REQUEST_TIMEOUT_MS", 30_000, 10, 3_600_000),
         s.longInRange("PROXY_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000L),
